@@ -1,0 +1,282 @@
+"""The event contract, wire format v1 (SPEC §3): one place that says what gets in.
+
+Used by replay (one event per line) and by HTTP ingestion (batches). Decoding is
+done by msgspec against typed structs, so the fast path costs about a
+microsecond per event; the checks msgspec cannot express (timestamp grammar,
+finite numbers, ``extra`` value sizes, clock skew) follow in plain code.
+Every rejection carries a reason a person can act on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import zlib
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from .model import Event
+
+MAX_EVENTS_PER_BATCH = 1000
+MAX_BODY_BYTES = 5 * 1024 * 1024
+MAX_EVENT_BYTES = 32 * 1024
+MAX_FUTURE_MS = 10 * 60 * 1000
+SKEW_CORRECTION_THRESHOLD_MS = 5_000
+MAX_EXTRA_KEYS = 32
+MAX_EXTRA_STRING = 256
+
+Id128 = Annotated[str, Meta(min_length=1, max_length=128)]
+Str256 = Annotated[str, Meta(max_length=256)]
+Extra = Annotated[dict[str, str | int | float | bool | None], Meta(max_length=MAX_EXTRA_KEYS)]
+
+
+class WireEvent(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    """An event as an agent sends it."""
+
+    org_id: Id128
+    product_id: Id128
+    session_id: Id128
+    user_hash: Id128
+    ts: str
+    event_type: Literal["click", "scroll", "input_meta", "navigation", "focus_change", "custom"]
+    screen_id: Annotated[str, Meta(min_length=1, max_length=256)]
+    route: Annotated[str, Meta(max_length=2048)]
+    device_type: Literal["desktop", "mobile", "tablet"]
+    event_id: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
+    app_name: Str256 | None = None
+    element_type: Str256 | None = None
+    element_label_hash: Str256 | None = None
+    error_code: Str256 | None = None
+    os: Str256 | None = None
+    browser: Str256 | None = None
+    latency_ms: Annotated[float, Meta(ge=0)] | None = None
+    extra: Extra | None = None
+
+
+class BusEvent(WireEvent, forbid_unknown_fields=True, rename="camel"):
+    """An event as it travels on ``events.raw`` and in replay files: the agent's
+    fields plus the ones the server stamps on it."""
+
+    received_at: str | None = None
+    agent_id: Str256 | None = None
+    sdk_version: Str256 | None = None
+
+
+class WireBatch(msgspec.Struct, rename="camel"):
+    # Events stay raw so one bad event is rejected alone, with its index.
+    agent_id: Annotated[str, Meta(min_length=1, max_length=128)]
+    sdk_version: Annotated[str, Meta(min_length=1, max_length=64)]
+    events: Annotated[list[msgspec.Raw], Meta(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
+    sent_at: str | None = None
+
+
+class ContractError(ValueError):
+    """A single event breaks the contract; the message is the reason."""
+
+
+class BatchError(ValueError):
+    """The batch as a whole is malformed (HTTP 400)."""
+
+
+class BodyTooLarge(ValueError):
+    """The body exceeds the size limit after decompression (HTTP 413)."""
+
+
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})\Z"
+)
+_EPOCH = datetime(1970, 1, 1).toordinal()
+
+
+def parse_ts_ms(text: str) -> int:
+    """RFC 3339 timestamp with time and zone -> UTC epoch milliseconds.
+
+    Sub-millisecond digits are truncated, never rounded, so an event is never
+    moved after a later one.
+    """
+    m = _RFC3339.match(text)
+    if m is None:
+        raise ContractError(f"ts {text[:64]!r} is not an RFC 3339 timestamp with time and zone")
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    frac, zone = m.group(7), m.group(8)
+    try:
+        days = datetime(year, month, day).toordinal() - _EPOCH
+    except ValueError:
+        raise ContractError(f"ts {text[:64]!r} is not a valid date") from None
+    if hour > 23 or minute > 59 or second > 60:
+        raise ContractError(f"ts {text[:64]!r} is not a valid time")
+    ms = int((frac + "00")[:3]) if frac else 0
+    ts_ms = ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + ms
+    if zone not in ("Z", "z"):
+        sign = 1 if zone[0] == "+" else -1
+        offset_min = int(zone[1:3]) * 60 + int(zone[4:6])
+        if offset_min >= 24 * 60:
+            raise ContractError(f"ts {text[:64]!r} has an invalid zone offset")
+        ts_ms -= sign * offset_min * 60_000
+    return ts_ms
+
+
+def format_ts_ms(ts_ms: int) -> str:
+    """UTC epoch milliseconds -> RFC 3339 with milliseconds and ``Z``."""
+    seconds, ms = divmod(ts_ms, 1000)
+    days, rem = divmod(seconds, 86400)
+    d = datetime.fromordinal(_EPOCH + days)
+    hh, rem = divmod(rem, 3600)
+    mm, ss = divmod(rem, 60)
+    return f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{hh:02d}:{mm:02d}:{ss:02d}.{ms:03d}Z"
+
+
+_wire_decoder = msgspec.json.Decoder(WireEvent)
+_bus_decoder = msgspec.json.Decoder(BusEvent)
+_batch_decoder = msgspec.json.Decoder(WireBatch)
+_encoder = msgspec.json.Encoder()
+
+
+def _reason(err: msgspec.DecodeError) -> str:
+    # msgspec says "... - at `$.orgId`"; the path reads better first.
+    text = str(err)
+    if " - at `$." in text:
+        text, _, path = text.rpartition(" - at `$.")
+        return f"{path.rstrip('`')}: {text}"
+    return text
+
+
+def derive_event_id(wire: WireEvent) -> str:
+    """A deterministic id from the event's content, for agents that send none:
+    a retried batch then carries the same ids and is not counted twice."""
+    return hashlib.blake2b(_encoder.encode(wire), digest_size=16).hexdigest()
+
+
+def to_event(
+    wire: WireEvent,
+    *,
+    now_ms: int | None,
+    skew_ms: int = 0,
+    received_at_ms: int | None = None,
+    agent_id: str | None = None,
+    sdk_version: str | None = None,
+) -> Event:
+    """Validate what msgspec cannot, and normalise to the domain ``Event``."""
+    ts_ms = parse_ts_ms(wire.ts) + skew_ms
+    if now_ms is not None and ts_ms > now_ms + MAX_FUTURE_MS:
+        raise ContractError("ts is more than 10 minutes in the future")
+    if wire.latency_ms is not None and not math.isfinite(wire.latency_ms):
+        raise ContractError("latencyMs must be a finite number")
+    if wire.extra:
+        for key, value in wire.extra.items():
+            if isinstance(value, str) and len(value) > MAX_EXTRA_STRING:
+                raise ContractError(f"extra.{key[:64]}: string longer than {MAX_EXTRA_STRING}")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ContractError(f"extra.{key[:64]}: number must be finite")
+    return Event(
+        event_id=wire.event_id or derive_event_id(wire),
+        org_id=wire.org_id,
+        product_id=wire.product_id,
+        session_id=wire.session_id,
+        user_hash=wire.user_hash,
+        ts_ms=ts_ms,
+        event_type=wire.event_type,
+        screen_id=wire.screen_id,
+        route=wire.route,
+        device_type=wire.device_type,
+        app_name=wire.app_name,
+        element_type=wire.element_type,
+        element_label_hash=wire.element_label_hash,
+        error_code=wire.error_code,
+        os=wire.os,
+        browser=wire.browser,
+        latency_ms=wire.latency_ms,
+        extra=wire.extra or None,
+        received_at_ms=received_at_ms,
+        agent_id=agent_id,
+        sdk_version=sdk_version,
+    )
+
+
+def decode_event_line(line: bytes, *, now_ms: int | None) -> Event:
+    """One replay line (the bus format: wire fields plus server fields)."""
+    if len(line) > MAX_EVENT_BYTES:
+        raise ContractError(f"event is larger than {MAX_EVENT_BYTES // 1024} KiB")
+    try:
+        wire = _bus_decoder.decode(line)
+    except msgspec.DecodeError as err:
+        raise ContractError(_reason(err)) from None
+    received_at_ms = parse_ts_ms(wire.received_at) if wire.received_at else None
+    return to_event(
+        wire,
+        now_ms=now_ms,
+        received_at_ms=received_at_ms,
+        agent_id=wire.agent_id,
+        sdk_version=wire.sdk_version,
+    )
+
+
+class BatchResult(msgspec.Struct):
+    accepted: list[Event]
+    errors: list[str]  # "Event <i>: <reason>"
+
+    @property
+    def rejected(self) -> int:
+        return len(self.errors)
+
+
+def decode_batch(body: bytes, *, received_at_ms: int) -> BatchResult:
+    """Decode a ``POST /v1/events/batch`` body (already decompressed).
+
+    Raises ``BatchError`` when the batch as a whole is malformed; otherwise
+    returns the accepted events and one reason per rejected event.
+    """
+    try:
+        batch = _batch_decoder.decode(body)
+    except msgspec.DecodeError as err:
+        raise BatchError(_reason(err)) from None
+    skew_ms = 0
+    if batch.sent_at is not None:
+        try:
+            sent_at_ms = parse_ts_ms(batch.sent_at)
+        except ContractError as err:
+            raise BatchError(f"sentAt: {err}") from None
+        if abs(received_at_ms - sent_at_ms) > SKEW_CORRECTION_THRESHOLD_MS:
+            skew_ms = received_at_ms - sent_at_ms
+    accepted: list[Event] = []
+    errors: list[str] = []
+    for index, raw in enumerate(batch.events):
+        try:
+            if len(raw) > MAX_EVENT_BYTES:
+                raise ContractError(f"event is larger than {MAX_EVENT_BYTES // 1024} KiB")
+            try:
+                wire = _wire_decoder.decode(raw)
+            except msgspec.DecodeError as err:
+                raise ContractError(_reason(err)) from None
+            accepted.append(
+                to_event(
+                    wire,
+                    now_ms=received_at_ms,
+                    skew_ms=skew_ms,
+                    received_at_ms=received_at_ms,
+                    agent_id=batch.agent_id,
+                    sdk_version=batch.sdk_version,
+                )
+            )
+        except ContractError as err:
+            errors.append(f"Event {index}: {err}")
+    return BatchResult(accepted=accepted, errors=errors)
+
+
+def gunzip_capped(body: bytes, max_bytes: int = MAX_BODY_BYTES) -> bytes:
+    """Decompress gzip without ever holding more than ``max_bytes`` of output,
+    so a small bomb cannot exhaust memory."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, max_bytes + 1)
+    except zlib.error as err:
+        raise BatchError(f"body is not valid gzip: {err}") from None
+    if len(out) > max_bytes or inflater.unconsumed_tail:
+        raise BodyTooLarge(f"body exceeds {max_bytes // (1024 * 1024)} MiB after decompression")
+    if not inflater.eof:
+        raise BatchError("body is truncated gzip")
+    return out

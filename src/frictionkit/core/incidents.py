@@ -1,0 +1,148 @@
+"""Friction incident detectors (SPEC §6), each a pure function of one session.
+
+Every detector walks the session's events in (ts_ms, event_id) order once.
+Incident ids are a hash of (type, org, product, session, first event id), so
+reprocessing the same session reproduces the same ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import msgspec
+
+from .model import Event, Incident, Session
+from .tasks import TaskRunSpan
+
+SECOND_MS = 1000
+MINUTE_MS = 60 * SECOND_MS
+
+
+class IncidentConfig(msgspec.Struct, frozen=True):
+    rage_min_clicks: int = 3
+    rage_max_interval_ms: int = 1000
+    rage_excluded_label_hashes: frozenset[str] = frozenset()
+    rage_excluded_element_types: frozenset[str] = frozenset()
+    backtrack_max_dwell_ms: int = 20 * SECOND_MS
+    abandon_after_ms: int = 15 * MINUTE_MS
+    error_click_window_ms: int = 1000
+
+
+def incident_id(incident_type: str, session: Session, first_event_id: str) -> str:
+    raw = "\x1f".join((incident_type, session.org_id, session.product_id, session.session_id, first_event_id))
+    return hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
+
+
+def _incident(
+    session: Session, kind: str, first: Event, last: Event, screen: Event, click_count: int = 0, task_name: str | None = None
+) -> Incident:
+    return Incident(
+        incident_id=incident_id(kind, session, first.event_id),
+        org_id=session.org_id,
+        product_id=session.product_id,
+        session_id=session.session_id,
+        incident_type=kind,
+        screen_id=screen.screen_id,
+        route=screen.route,
+        ts_ms=first.ts_ms,
+        end_ts_ms=last.ts_ms,
+        first_event_id=first.event_id,
+        click_count=click_count,
+        duration_ms=last.ts_ms - first.ts_ms,
+        task_name=task_name,
+    )
+
+
+def _click_target(ev: Event, config: IncidentConfig) -> tuple[str, str, str] | None:
+    """The element a click hit, or None when it cannot be identified or is excluded."""
+    if ev.element_label_hash:
+        if ev.element_label_hash in config.rage_excluded_label_hashes:
+            return None
+        if ev.element_type and ev.element_type in config.rage_excluded_element_types:
+            return None
+        return (ev.screen_id, "label", ev.element_label_hash)
+    if ev.element_type:
+        if ev.element_type in config.rage_excluded_element_types:
+            return None
+        return (ev.screen_id, "type", ev.element_type)
+    return None
+
+
+def detect_rage_clicks(session: Session, config: IncidentConfig) -> list[Incident]:
+    out: list[Incident] = []
+    burst: list[Event] = []
+    burst_target = None
+
+    def flush() -> None:
+        if len(burst) >= config.rage_min_clicks:
+            out.append(_incident(session, "rage_click", burst[0], burst[-1], burst[0], click_count=len(burst)))
+
+    for ev in session.events:
+        if ev.event_type != "click":
+            continue
+        target = _click_target(ev, config)
+        if target is None:
+            continue  # unidentifiable clicks neither count nor break a burst
+        if burst and target == burst_target and ev.ts_ms - burst[-1].ts_ms <= config.rage_max_interval_ms:
+            burst.append(ev)
+            continue
+        flush()
+        burst, burst_target = [ev], target
+    flush()
+    return out
+
+
+def detect_backtracks(session: Session, config: IncidentConfig) -> list[Incident]:
+    # Arrivals: the first navigation of each run of navigations to the same screen.
+    arrivals: list[Event] = []
+    for ev in session.events:
+        if ev.event_type == "navigation" and (not arrivals or arrivals[-1].screen_id != ev.screen_id):
+            arrivals.append(ev)
+    out: list[Incident] = []
+    for i in range(2, len(arrivals)):
+        back, bounced, ret = arrivals[i - 2], arrivals[i - 1], arrivals[i]
+        if ret.screen_id == back.screen_id and ret.ts_ms - bounced.ts_ms <= config.backtrack_max_dwell_ms:
+            out.append(_incident(session, "backtrack", bounced, ret, bounced))
+    return out
+
+
+def detect_abandoned_tasks(session: Session, runs: list[TaskRunSpan]) -> list[Incident]:
+    out: list[Incident] = []
+    for run in runs:
+        if run.outcome == "abandoned":
+            give_up = session.events[run.end_index]
+            out.append(
+                _incident(
+                    session,
+                    "abandoned_task",
+                    session.events[run.start_index],
+                    give_up,
+                    give_up,
+                    task_name=run.task_name,
+                )
+            )
+    return out
+
+
+def detect_error_clicks(session: Session, config: IncidentConfig) -> list[Incident]:
+    events = session.events
+    out: list[Incident] = []
+    for i, ev in enumerate(events):
+        if ev.event_type != "click":
+            continue
+        for later in events[i + 1 :]:
+            if later.ts_ms - ev.ts_ms > config.error_click_window_ms:
+                break
+            if later.error_code and later.screen_id == ev.screen_id:
+                out.append(_incident(session, "error_click", ev, later, ev))
+                break
+    return out
+
+
+def detect_incidents(session: Session, runs: list[TaskRunSpan], config: IncidentConfig) -> list[Incident]:
+    return (
+        detect_rage_clicks(session, config)
+        + detect_backtracks(session, config)
+        + detect_abandoned_tasks(session, runs)
+        + detect_error_clicks(session, config)
+    )

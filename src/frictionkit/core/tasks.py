@@ -1,0 +1,95 @@
+"""Task runs within one session: from a start marker to its complete, fail or
+abandonment (SPEC §3 task markers, §6 abandoned_task).
+
+Decisions where the spec is silent (see docs/semantics.md):
+* a ``complete``/``fail`` marker with no open run of its task (never started,
+  or already abandoned) is an orphan: it ends nothing and is not counted;
+* a run is abandoned when no ``complete``/``fail`` of its task comes within
+  ``abandon_after_ms`` of its start (inclusive), when a new start of the same
+  task arrives first, or when the session ends first;
+* the abandoned run ends (and is attributed) at the session's last event at or
+  before start + ``abandon_after_ms``; for a restart, at the last event before
+  the new start.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from .model import Event
+
+START, COMPLETE, FAIL = "start", "complete", "fail"
+_OUTCOME = {COMPLETE: "completed", FAIL: "failed"}
+
+
+class TaskRunSpan(msgspec.Struct, frozen=True, gc=False):
+    """A task run as indexes into the session's sorted events (both inclusive)."""
+
+    task_name: str
+    start_index: int
+    end_index: int
+    outcome: str  # completed | failed | abandoned
+
+
+def task_marker(ev: Event) -> tuple[str, str] | None:
+    """(task name, action) when the event is a task marker, else None."""
+    if ev.event_type != "custom" or not ev.extra:
+        return None
+    name = ev.extra.get("task_name")
+    if not isinstance(name, str) or not name:
+        return None
+    action = ev.extra.get("action")
+    if action in (START, COMPLETE, FAIL):
+        return name, action
+    # Legacy agents put the action in the route.
+    route = ev.route
+    if "task_start" in route:
+        return name, START
+    if "task_complete" in route:
+        return name, COMPLETE
+    if "task_fail" in route:
+        return name, FAIL
+    return None
+
+
+def _last_index_at_or_before(events: list[Event], lo: int, ts_ms: int) -> int:
+    """The last index >= lo whose event is at or before ts_ms (events sorted)."""
+    hi = len(events)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if events[mid].ts_ms <= ts_ms:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo - 1
+
+
+def find_task_runs(events: list[Event], abandon_after_ms: int) -> list[TaskRunSpan]:
+    runs: list[TaskRunSpan] = []
+    open_runs: dict[str, int] = {}  # task name -> start index
+
+    def abandon(name: str, start: int, end: int) -> None:
+        runs.append(TaskRunSpan(task_name=name, start_index=start, end_index=max(start, end), outcome="abandoned"))
+
+    for i, ev in enumerate(events):
+        if open_runs:
+            for name, start in list(open_runs.items()):
+                deadline = events[start].ts_ms + abandon_after_ms
+                if ev.ts_ms > deadline:
+                    del open_runs[name]
+                    abandon(name, start, _last_index_at_or_before(events, start, deadline))
+        marker = task_marker(ev)
+        if marker is None:
+            continue
+        name, action = marker
+        if action == START:
+            if name in open_runs:
+                abandon(name, open_runs.pop(name), i - 1)
+            open_runs[name] = i
+        elif name in open_runs:
+            runs.append(TaskRunSpan(task_name=name, start_index=open_runs.pop(name), end_index=i, outcome=_OUTCOME[action]))
+    for name, start in open_runs.items():
+        deadline = events[start].ts_ms + abandon_after_ms
+        abandon(name, start, _last_index_at_or_before(events, start, deadline))
+    runs.sort(key=lambda r: (r.start_index, r.end_index))
+    return runs
