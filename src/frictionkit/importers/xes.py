@@ -18,7 +18,6 @@ from frictionkit.importers.parsed_log import (
     parse_timestamp_ms,
 )
 
-_MISSING = object()
 
 
 def _split_column(column: str) -> tuple[bool, str]:
@@ -36,7 +35,8 @@ def read_xes(stream: BinaryIO, columns: LogColumns, *, source_name: str = "log")
     lifecycle_key = columns.lifecycle_column
 
     parsed = ParsedLog(case_ids=[], activities=[], timestamps_ms=[])
-    seen_activity_attribute = False
+    # Whether any event had each attribute: tells a misspelt option from a sparse log.
+    seen_case = seen_activity = seen_timestamp = False
     # Events of the current trace; the case id may come after them in the file.
     trace_events: list[dict[str, str]] = []
 
@@ -68,11 +68,13 @@ def read_xes(stream: BinaryIO, columns: LogColumns, *, source_name: str = "log")
                     case_id = (trace_attributes if case_on_trace else attributes).get(case_key)
                     activity = (trace_attributes if activity_on_trace else attributes).get(activity_key)
                     timestamp = (trace_attributes if time_on_trace else attributes).get(time_key)
-                    if activity is not None:
-                        seen_activity_attribute = True
                     if not case_id or not activity or not timestamp:
+                        seen_case = seen_case or case_id is not None
+                        seen_activity = seen_activity or activity is not None
+                        seen_timestamp = seen_timestamp or timestamp is not None
                         parsed.events_skipped += 1
                         continue
+                    seen_case = seen_activity = seen_timestamp = True
                     try:
                         ts_ms = parse_timestamp_ms(timestamp)
                     except ImportLogError as error:
@@ -86,10 +88,12 @@ def read_xes(stream: BinaryIO, columns: LogColumns, *, source_name: str = "log")
     except ET.ParseError as error:
         raise ImportLogError(f"{source_name}: not valid XML ({error})") from None
 
-    if parsed.events_read and not seen_activity_attribute:
-        raise ImportLogError(f"{source_name}: no event has the activity attribute {columns.activity!r}")
-    if parsed.events_skipped and not parsed.activities:
-        raise ImportLogError(
-            f"{source_name}: no event has all of {columns.case!r}, {columns.activity!r}, {columns.timestamp!r}"
-        )
+    for seen, role, column in (
+        (seen_case, "case id", columns.case),
+        (seen_activity, "activity", columns.activity),
+        (seen_timestamp, "timestamp", columns.timestamp),
+    ):
+        if parsed.events_skipped and not seen:
+            where = "trace" if column.startswith(CASE_ATTRIBUTE_PREFIX) else "event"
+            raise ImportLogError(f"{source_name}: no {where} has the {role} attribute {column!r}")
     return parsed
