@@ -236,7 +236,8 @@ class SessionizerLogic:
             "max_ts_ms": self.max_ts_ms,
             "watermark_ts_ms": self.watermark_ts_ms,
             "keys": [
-                [list(key), s.events, s.closed_count, s.closed_start_ts_ms, s.closed_last_ts_ms]
+                # A copy: the live list goes on changing after the snapshot is taken.
+                [list(key), list(s.events), s.closed_count, s.closed_start_ts_ms, s.closed_last_ts_ms]
                 for key, s in self._keys.items()
             ],
         }
