@@ -312,6 +312,13 @@ def test_error_before_the_click_is_not_an_error_click():
     assert incidents([error(0, "A"), click(500, "A")], "error_click") == []
 
 
+def test_one_error_makes_an_error_click_of_every_click_within_the_window():
+    evs = [click(0, "A", label="a"), click(300, "A", label="b"), click(600, "A", label="c"), error(1100, "A")]
+    out = incidents(evs, "error_click")
+    # 1100 - 0 > 1000: only the clicks at 300 and 600 count.
+    assert [i.first_event_id for i in out] == [evs[1].event_id, evs[2].event_id]
+
+
 def test_error_click_attributed_to_the_clicks_screen_and_counted():
     evs = [nav(0, "A"), click(100, "A"), error(200, "A", route="/a/err"), click(5000, "A", label=None), error(5900, "A")]
     out = incidents(evs, "error_click")
