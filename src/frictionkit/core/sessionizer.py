@@ -83,6 +83,7 @@ class SessionizerLogic:
         self._deadlines: list[tuple[int, SessionKey]] = []
         self.max_ts_ms: int | None = None
         self.watermark_ts_ms: int | None = None
+        self.evicted_keys = 0  # keys forgotten after key_retention_ms
 
     # -- input -----------------------------------------------------------------
 
@@ -190,6 +191,7 @@ class SessionizerLogic:
             self._close_first_segment(key, state, closed, end=end)
         if wm >= state.closed_last_ts_ms + gap + self.config.key_retention_ms:
             del self._keys[key]
+            self.evicted_keys += 1
             return None
         return state.closed_last_ts_ms + gap + self.config.key_retention_ms
 

@@ -1,0 +1,62 @@
+"""What every command shares: one-line errors, output formats, the clock."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import msgspec
+import typer
+from rich.console import Console
+
+err_console = Console(stderr=True, highlight=False)
+out_console = Console(highlight=False)
+
+STORE_HELP = "Store DSN: duckdb:///file.duckdb (default duckdb:///frictionkit.duckdb), chdb:///dir, clickhouse://host:8123/db"
+
+
+def fail(message: str, code: int = 1) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Known failures become one line and exit 1: a user never sees a traceback
+    for bad input, a missing file or an unreachable store."""
+    from ..insights.query import InsightError
+    from ..pipeline.sources import SourceError
+    from ..store.base import StoreError
+
+    try:
+        yield
+    except (StoreError, SourceError, InsightError, ValueError, OSError) as err:
+        fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
+    except KeyboardInterrupt:
+        fail("interrupted", code=130)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def print_json(payload: Any) -> None:
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(payload), indent=2).decode() + "\n")
+
+
+def print_csv(rows: list[dict[str, Any]]) -> None:
+    buf = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0].keys()), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (msgspec.json.encode(v).decode() if isinstance(v, (list, dict)) else v) for k, v in row.items()})
+    sys.stdout.write(buf.getvalue())
+
+
+def is_terminal() -> bool:
+    return err_console.is_terminal

@@ -1,0 +1,42 @@
+"""The `frictionkit` command: assembles the command modules. No logic here."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import typer
+
+app = typer.Typer(
+    name="frictionkit",
+    help="Find where users of internal applications struggle.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+# Each module exposes register(app); one that fails to import (an optional
+# dependency missing) leaves the rest of the CLI working.
+COMMAND_MODULES = ["replay", "insights", "db", "generate", "topics", "importlog"]
+
+for _name in COMMAND_MODULES:
+    try:
+        importlib.import_module(f"frictionkit.cli.{_name}").register(app)
+    except ModuleNotFoundError as _err:
+        if _err.name and _err.name.startswith("frictionkit"):
+            continue  # a command module still being written
+        raise
+
+
+def main() -> None:
+    try:
+        app()
+    except SystemExit:
+        raise
+    except Exception as err:  # noqa: BLE001 - last line of defence: one line, no traceback
+        if os.environ.get("FRICTIONKIT_DEBUG"):
+            raise
+        print(f"error: internal error: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''} "
+              "(set FRICTIONKIT_DEBUG=1 for a traceback)", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,68 @@
+"""`frictionkit replay FILE...`: the embedded pipeline over event files."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from .common import STORE_HELP, err_console, fail, is_terminal, now_ms, one_line_errors, out_console
+
+
+def replay_cmd(
+    files: List[str] = typer.Argument(..., help="JSONL, .jsonl.gz or Parquet files; '-' reads stdin"),
+    store_dsn: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    strict: bool = typer.Option(False, "--strict", help="fail the run at the first invalid line"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="print the summary only, not the overview"),
+) -> None:
+    """Replay event files through the whole pipeline into a store, then print the overview."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+    from ..pipeline.replay import StrictModeError, replay
+    from ..pipeline.sources import stdin_or_files_size
+    from ..store import open_store
+
+    with one_line_errors():
+        store = open_store(store_dsn)
+        try:
+            total = stdin_or_files_size(files)
+            progress = Progress(
+                "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                TimeRemainingColumn(), console=err_console, transient=True, disable=not is_terminal(),
+            )
+            with progress:
+                task = progress.add_task("replaying", total=total)
+                try:
+                    report = replay(files, store, now_ms=now_ms(), strict=strict,
+                                    on_bytes=lambda n: progress.advance(task, n))
+                except StrictModeError as err:
+                    fail(f"invalid event at {err} (--strict)")
+            _print_summary(report)
+            if not quiet and report.sessions:
+                from ..insights.query import InsightError, resolve_query
+                from ..insights.report import overview
+                from .render import overview_renderable
+
+                try:
+                    payload = overview(store, resolve_query(store, org_id=None, product_id=None, from_text=None, to_text=None))
+                    out_console.print(overview_renderable(payload))
+                except InsightError as err:
+                    err_console.print(f"[dim]{err} (then run: frictionkit insights overview --org ... --product ...)[/]")
+        finally:
+            store.close()
+
+
+def _print_summary(report) -> None:
+    for bad in report.invalid[:10]:
+        err_console.print(f"[yellow]skipped[/] {bad.path}:{bad.line}: {bad.reason}", soft_wrap=True)
+    if report.rejected > 10:
+        err_console.print(f"[yellow]… and {report.rejected - 10:,} more invalid lines[/]")
+    err_console.print(
+        f"read {report.read:,} events · accepted {report.accepted:,} · rejected {report.rejected:,} · "
+        f"duplicates {report.duplicates:,} · late {report.late:,} · sessions {report.sessions:,} · "
+        f"incidents {report.incidents:,} · {report.seconds:.2f} s · {report.events_per_s:,.0f} events/s"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("replay")(replay_cmd)

@@ -1,0 +1,105 @@
+"""Which data an insight covers: org, product and a [from, to) window of
+session start (SPEC §8). Shared by the CLI and the HTTP API."""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+
+from ..core.contract import ContractError, format_ts_ms, parse_ts_ms
+from ..store.base import Scope, Store
+
+DAY_MS = 86_400_000
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\Z")
+
+
+class InsightError(ValueError):
+    """A request the insights cannot answer as asked; ``param`` names the culprit."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class InsightQuery(msgspec.Struct, frozen=True):
+    org_id: str
+    product_id: str
+    from_ms: int
+    to_ms: int
+
+    @property
+    def previous(self) -> InsightQuery:
+        """The window of equal length just before this one (for trends)."""
+        length = self.to_ms - self.from_ms
+        return InsightQuery(self.org_id, self.product_id, self.from_ms - length, self.from_ms)
+
+    def echo(self) -> dict[str, str]:
+        return {"orgId": self.org_id, "productId": self.product_id, "from": format_ts_ms(self.from_ms), "to": format_ts_ms(self.to_ms)}
+
+
+def parse_bound(text: str, *, param: str, end: bool) -> int:
+    """A date (``2026-11-27``) or an RFC 3339 timestamp -> epoch ms.
+
+    A date-only ``to`` includes that whole day (UTC): it means the next midnight.
+    """
+    m = _DATE.match(text)
+    if m:
+        try:
+            start = parse_ts_ms(f"{text}T00:00:00Z")
+        except ContractError:
+            raise InsightError(f"{param}: {text!r} is not a valid date", param) from None
+        return start + DAY_MS if end else start
+    try:
+        return parse_ts_ms(text)
+    except ContractError:
+        raise InsightError(f"{param}: {text!r} is neither a date (YYYY-MM-DD) nor an RFC 3339 timestamp", param) from None
+
+
+def resolve_query(
+    store: Store,
+    *,
+    org_id: str | None,
+    product_id: str | None,
+    from_text: str | None,
+    to_text: str | None,
+    allowed_orgs: frozenset[str] | None = None,
+) -> InsightQuery:
+    """Fill in what the caller left out from what the store holds.
+
+    Without org/product, the single org/product in the store is used; with
+    several, the error lists them. Without from/to, the window spans every
+    stored session start of the scope.
+    """
+    scopes = [s for s in store.scopes() if allowed_orgs is None or s.org_id in allowed_orgs]
+    candidates = [
+        s for s in scopes if (org_id is None or s.org_id == org_id) and (product_id is None or s.product_id == product_id)
+    ]
+    scope: Scope | None = None
+    if org_id is not None and product_id is not None:
+        scope = candidates[0] if candidates else None
+    elif len(candidates) == 1:
+        scope = candidates[0]
+    elif not candidates:
+        if not scopes:
+            raise InsightError("the store holds no sessions yet: replay or ingest some events first", None)
+        missing = "org" if org_id is None else "product"
+        raise InsightError(f"no sessions for org {org_id!r}" if org_id is not None and product_id is None else
+                           f"choose an {missing}: " + ", ".join(f"{s.org_id}/{s.product_id}" for s in scopes), missing)
+    else:
+        names = ", ".join(f"{s.org_id}/{s.product_id}" for s in candidates)
+        missing = "org" if org_id is None and len({s.org_id for s in candidates}) > 1 else "product"
+        raise InsightError(f"the store holds several org/product pairs; choose one with --org/--product: {names}", missing)
+    org = org_id if org_id is not None else scope.org_id
+    product = product_id if product_id is not None else scope.product_id
+    if from_text:
+        from_ms = parse_bound(from_text, param="from", end=False)
+    else:
+        from_ms = scope.first_start_ms if scope else 0
+    if to_text:
+        to_ms = parse_bound(to_text, param="to", end=True)
+    else:
+        to_ms = (scope.last_start_ms + 1) if scope else from_ms + 1
+    if to_ms <= from_ms:
+        raise InsightError("to must be after from", "to")
+    return InsightQuery(org, product, from_ms, to_ms)

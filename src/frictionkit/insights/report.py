@@ -1,0 +1,114 @@
+"""Overview and hotspot payloads (SPEC §8), computed from the sums a store
+returns, so every store divides and ranks the same way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..store.base import Store
+from .query import InsightQuery
+
+TREND_THRESHOLD = 0.05
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den else None
+
+
+def _impact_rate(row: dict[str, Any]) -> float:
+    return row["impact_sessions"] / row["sessions"] if row["sessions"] else 0.0
+
+
+def _trend(current: dict[str, Any], previous: dict[str, Any] | None) -> str:
+    # Without a baseline there is nothing to compare with: flat, not "up".
+    if previous is None or not previous["sessions"]:
+        return "flat"
+    delta = _impact_rate(current) - _impact_rate(previous)
+    if delta >= TREND_THRESHOLD:
+        return "up"
+    if delta <= -TREND_THRESHOLD:
+        return "down"
+    return "flat"
+
+
+def _ranked_screens(store: Store, q: InsightQuery) -> list[dict[str, Any]]:
+    rows = store.screen_stats(q.org_id, q.product_id, q.from_ms, q.to_ms)
+    for row in rows:
+        row["avg_friction"] = row["frustration_sum"] / row["sessions"]
+    rows.sort(key=lambda r: (-r["impact_sessions"], -r["avg_friction"], r["screen_id"]))
+    return rows
+
+
+def _previous_by_screen(store: Store, q: InsightQuery) -> dict[str, dict[str, Any]]:
+    prev = q.previous
+    return {r["screen_id"]: r for r in store.screen_stats(prev.org_id, prev.product_id, prev.from_ms, prev.to_ms)}
+
+
+def hotspot_item(row: dict[str, Any]) -> dict[str, Any]:
+    n = row["sessions"]
+    return {
+        "screenId": row["screen_id"],
+        "route": row["route"],
+        "sessions": n,
+        "avgFriction": row["frustration_sum"] / n,
+        "avgEfficiency": row["efficiency_sum"] / n,
+        "rageClickRate": row["rage_sessions"] / n,
+        "dropoffRate": row["dropoff_sessions"] / n,
+        "avgTimeSpentMs": _ratio(row["dwell_ms"], row["views"]),
+        "rageClicks": int(row["rage_clicks"]),
+        "backtracks": int(row["backtracks"]),
+        "errors": int(row["errors"]),
+        "abandonedTasks": int(row["abandoned_tasks"]),
+        "impactSessions": int(row["impact_sessions"]),
+    }
+
+
+def hotspots(store: Store, q: InsightQuery, limit: int = 20) -> dict[str, Any]:
+    rows = _ranked_screens(store, q)[:limit]
+    previous = _previous_by_screen(store, q) if rows else {}
+    items = []
+    for row in rows:
+        item = hotspot_item(row)
+        item["trend"] = _trend(row, previous.get(row["screen_id"]))
+        items.append(item)
+    return {"items": items}
+
+
+def overview(store: Store, q: InsightQuery) -> dict[str, Any]:
+    t = store.overview_totals(q.org_id, q.product_id, q.from_ms, q.to_ms)
+    n = t["sessions"]
+    started = int(t["tasks_started"])
+    completed = int(t["tasks_completed"])
+    top_rows = _ranked_screens(store, q)[:3]
+    previous = _previous_by_screen(store, q) if top_rows else {}
+    top = [
+        {
+            "screenId": r["screen_id"],
+            "route": r["route"],
+            "friction": r["avg_friction"],
+            "impactSessions": int(r["impact_sessions"]),
+            "trend": _trend(r, previous.get(r["screen_id"])),
+        }
+        for r in top_rows
+    ]
+    return {
+        **q.echo(),
+        "sessions": int(n),
+        "users": int(t["users"]),
+        "frictionIndex": t["frustration_sum"] / n if n else None,
+        "efficiencyScore": t["efficiency_sum"] / n if n else None,
+        "incidents": {
+            "rageClick": int(t["rage_clicks"]),
+            "backtrack": int(t["backtracks"]),
+            "abandonedTask": int(t["tasks_abandoned"]),
+            "errorClick": int(t["error_clicks"]),
+        },
+        "tasks": {
+            "started": started,
+            "completed": completed,
+            "failed": int(t["tasks_failed"]),
+            "abandoned": int(t["tasks_abandoned"]),
+            "completionRate": completed / started if started else None,
+        },
+        "topHotspots": top,
+    }

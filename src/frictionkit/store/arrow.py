@@ -1,0 +1,124 @@
+"""Domain records <-> Arrow tables, shared by every store adapter.
+
+Columnar batches are how both DuckDB and ClickHouse take data fastest, and one
+conversion keeps the stores' rows identical.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import msgspec
+import pyarrow as pa
+
+from ..core.model import Event, Incident, SessionFacts, SessionResult, SessionScreenFacts, TaskRun
+
+TS = pa.timestamp("ms")
+_json = msgspec.json.Encoder()
+_json_decode = msgspec.json.Decoder(dict[str, Any])
+
+EVENT_COLUMNS = [
+    ("org_id", pa.string()),
+    ("product_id", pa.string()),
+    ("session_id", pa.string()),
+    ("event_id", pa.string()),
+    ("user_hash", pa.string()),
+    ("ts", TS),
+    ("event_type", pa.string()),
+    ("screen_id", pa.string()),
+    ("route", pa.string()),
+    ("device_type", pa.string()),
+    ("app_name", pa.string()),
+    ("element_type", pa.string()),
+    ("element_label_hash", pa.string()),
+    ("error_code", pa.string()),
+    ("os", pa.string()),
+    ("browser", pa.string()),
+    ("latency_ms", pa.float64()),
+    ("extra", pa.string()),
+    ("received_at", TS),
+    ("agent_id", pa.string()),
+    ("sdk_version", pa.string()),
+]
+
+
+def events_table(events: list[Event]) -> pa.Table:
+    cols: dict[str, list] = {name: [] for name, _ in EVENT_COLUMNS}
+    for ev in events:
+        cols["org_id"].append(ev.org_id)
+        cols["product_id"].append(ev.product_id)
+        cols["session_id"].append(ev.session_id)
+        cols["event_id"].append(ev.event_id)
+        cols["user_hash"].append(ev.user_hash)
+        cols["ts"].append(ev.ts_ms)
+        cols["event_type"].append(ev.event_type)
+        cols["screen_id"].append(ev.screen_id)
+        cols["route"].append(ev.route)
+        cols["device_type"].append(ev.device_type)
+        cols["app_name"].append(ev.app_name)
+        cols["element_type"].append(ev.element_type)
+        cols["element_label_hash"].append(ev.element_label_hash)
+        cols["error_code"].append(ev.error_code)
+        cols["os"].append(ev.os)
+        cols["browser"].append(ev.browser)
+        cols["latency_ms"].append(ev.latency_ms)
+        cols["extra"].append(_json.encode(ev.extra).decode() if ev.extra else None)
+        cols["received_at"].append(ev.received_at_ms)
+        cols["agent_id"].append(ev.agent_id)
+        cols["sdk_version"].append(ev.sdk_version)
+    return pa.table({name: pa.array(cols[name], type=typ) for name, typ in EVENT_COLUMNS})
+
+
+def event_from_row(row: tuple) -> Event:
+    """Inverse of ``events_table`` for a row selected as EVENT_COLUMNS with
+    ``ts`` and ``received_at`` as epoch milliseconds."""
+    (org, product, session, event_id, user, ts_ms, etype, screen, route, device, app, el_type, el_hash, err, os_,
+     browser, latency, extra, received, agent, sdk) = row
+    return Event(
+        event_id=event_id, org_id=org, product_id=product, session_id=session, user_hash=user, ts_ms=int(ts_ms),
+        event_type=etype, screen_id=screen, route=route, device_type=device, app_name=app, element_type=el_type,
+        element_label_hash=el_hash, error_code=err, os=os_, browser=browser, latency_ms=latency,
+        extra=_json_decode.decode(extra) if extra else None,
+        received_at_ms=int(received) if received is not None else None, agent_id=agent, sdk_version=sdk,
+    )
+
+
+def _struct_table(rows: Iterable[msgspec.Struct], cls: type, types: dict[str, pa.DataType], renames: dict[str, str]) -> pa.Table:
+    fields = cls.__struct_fields__
+    columns = list(zip(*(msgspec.structs.astuple(r) for r in rows))) or [[] for _ in fields]
+    arrays = {}
+    for name, values in zip(fields, columns):
+        arrays[renames.get(name, name)] = pa.array(values, type=types.get(name))
+    return pa.table(arrays)
+
+
+_TS_RENAMES = {"start_ts_ms": "start_ts", "end_ts_ms": "end_ts", "ts_ms": "ts", "session_start_ts_ms": "session_start_ts"}
+_TS_TYPES = {name: TS for name in _TS_RENAMES}
+_INT64 = {"duration_ms": pa.int64(), "dwell_ms": pa.int64(), "version": pa.int64()}
+
+
+def result_tables(results: list[SessionResult]) -> dict[str, pa.Table]:
+    """The four fact tables' rows for a batch of closed sessions."""
+    sessions = [r.session for r in results]
+    incidents = [i for r in results for i in r.incidents]
+    screens = [s for r in results for s in r.screens]
+    runs = [t for r in results for t in r.task_runs]
+    types = {**_TS_TYPES, **_INT64}
+    run_types = {**types, "path": pa.list_(pa.string()), "path_ts_ms": pa.list_(pa.int64()), "task_name": pa.string()}
+    return {
+        "fact_sessions": _struct_table(sessions, SessionFacts, types, _TS_RENAMES),
+        "fact_incidents": _struct_table(incidents, Incident, {**types, "task_name": pa.string()}, _TS_RENAMES),
+        "fact_session_screens": _struct_table(screens, SessionScreenFacts, types, _TS_RENAMES),
+        "fact_task_runs": _struct_table(runs, TaskRun, run_types, _TS_RENAMES),
+    }
+
+
+def task_run_from_row(row: tuple) -> TaskRun:
+    (org, product, session, task, run_index, start, end, duration, outcome, path, path_ts, session_start, friction,
+     version) = row
+    return TaskRun(
+        org_id=org, product_id=product, session_id=session, task_name=task, run_index=int(run_index),
+        start_ts_ms=int(start), end_ts_ms=int(end), duration_ms=int(duration), outcome=outcome, path=list(path),
+        path_ts_ms=[int(x) for x in path_ts], session_start_ts_ms=int(session_start), frustration_score=float(friction),
+        version=int(version),
+    )

@@ -1,0 +1,75 @@
+"""The store port: what the pipeline writes and the insights read, whatever the
+engine. Adapters live beside this module and import their engine lazily."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from importlib import resources
+from typing import Any, Protocol
+
+import msgspec
+
+from ..core.model import Event, SessionKey, SessionResult, TaskRun
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or used; the message is one line for a person."""
+
+
+class Scope(msgspec.Struct, frozen=True):
+    org_id: str
+    product_id: str
+    sessions: int
+    first_start_ms: int
+    last_start_ms: int
+
+
+class Store(Protocol):
+    dsn: str
+
+    # -- schema ----------------------------------------------------------------
+    def init_schema(self) -> list[str]:
+        """Apply pending migrations; return the names applied (idempotent)."""
+
+    # -- writes ----------------------------------------------------------------
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    def has_events(self) -> bool: ...
+
+    def insert_events(self, events: list[Event]) -> int:
+        """Store events not stored yet (by key and event id); return how many were new."""
+
+    def load_history(self, keys: list[SessionKey]) -> list[Event]:
+        """Every stored event of these session keys, sorted by (ts, event id)."""
+
+    def write_results(self, results: list[SessionResult]) -> None:
+        """Replace the facts of these sessions by the given ones."""
+
+    # -- reads -----------------------------------------------------------------
+    def scopes(self) -> list[Scope]: ...
+
+    def overview_totals(self, org_id: str, product_id: str, from_ms: int, to_ms: int) -> dict[str, Any]: ...
+
+    def screen_stats(self, org_id: str, product_id: str, from_ms: int, to_ms: int) -> list[dict[str, Any]]: ...
+
+    def task_runs(self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None) -> list[TaskRun]: ...
+
+    def close(self) -> None: ...
+
+
+def read_sql(engine: str, name: str) -> str:
+    """SQL shipped with the package under ``sql/<engine>/<name>``."""
+    return resources.files("frictionkit").joinpath("sql", engine, name).read_text()
+
+
+def migrations(engine: str) -> list[tuple[str, str]]:
+    """(name, sql) of ``sql/<engine>/NNN_*.sql`` in version order."""
+    folder = resources.files("frictionkit").joinpath("sql", engine)
+    names = sorted(p.name for p in folder.iterdir() if p.name[:3].isdigit() and p.name.endswith(".sql"))
+    return [(n, folder.joinpath(n).read_text()) for n in names]
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split a DDL file on ``;`` at line ends; our DDL has no ``;`` inside strings."""
+    stripped = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
+    return [s.strip() for s in stripped.split(";") if s.strip()]

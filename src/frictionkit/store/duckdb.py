@@ -1,0 +1,157 @@
+"""The embedded DuckDB store (``duckdb:///path/file.duckdb``), the default."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from ..core.model import Event, SessionKey, SessionResult, TaskRun
+from .arrow import EVENT_COLUMNS, event_from_row, events_table, result_tables, task_run_from_row
+from .base import Scope, StoreError, migrations, read_sql, split_statements
+
+FACT_TABLES = ("fact_sessions", "fact_incidents", "fact_session_screens", "fact_task_runs")
+_EVENT_SELECT = ", ".join(
+    f"epoch_ms({name})" if name in ("ts", "received_at") else name for name, _ in EVENT_COLUMNS
+)
+
+
+def _connect(path: str):
+    try:
+        import duckdb
+    except ImportError:  # pragma: no cover - duckdb is a core dependency
+        raise StoreError("the DuckDB store needs duckdb: pip install duckdb") from None
+    if path != ":memory:":
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            raise StoreError(f"cannot open duckdb:///{path}: folder {parent} does not exist")
+    try:
+        return duckdb.connect(path)
+    except duckdb.IOException as err:
+        text = str(err)
+        if "lock" in text.lower():
+            raise StoreError(f"store duckdb:///{path} is locked by another process (embedded stores take one process at a time)") from None
+        raise StoreError(f"cannot open duckdb:///{path}: {text.splitlines()[0]}") from None
+    except duckdb.Error as err:
+        raise StoreError(f"cannot open duckdb:///{path}: {str(err).splitlines()[0]}") from None
+
+
+class DuckDBStore:
+    engine = "duckdb"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.dsn = f"duckdb:///{path}"
+        self.con = _connect(path)
+        self._sql = {name: read_sql("duckdb", name) for name in ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql")}
+
+    # -- schema ----------------------------------------------------------------
+
+    def init_schema(self) -> list[str]:
+        con = self.con
+        con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP DEFAULT now())")
+        done = {row[0] for row in con.execute("SELECT name FROM schema_migrations").fetchall()}
+        applied = []
+        for name, sql in migrations("duckdb"):
+            if name in done:
+                continue
+            con.execute("BEGIN")
+            for statement in split_statements(sql):
+                con.execute(statement)
+            con.execute("INSERT INTO schema_migrations (name) VALUES (?)", [name])
+            con.execute("COMMIT")
+            applied.append(name)
+        return applied
+
+    # -- writes ----------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.con.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def has_events(self) -> bool:
+        return self.con.execute("SELECT count(*) > 0 FROM (SELECT 1 FROM events_raw LIMIT 1)").fetchone()[0]
+
+    def insert_events(self, events: list[Event]) -> int:
+        if not events:
+            return 0
+        batch = events_table(events)  # noqa: F841 - read by name from SQL below
+        lo = min(ev.ts_ms for ev in events)
+        hi = max(ev.ts_ms for ev in events)
+        # A duplicate has the same timestamp, so only rows in the batch's time
+        # range are compared; DuckDB's zone maps skip the rest of the table.
+        self.con.execute(
+            """
+            INSERT INTO events_raw BY NAME
+            SELECT b.* FROM batch b
+            ANTI JOIN (
+                SELECT org_id, product_id, session_id, event_id FROM events_raw
+                WHERE ts BETWEEN make_timestamp($lo * 1000) AND make_timestamp($hi * 1000)
+            ) r USING (org_id, product_id, session_id, event_id)
+            """,
+            {"lo": lo, "hi": hi},
+        )
+        return self.con.fetchone()[0]
+
+    def load_history(self, keys: list[SessionKey]) -> list[Event]:
+        if not keys:
+            return []
+        import pyarrow as pa
+
+        wanted = pa.table(  # noqa: F841 - read by name from SQL below
+            {"org_id": [k[0] for k in keys], "product_id": [k[1] for k in keys], "session_id": [k[2] for k in keys]}
+        )
+        rows = self.con.execute(
+            f"SELECT {_EVENT_SELECT} FROM events_raw SEMI JOIN wanted USING (org_id, product_id, session_id) "
+            "ORDER BY org_id, product_id, session_id, ts, event_id"
+        ).fetchall()
+        return [event_from_row(r) for r in rows]
+
+    def write_results(self, results: list[SessionResult]) -> None:
+        if not results:
+            return
+        tables = result_tables(results)
+        touched = tables["fact_sessions"].select(["org_id", "product_id", "session_id"])  # noqa: F841
+        for name in FACT_TABLES:
+            self.con.execute(
+                f"DELETE FROM {name} WHERE (org_id, product_id, session_id) IN "
+                "(SELECT (org_id, product_id, session_id) FROM touched)"
+            )
+            rows = tables[name]  # noqa: F841 - read by name from SQL below
+            self.con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM rows")
+
+    # -- reads -----------------------------------------------------------------
+
+    def _one(self, sql: str, params: dict[str, Any]) -> dict[str, Any]:
+        cur = self.con.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return dict(zip(names, cur.fetchone()))
+
+    def _all(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        cur = self.con.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def scopes(self) -> list[Scope]:
+        return [Scope(**row) for row in self._all(self._sql["scopes.sql"], {})]
+
+    def overview_totals(self, org_id: str, product_id: str, from_ms: int, to_ms: int) -> dict[str, Any]:
+        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms}
+        return self._one(self._sql["overview.sql"], params)
+
+    def screen_stats(self, org_id: str, product_id: str, from_ms: int, to_ms: int) -> list[dict[str, Any]]:
+        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms}
+        return self._all(self._sql["screens.sql"], params)
+
+    def task_runs(self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None) -> list[TaskRun]:
+        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task}
+        return [task_run_from_row(r) for r in self.con.execute(self._sql["task_runs.sql"], params).fetchall()]
+
+    def close(self) -> None:
+        self.con.close()
