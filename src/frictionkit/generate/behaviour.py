@@ -61,7 +61,9 @@ def _browse(b: SessionBuilder, destinations: list[str], weights: list[float]) ->
         if rng.random() < NOISE_WRONG_TURN_PER_BROWSE:
             # Misclick in the menu, noticed at once: a stray backtrack.
             came_from = b.screen.screen_id
-            wrong = rng.choice([s for s in destinations if s not in (target, came_from)])
+            # Weighted like real visits, so no rarely visited screen collects the strays.
+            options = [(s, w) for s, w in zip(destinations, weights) if s not in (target, came_from)]
+            wrong = rng.choices([s for s, _ in options], [w for _, w in options])[0]
             b.go(wrong, via=_nav_label(wrong))
             b.go(came_from, bounce=True, median_ms=1500)
         _visit(b, target)
