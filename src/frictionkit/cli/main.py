@@ -40,3 +40,7 @@ def main() -> None:
         print(f"error: internal error: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''} "
               "(set FRICTIONKIT_DEBUG=1 for a traceback)", file=sys.stderr)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

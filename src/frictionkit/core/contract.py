@@ -13,7 +13,7 @@ import hashlib
 import math
 import re
 import zlib
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
 
 import msgspec
@@ -31,6 +31,9 @@ MAX_EXTRA_STRING = 256
 
 Id128 = Annotated[str, Meta(min_length=1, max_length=128)]
 Str256 = Annotated[str, Meta(max_length=256)]
+# msgspec parses RFC 3339 in C and insists on a zone; date-only and naive
+# timestamps are rejected with its own reason.
+Timestamp = Annotated[datetime, Meta(tz=True)]
 Extra = Annotated[dict[str, str | int | float | bool | None], Meta(max_length=MAX_EXTRA_KEYS)]
 
 
@@ -41,7 +44,7 @@ class WireEvent(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     product_id: Id128
     session_id: Id128
     user_hash: Id128
-    ts: str
+    ts: Timestamp
     event_type: Literal["click", "scroll", "input_meta", "navigation", "focus_change", "custom"]
     screen_id: Annotated[str, Meta(min_length=1, max_length=256)]
     route: Annotated[str, Meta(max_length=2048)]
@@ -61,7 +64,7 @@ class BusEvent(WireEvent, forbid_unknown_fields=True, rename="camel"):
     """An event as it travels on ``events.raw`` and in replay files: the agent's
     fields plus the ones the server stamps on it."""
 
-    received_at: str | None = None
+    received_at: Timestamp | None = None
     agent_id: Str256 | None = None
     sdk_version: Str256 | None = None
 
@@ -71,7 +74,7 @@ class WireBatch(msgspec.Struct, rename="camel"):
     agent_id: Annotated[str, Meta(min_length=1, max_length=128)]
     sdk_version: Annotated[str, Meta(min_length=1, max_length=64)]
     events: Annotated[list[msgspec.Raw], Meta(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
-    sent_at: str | None = None
+    sent_at: Timestamp | None = None
 
 
 class ContractError(ValueError):
@@ -90,6 +93,13 @@ _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})\Z"
 )
 _EPOCH = datetime(1970, 1, 1).toordinal()
+_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ONE_MS = timedelta(milliseconds=1)
+
+
+def datetime_to_ms(dt: datetime) -> int:
+    """Aware datetime -> epoch ms, truncating sub-millisecond digits (floor)."""
+    return (dt - _EPOCH_UTC) // _ONE_MS
 
 
 def parse_ts_ms(text: str) -> int:
@@ -136,9 +146,17 @@ _batch_decoder = msgspec.json.Decoder(WireBatch)
 _encoder = msgspec.json.Encoder()
 
 
+_FRIENDLIER = {
+    "Invalid RFC3339 encoded datetime": "not an RFC 3339 timestamp with time and zone",
+    "Expected `datetime` with a timezone component": "RFC 3339 timestamp without a zone (add Z or ±hh:mm)",
+}
+
+
 def _reason(err: msgspec.DecodeError) -> str:
     # msgspec says "... - at `$.orgId`"; the path reads better first.
     text = str(err)
+    for theirs, ours in _FRIENDLIER.items():
+        text = text.replace(theirs, ours)
     if " - at `$." in text:
         text, _, path = text.rpartition(" - at `$.")
         return f"{path.rstrip('`')}: {text}"
@@ -161,7 +179,7 @@ def to_event(
     sdk_version: str | None = None,
 ) -> Event:
     """Validate what msgspec cannot, and normalise to the domain ``Event``."""
-    ts_ms = parse_ts_ms(wire.ts) + skew_ms
+    ts_ms = datetime_to_ms(wire.ts) + skew_ms
     if now_ms is not None and ts_ms > now_ms + MAX_FUTURE_MS:
         raise ContractError("ts is more than 10 minutes in the future")
     if wire.latency_ms is not None and not math.isfinite(wire.latency_ms):
@@ -205,7 +223,7 @@ def decode_event_line(line: bytes, *, now_ms: int | None) -> Event:
         wire = _bus_decoder.decode(line)
     except msgspec.DecodeError as err:
         raise ContractError(_reason(err)) from None
-    received_at_ms = parse_ts_ms(wire.received_at) if wire.received_at else None
+    received_at_ms = datetime_to_ms(wire.received_at) if wire.received_at else None
     return to_event(
         wire,
         now_ms=now_ms,
@@ -236,10 +254,7 @@ def decode_batch(body: bytes, *, received_at_ms: int) -> BatchResult:
         raise BatchError(_reason(err)) from None
     skew_ms = 0
     if batch.sent_at is not None:
-        try:
-            sent_at_ms = parse_ts_ms(batch.sent_at)
-        except ContractError as err:
-            raise BatchError(f"sentAt: {err}") from None
+        sent_at_ms = datetime_to_ms(batch.sent_at)
         if abs(received_at_ms - sent_at_ms) > SKEW_CORRECTION_THRESHOLD_MS:
             skew_ms = received_at_ms - sent_at_ms
     accepted: list[Event] = []

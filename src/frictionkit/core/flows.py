@@ -13,11 +13,13 @@ Python work to the C-level cleaning in ``flow_paths``.
 
 from __future__ import annotations
 
+import gc
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from itertools import islice
 from math import fsum
 from operator import attrgetter, sub
-from statistics import median
 from typing import Final
 
 import msgspec
@@ -25,8 +27,35 @@ import msgspec
 from frictionkit.core.flow_paths import FlowConfig, PathCleaner, flow_id, flow_label
 from frictionkit.core.model import TaskRun
 
-DROPOFF_OUTCOMES: Final = frozenset({"abandoned", "failed"})
 MS_PER_SEC: Final = 1000.0
+# Groups this small take the per-step path in the graph; bigger ones are
+# transposed so their gaps are subtracted column by column.
+_SMALL_GROUP_RUNS: Final = 4
+
+_outcome_of = attrgetter("outcome")
+_duration_ms_of = attrgetter("duration_ms")
+_friction_of = attrgetter("frustration_score")
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Building millions of small lists makes CPython's cyclic collector rescan
+    them over and over (it was a third of discovery time); nothing built here
+    forms a cycle, so collection can wait until the end."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _median_of_sorted(values: Sequence[int]) -> float:
+    middle = len(values) // 2
+    if len(values) % 2:
+        return values[middle]
+    return (values[middle - 1] + values[middle]) / 2
 
 
 class _AnyTask:
@@ -111,56 +140,64 @@ def group_runs(
     clean_with_times = cleaner.clean_with_times
     groups: dict[tuple[str | None, tuple[str, ...]], _PathGroup] = {}
     any_task = task is ANY_TASK
-    for run in runs:
-        run_task = run.task_name
-        if not any_task and run_task != task:
-            continue
-        if keep_arrivals:
-            path, arrivals = clean_with_times(run.path, run.path_ts_ms)
-        else:
-            path = clean(run.path)
-        key = (run_task, path)
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = _PathGroup(run_task, path)
-        group.runs.append(run)
-        if keep_arrivals:
-            group.arrivals_ts_ms.append(arrivals)
+    with _gc_paused():
+        for run in runs:
+            run_task = run.task_name
+            if not any_task and run_task != task:
+                continue
+            if keep_arrivals:
+                path, arrivals = clean_with_times(run.path, run.path_ts_ms)
+            else:
+                path = clean(run.path)
+            key = (run_task, path)
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = _PathGroup(run_task, path)
+            group.runs.append(run)
+            if keep_arrivals:
+                group.arrivals_ts_ms.append(arrivals)
     return list(groups.values())
 
 
 def rank_flows(groups: Sequence[_PathGroup], config: FlowConfig, *, limit: int | None = None) -> list[FlowVariant]:
     """Variants ranked by instances desc, then id asc (a stable tie-break)."""
     cleaner = PathCleaner(config)
-    by_variant: dict[tuple[str | None, tuple[str, ...]], list[_PathGroup]] = defaultdict(list)
-    for group in groups:
-        by_variant[(group.task, cleaner.cut(group.path))].append(group)
-    ranked = sorted(
-        (
-            (-sum(len(g.runs) for g in members), flow_id(task, path), task, path, members)
-            for (task, path), members in by_variant.items()
-        ),
-        key=lambda entry: (entry[0], entry[1]),
-    )
-    if limit is not None:
-        ranked = ranked[: max(limit, 0)]
-    # Stats only for what is returned: they are the expensive part.
-    return [_variant(variant_id, task, path, members) for _n, variant_id, task, path, members in ranked]
+    with _gc_paused():
+        by_variant: dict[tuple[str | None, tuple[str, ...]], list[_PathGroup]] = {}
+        for group in groups:
+            key = (group.task, cleaner.cut(group.path))
+            members = by_variant.get(key)
+            if members is None:
+                by_variant[key] = [group]
+            else:
+                members.append(group)
+        ranked = sorted(
+            (
+                (-sum(len(g.runs) for g in members) if len(members) > 1 else -len(members[0].runs),
+                 flow_id(task, path), task, path, members)
+                for (task, path), members in by_variant.items()
+            ),
+            key=lambda entry: (entry[0], entry[1]),
+        )
+        if limit is not None:
+            ranked = ranked[: max(limit, 0)]
+        # Stats only for what is returned: they are the expensive part.
+        return [_variant(variant_id, task, path, members) for _n, variant_id, task, path, members in ranked]
 
 
 def _variant(variant_id: str, task: str | None, path: tuple[str, ...], members: list[_PathGroup]) -> FlowVariant:
-    runs = [run for group in members for run in group.runs]
+    runs = members[0].runs if len(members) == 1 else [run for group in members for run in group.runs]
     instances = len(runs)
-    durations_ms = sorted(map(attrgetter("duration_ms"), runs))
-    outcomes = Counter(map(attrgetter("outcome"), runs))
+    durations_ms = sorted(map(_duration_ms_of, runs))
     dropoffs: list[FlowDropoff] = []
     completion_rate: float | None = None
     if task is not None:
-        completion_rate = outcomes["completed"] / instances
+        completion_rate = list(map(_outcome_of, runs)).count("completed") / instances
         # Runs in one group share their last screen; a cut variant may hold several.
         dropped_by_screen: Counter[str] = Counter()
         for group in members:
-            dropped = sum(1 for run in group.runs if run.outcome in DROPOFF_OUTCOMES)
+            outcomes = list(map(_outcome_of, group.runs))
+            dropped = outcomes.count("abandoned") + outcomes.count("failed")
             if dropped and group.path:
                 dropped_by_screen[group.path[-1]] += dropped
         dropoffs = [
@@ -174,9 +211,9 @@ def _variant(variant_id: str, task: str | None, path: tuple[str, ...], members: 
         path=list(path),
         sessions=instances,
         completion_rate=completion_rate,
-        avg_friction=fsum(map(attrgetter("frustration_score"), runs)) / instances,
+        avg_friction=fsum(map(_friction_of, runs)) / instances,
         avg_duration_sec=sum(durations_ms) / instances / MS_PER_SEC,
-        median_duration_sec=median(durations_ms) / MS_PER_SEC,
+        median_duration_sec=_median_of_sorted(durations_ms) / MS_PER_SEC,
         dropoffs=dropoffs,
     )
 
@@ -186,39 +223,50 @@ def build_graph(groups: Sequence[_PathGroup], *, with_timing: bool = True) -> Fl
 
     Uncut because the ellipsis is not a screen: an edge into it would be
     invented, and the transitions after step 12 are real and worth seeing.
+    Most groups hold one run in diverse logs, so their steps are counted by
+    ``Counter.update`` in C; only bigger groups multiply by their size.
     """
     visits: Counter[str] = Counter()
     edge_counts: Counter[tuple[str, str]] = Counter()
-    edge_gaps_ms: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for group in groups:
-        path = group.path
-        instances = len(group.runs)
-        for screen in path:
-            visits[screen] += instances
-        if len(path) < 2:
-            continue
-        steps = list(zip(path, path[1:]))
-        for edge in steps:
-            edge_counts[edge] += instances
-        if with_timing:
-            # Transposing the group's arrival lists turns per-step gaps into a
-            # few C-level column subtractions per edge position.
-            columns = list(zip(*group.arrivals_ts_ms))
-            for position, edge in enumerate(steps):
-                edge_gaps_ms[edge].extend(map(sub, columns[position + 1], columns[position]))
-    nodes = [
-        FlowGraphNode(screen_id=screen, visits=count)
-        for screen, count in sorted(visits.items(), key=lambda item: (-item[1], item[0]))
-    ]
-    edges = [
-        FlowGraphEdge(
-            from_screen=edge[0],
-            to_screen=edge[1],
-            count=count,
-            median_ms=round(median(edge_gaps_ms[edge])) if with_timing else None,
-        )
-        for edge, count in sorted(edge_counts.items(), key=lambda item: (-item[1], item[0]))
-    ]
+    edge_gaps_ms: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+    with _gc_paused():
+        for group in groups:
+            path = group.path
+            instances = len(group.runs)
+            steps = list(zip(path, islice(path, 1, None)))
+            if instances == 1:
+                visits.update(path)
+                edge_counts.update(steps)
+            else:
+                for screen in path:
+                    visits[screen] += instances
+                for edge in steps:
+                    edge_counts[edge] += instances
+            if not with_timing or not steps:
+                continue
+            if instances < _SMALL_GROUP_RUNS:
+                for arrivals in group.arrivals_ts_ms:
+                    for edge, gap_ms in zip(steps, map(sub, islice(arrivals, 1, None), arrivals)):
+                        edge_gaps_ms[edge].append(gap_ms)
+            else:
+                # Transposed, a group's per-step gaps become one C-level
+                # subtraction of two columns per edge position.
+                columns = list(zip(*group.arrivals_ts_ms))
+                for position, edge in enumerate(steps):
+                    edge_gaps_ms[edge].extend(map(sub, columns[position + 1], columns[position]))
+        nodes = [
+            FlowGraphNode(screen_id=screen, visits=count)
+            for screen, count in sorted(visits.items(), key=lambda item: (-item[1], item[0]))
+        ]
+        edges = [
+            FlowGraphEdge(
+                from_screen=edge[0],
+                to_screen=edge[1],
+                count=count,
+                median_ms=round(_median_of_sorted(sorted(edge_gaps_ms[edge]))) if with_timing else None,
+            )
+            for edge, count in sorted(edge_counts.items(), key=lambda item: (-item[1], item[0]))
+        ]
     return FlowGraph(nodes=nodes, edges=edges)
 
 

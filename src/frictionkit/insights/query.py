@@ -71,6 +71,10 @@ def resolve_query(
     several, the error lists them. Without from/to, the window spans every
     stored session start of the scope.
     """
+    # Parameters are checked before the store is asked, so a bad one is named
+    # even when there is no data.
+    from_ms = parse_bound(from_text, param="from", end=False) if from_text else None
+    to_ms = parse_bound(to_text, param="to", end=True) if to_text else None
     scopes = [s for s in store.scopes() if allowed_orgs is None or s.org_id in allowed_orgs]
     candidates = [
         s for s in scopes if (org_id is None or s.org_id == org_id) and (product_id is None or s.product_id == product_id)
@@ -92,13 +96,9 @@ def resolve_query(
         raise InsightError(f"the store holds several org/product pairs; choose one with --org/--product: {names}", missing)
     org = org_id if org_id is not None else scope.org_id
     product = product_id if product_id is not None else scope.product_id
-    if from_text:
-        from_ms = parse_bound(from_text, param="from", end=False)
-    else:
+    if from_ms is None:
         from_ms = scope.first_start_ms if scope else 0
-    if to_text:
-        to_ms = parse_bound(to_text, param="to", end=True)
-    else:
+    if to_ms is None:
         to_ms = (scope.last_start_ms + 1) if scope else from_ms + 1
     if to_ms <= from_ms:
         raise InsightError("to must be after from", "to")

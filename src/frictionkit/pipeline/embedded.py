@@ -70,14 +70,15 @@ class EmbeddedPipeline:
         return self.stats
 
     def _load_history(self, events: list[Event]) -> None:
-        if not (self._store_had_events or self.logic.evicted_keys):
-            return
         logic = self.logic
-        keys: set[SessionKey] = {
-            (ev.org_id, ev.product_id, ev.session_id)
-            for ev in events
-            if not logic.has_key((ev.org_id, ev.product_id, ev.session_id))
-        }
+        evicted = logic.evicted_key_hashes
+        if not (self._store_had_events or evicted):
+            return
+        keys: set[SessionKey] = set()
+        for ev in events:
+            key = (ev.org_id, ev.product_id, ev.session_id)
+            if not logic.has_key(key) and (self._store_had_events or hash(key) in evicted):
+                keys.add(key)
         if keys:
             logic.preload(self.store.load_history(sorted(keys)))
 

@@ -43,30 +43,34 @@ EVENT_COLUMNS = [
 
 
 def events_table(events: list[Event]) -> pa.Table:
-    cols: dict[str, list] = {name: [] for name, _ in EVENT_COLUMNS}
-    for ev in events:
-        cols["org_id"].append(ev.org_id)
-        cols["product_id"].append(ev.product_id)
-        cols["session_id"].append(ev.session_id)
-        cols["event_id"].append(ev.event_id)
-        cols["user_hash"].append(ev.user_hash)
-        cols["ts"].append(ev.ts_ms)
-        cols["event_type"].append(ev.event_type)
-        cols["screen_id"].append(ev.screen_id)
-        cols["route"].append(ev.route)
-        cols["device_type"].append(ev.device_type)
-        cols["app_name"].append(ev.app_name)
-        cols["element_type"].append(ev.element_type)
-        cols["element_label_hash"].append(ev.element_label_hash)
-        cols["error_code"].append(ev.error_code)
-        cols["os"].append(ev.os)
-        cols["browser"].append(ev.browser)
-        cols["latency_ms"].append(ev.latency_ms)
-        cols["extra"].append(_json.encode(ev.extra).decode() if ev.extra else None)
-        cols["received_at"].append(ev.received_at_ms)
-        cols["agent_id"].append(ev.agent_id)
-        cols["sdk_version"].append(ev.sdk_version)
-    return pa.table({name: pa.array(cols[name], type=typ) for name, typ in EVENT_COLUMNS})
+    # One comprehension per column is several times faster than appending
+    # field by field, and this runs for every stored event.
+    encode = _json.encode
+    return pa.table(
+        {
+            "org_id": pa.array([e.org_id for e in events], pa.string()),
+            "product_id": pa.array([e.product_id for e in events], pa.string()),
+            "session_id": pa.array([e.session_id for e in events], pa.string()),
+            "event_id": pa.array([e.event_id for e in events], pa.string()),
+            "user_hash": pa.array([e.user_hash for e in events], pa.string()),
+            "ts": pa.array([e.ts_ms for e in events], TS),
+            "event_type": pa.array([e.event_type for e in events], pa.string()),
+            "screen_id": pa.array([e.screen_id for e in events], pa.string()),
+            "route": pa.array([e.route for e in events], pa.string()),
+            "device_type": pa.array([e.device_type for e in events], pa.string()),
+            "app_name": pa.array([e.app_name for e in events], pa.string()),
+            "element_type": pa.array([e.element_type for e in events], pa.string()),
+            "element_label_hash": pa.array([e.element_label_hash for e in events], pa.string()),
+            "error_code": pa.array([e.error_code for e in events], pa.string()),
+            "os": pa.array([e.os for e in events], pa.string()),
+            "browser": pa.array([e.browser for e in events], pa.string()),
+            "latency_ms": pa.array([e.latency_ms for e in events], pa.float64()),
+            "extra": pa.array([encode(e.extra).decode() if e.extra else None for e in events], pa.string()),
+            "received_at": pa.array([e.received_at_ms for e in events], TS),
+            "agent_id": pa.array([e.agent_id for e in events], pa.string()),
+            "sdk_version": pa.array([e.sdk_version for e in events], pa.string()),
+        }
+    )
 
 
 def event_from_row(row: tuple) -> Event:
