@@ -54,6 +54,22 @@ class Store(Protocol):
 
     def task_runs(self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None) -> list[TaskRun]: ...
 
+    def sessions_page(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *, limit: int, offset: int = 0,
+                      after: tuple[int, str] | None = None, user_hash: str | None = None,
+                      min_frustration: float | None = None) -> tuple[list[dict[str, Any]], int]:
+        """Sessions started in [from, to), newest first (start desc, session id
+        desc), after the keyset cursor ``after`` = (start ms, session id) when
+        given; and the total matching the filters. Row keys: session_row.sql."""
+
+    def session_detail(self, org_id: str, product_id: str, session_id: str) -> dict[str, Any] | None:
+        """``{"session": row, "events": [Event], "incidents": [row]}`` in time
+        order, or None. Events are the client key's stored events within the
+        session's [start, end]."""
+
+    def open_session_keys(self) -> list[SessionKey]:
+        """Keys whose latest stored event is later than their latest stored
+        session's end: sessions still open when an embedded server stopped."""
+
     def close(self) -> None: ...
 
 

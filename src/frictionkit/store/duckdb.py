@@ -10,6 +10,8 @@ from ..core.model import Event, SessionKey, SessionResult, TaskRun
 from .arrow import EVENT_COLUMNS, event_from_row, events_table, result_tables, task_run_from_row
 from .base import Scope, StoreError, migrations, read_sql, split_statements
 
+_SQL_FILES = ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql", "sessions_page.sql", "sessions_count.sql",
+              "session_row.sql", "session_incidents.sql", "open_keys.sql")
 FACT_TABLES = ("fact_sessions", "fact_incidents", "fact_session_screens", "fact_task_runs")
 _EVENT_SELECT = ", ".join(
     f"epoch_ms({name})" if name in ("ts", "received_at") else name for name, _ in EVENT_COLUMNS
@@ -43,7 +45,7 @@ class DuckDBStore:
         self.path = path
         self.dsn = f"duckdb:///{path}"
         self.con = _connect(path)
-        self._sql = {name: read_sql("duckdb", name) for name in ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql")}
+        self._sql = {name: read_sql("duckdb", name) for name in _SQL_FILES}
 
     # -- schema ----------------------------------------------------------------
 
@@ -152,6 +154,35 @@ class DuckDBStore:
     def task_runs(self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None) -> list[TaskRun]:
         params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task}
         return [task_run_from_row(r) for r in self.con.execute(self._sql["task_runs.sql"], params).fetchall()]
+
+    def sessions_page(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *, limit: int, offset: int = 0,
+                      after: tuple[int, str] | None = None, user_hash: str | None = None,
+                      min_frustration: float | None = None) -> tuple[list[dict[str, Any]], int]:
+        params: dict[str, Any] = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms,
+                                  "user_hash": user_hash, "min_frustration": min_frustration}
+        total = self._one(self._sql["sessions_count.sql"], params)["total"]
+        params |= {"limit": limit, "offset": offset, "after_ts_ms": after[0] if after else None,
+                   "after_session": after[1] if after else None}
+        return self._all(self._sql["sessions_page.sql"], params), int(total)
+
+    def session_detail(self, org_id: str, product_id: str, session_id: str) -> dict[str, Any] | None:
+        params = {"org": org_id, "product": product_id, "session": session_id}
+        rows = self._all(self._sql["session_row.sql"], params)
+        if not rows:
+            return None
+        row = rows[0]
+        events = self.con.execute(
+            f"SELECT {_EVENT_SELECT} FROM events_raw WHERE org_id = $org AND product_id = $product "
+            "AND session_id = $client AND ts BETWEEN make_timestamp($lo * 1000) AND make_timestamp($hi * 1000) "
+            "ORDER BY ts, event_id",
+            {"org": org_id, "product": product_id, "client": row["client_session_id"],
+             "lo": row["start_ts_ms"], "hi": row["end_ts_ms"]},
+        ).fetchall()
+        return {"session": row, "events": [event_from_row(r) for r in events],
+                "incidents": self._all(self._sql["session_incidents.sql"], params)}
+
+    def open_session_keys(self) -> list[SessionKey]:
+        return [tuple(r) for r in self.con.execute(self._sql["open_keys.sql"]).fetchall()]
 
     def close(self) -> None:
         self.con.close()

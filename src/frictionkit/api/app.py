@@ -1,0 +1,133 @@
+"""The `frictionkit serve` application: ingestion, the read API and /health.
+
+``create_app`` builds everything eagerly (opens the embedded store, creates
+the producer), so a locked store or a bad DSN fails before the server listens;
+the lifespan only runs the wall-clock watermark and closes things on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any, AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from ..store.base import StoreError
+from . import errors
+from .ingest import router as ingest_router
+from .ratelimit import RateLimiter
+from .read import router as read_router
+from .settings import Settings
+from .sinks import EmbeddedSink, KafkaSink, StoreAccess
+from .state import AppState
+
+log = logging.getLogger("frictionkit.serve")
+
+HEALTH_STORE_TIMEOUT_S = 2.0
+
+
+def _is_embedded_dsn(dsn: str | None) -> bool:
+    from ..store import default_dsn
+
+    return (dsn or default_dsn()).split("://", 1)[0] in ("duckdb", "chdb")
+
+
+def build_state(settings: Settings) -> AppState:
+    if settings.brokers:
+        # The processors write the store; an embedded one is theirs (one
+        # process at a time), so it is opened per read and let go right after.
+        access = StoreAccess(settings.store_dsn, keep_open=not _is_embedded_dsn(settings.store_dsn))
+        sink: EmbeddedSink | KafkaSink = KafkaSink(settings)
+    else:
+        access = StoreAccess(settings.store_dsn, keep_open=True)
+        sink = EmbeddedSink(settings, access)
+    try:
+        sink.start()
+    except BaseException:
+        access.close()
+        raise
+    return AppState(settings=settings, keys=settings.keys, limiter=RateLimiter(settings.rate_per_s, settings.rate_burst),
+                    sink=sink, access=access)
+
+
+async def _watermark_loop(state: AppState) -> None:
+    while True:
+        await asyncio.sleep(state.settings.watermark_interval_s)
+        try:
+            await state.sink.tick()
+        except Exception as err:  # noqa: BLE001 - retried at the next tick
+            log.error("closing idle sessions failed: %s", err if isinstance(err, StoreError) else type(err).__name__)
+
+
+async def _health(request: Request) -> JSONResponse:
+    state: AppState = request.app.state.fk
+    bus = await state.sink.health()
+    if state.settings.brokers and not state.access.keep_open:
+        store: dict[str, Any] = {"ok": None, "dsn": state.access.display_dsn,
+                                 "note": "embedded store owned by the processors; not opened by health checks"}
+    else:
+        try:
+            await asyncio.wait_for(state.access.run(lambda s: s.has_events()), HEALTH_STORE_TIMEOUT_S)
+            store = {"ok": True, "dsn": state.access.display_dsn}
+        except Exception as err:  # noqa: BLE001 - health reports, it does not fail
+            store = {"ok": False, "dsn": state.access.display_dsn,
+                     "error": str(err).splitlines()[0] if isinstance(err, StoreError) else type(err).__name__}
+    # Healthy means ingestion works: the bus in distributed mode, the store in embedded mode.
+    ok = bool(bus["ok"]) and (store["ok"] is not False or bool(state.settings.brokers))
+    body = {"status": "ok" if ok and store["ok"] is not False else ("degraded" if ok else "unavailable"),
+            "mode": state.settings.mode, "bus": bus, "store": store}
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
+    state = state or build_state(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        ticker = asyncio.create_task(_watermark_loop(state)) if isinstance(state.sink, EmbeddedSink) else None
+        try:
+            yield
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
+            state.close()
+
+    app = FastAPI(
+        title="frictionkit",
+        summary="Ingest UI events; read friction insights, flows and sessions.",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.fk = state
+    errors.install(app)
+    app.include_router(ingest_router)
+    app.include_router(read_router)
+    app.add_api_route("/health", _health, methods=["GET"], tags=["health"], summary="Bus and store status")
+    return app
+
+
+def run_server(settings: Settings, *, log_level: str = "info", access_log: bool = False) -> None:
+    """Build the app (failing early and in one line) and serve it with uvicorn.
+
+    The access log is off by default: request lines carry query strings, and
+    those may hold a user hash.
+    """
+    import sys
+
+    import uvicorn
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
+    state: AppState = app.state.fk
+    where = f"Kafka at {settings.brokers}" if settings.brokers else "the embedded pipeline"
+    print(f"frictionkit serve: {settings.mode} mode, events to {where}, store {state.access.display_dsn}, "
+          f"http://{settings.host}:{settings.port} (API docs at /docs)", file=sys.stderr)
+    if settings.dev_key:
+        print(f"no API keys configured: generated a development key for this run (every org, ingest+read):\n"
+              f"    {settings.dev_key}", file=sys.stderr)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=access_log)

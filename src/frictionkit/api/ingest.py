@@ -1,0 +1,140 @@
+"""``POST /v1/events/batch`` (SPEC §3).
+
+Checks run cheapest first: key, content type and encoding, the rate limit's
+"anything left?", the declared length; then the body is read with a hard cap
+(whatever Content-Length claimed), decompressed with a cap, decoded, charged
+to the rate limit per event, filtered by the key's orgs, and handed to the
+sink. 200 goes out only once the sink says every accepted event is durable.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
+
+from ..core.contract import BatchError, BodyTooLarge, decode_batch, gunzip_capped
+from ..core.model import Event
+from .auth import ApiKey, bearer_token
+from .sinks import SinkUnavailable
+from .state import AppState
+
+router = APIRouter(tags=["ingestion"])
+
+_EVENT_INDEX = re.compile(r"Event (\d+):")
+
+_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {
+            "type": "object",
+            "required": ["agentId", "sdkVersion", "events"],
+            "properties": {
+                "agentId": {"type": "string", "minLength": 1, "maxLength": 128},
+                "sdkVersion": {"type": "string", "minLength": 1, "maxLength": 64},
+                "sentAt": {"type": "string", "format": "date-time"},
+                "events": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {"type": "object"}},
+            },
+        }}},
+    }
+}
+
+
+def _reply(code: int, status: str, *, accepted: int = 0, rejected: int = 0, errors: list[str] | None = None,
+           headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"status": status, "accepted": accepted, "rejected": rejected, "errors": errors or []}
+    return JSONResponse(body, status_code=code, headers=headers)
+
+
+def _fail(code: int, reason: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return _reply(code, "error", errors=[reason], headers=headers)
+
+
+async def _read_capped(request: Request, cap: int) -> bytes:
+    """At most ``cap`` bytes (plus one chunk) are ever held, whatever the
+    client declared."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise BodyTooLarge(f"body exceeds {cap // (1024 * 1024)} MiB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def split_by_org(key: ApiKey, accepted: list[Event], errors: list[str]) -> tuple[list[Event], list[str]]:
+    """Reject the events of orgs the key may not write, keeping the batch index
+    in the reason (accepted events come back without their index, so it is
+    rebuilt from the indices the contract rejected)."""
+    if key.orgs is None:
+        return accepted, errors
+    rejected_at = {int(m.group(1)) for m in map(_EVENT_INDEX.match, errors) if m}
+    total = len(accepted) + len(errors)
+    indices = [i for i in range(total) if i not in rejected_at]
+    kept: list[Event] = []
+    extra: list[tuple[int, str]] = []
+    for index, ev in zip(indices, accepted):
+        if key.permits_org(ev.org_id):
+            kept.append(ev)
+        else:
+            extra.append((index, f"Event {index}: orgId {ev.org_id[:128]!r} is not permitted for this API key"))
+    if not extra:
+        return kept, errors
+    merged = [(int(m.group(1)) if (m := _EVENT_INDEX.match(e)) else -1, e) for e in errors] + extra
+    return kept, [e for _i, e in sorted(merged, key=lambda item: item[0])]
+
+
+@router.post("/v1/events/batch", openapi_extra=_BODY_DOC, summary="Ingest a batch of UI events")
+async def ingest_batch(request: Request) -> Any:
+    state: AppState = request.app.state.fk
+    settings = state.settings
+    key = state.keys.authenticate(bearer_token(request.headers.get("authorization"), request.headers.get("x-api-key")))
+    if key is None:
+        return _fail(401, "missing or unknown API key", {"WWW-Authenticate": "Bearer"})
+    if "ingest" not in key.scopes:
+        return _fail(403, "this API key has no ingest scope")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        return _fail(415, "Content-Type must be application/json")
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("", "identity", "gzip"):
+        return _fail(415, "Content-Encoding must be gzip or absent")
+    retry = {"Retry-After": str(wait)} if (wait := state.limiter.check(key.name)) else None
+    if retry:
+        return _fail(429, "rate limit exceeded for this API key", retry)
+    declared = request.headers.get("content-length")
+    cap = settings.max_body_bytes
+    if declared is not None:
+        if not declared.strip().isdigit():
+            return _fail(400, "Content-Length is not a number")
+        if int(declared) > cap:
+            return _fail(413, f"body exceeds {cap // (1024 * 1024)} MiB")
+    try:
+        body = await _read_capped(request, cap)
+        if encoding == "gzip":
+            body = gunzip_capped(body, cap)
+        received_at_ms = int(settings.clock() * 1000)
+        result = decode_batch(body, received_at_ms=received_at_ms)
+    except BodyTooLarge as err:
+        return _fail(413, str(err))
+    except BatchError as err:
+        return _fail(400, f"malformed batch: {err}")
+    except ClientDisconnect:
+        return _fail(400, "the client went away before the body was complete")
+    total = len(result.accepted) + len(result.errors)
+    wait = state.limiter.take(key.name, total)
+    if wait:
+        return _fail(429, "rate limit exceeded for this API key", {"Retry-After": str(wait)})
+    accepted, errors = split_by_org(key, result.accepted, result.errors)
+    try:
+        await state.sink.publish(accepted)
+    except SinkUnavailable as err:
+        # The agent retries the whole batch: nothing of it is acknowledged.
+        return _reply(503, "error", accepted=0, rejected=0, errors=[str(err)],
+                      headers={"Retry-After": str(settings.retry_after_s)})
+    status = "ok" if not errors else ("partial" if accepted else "rejected")
+    return _reply(200, status, accepted=len(accepted), rejected=len(errors), errors=errors)

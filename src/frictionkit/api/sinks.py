@@ -1,0 +1,297 @@
+"""Where accepted events go: the embedded pipeline and store, or Kafka.
+
+Both sinks answer the same question for the ingestion route: is every event
+of this batch durably stored? ``publish`` returns when it is and raises
+``SinkUnavailable`` when it is not (the route then answers 503 and
+acknowledges nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, TypeVar
+
+from ..bus.codec import bus_key, event_to_bus_json
+from ..core.model import Event
+from ..pipeline.embedded import EmbeddedPipeline
+from ..store import open_store
+from ..store.base import Store, StoreError
+from .settings import Settings, redact_dsn
+
+log = logging.getLogger("frictionkit.serve")
+T = TypeVar("T")
+
+
+class SinkUnavailable(RuntimeError):
+    """The events could not be made durable; nothing may be acknowledged."""
+
+
+class StoreAccess:
+    """Every use of the store runs on one worker thread.
+
+    Embedded stores take one process and are not safe for concurrent use from
+    several threads, so writes and reads are serialized here. ``keep_open``
+    False (an embedded store that another process writes, in distributed
+    mode) opens the store for each call and lets it go right after.
+    """
+
+    def __init__(self, dsn: str | None, *, keep_open: bool, opener: Callable[[str | None], Store] = open_store) -> None:
+        self.dsn = dsn
+        self.keep_open = keep_open
+        self._opener = opener
+        self._store: Store | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frictionkit-store")
+
+    @property
+    def display_dsn(self) -> str:
+        return redact_dsn(self._store.dsn if self._store else (self.dsn or "default"))
+
+    def _call(self, fn: Callable[[Store], T]) -> T:
+        store = self._store
+        if store is None:
+            store = self._opener(self.dsn)
+            if self.keep_open:
+                self._store = store
+        try:
+            return fn(store)
+        finally:
+            if not self.keep_open:
+                store.close()
+
+    def call_sync(self, fn: Callable[[Store], T]) -> T:
+        return self._executor.submit(self._call, fn).result()
+
+    async def run(self, fn: Callable[[Store], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._call, fn)
+
+    def close(self) -> None:
+        def _close() -> None:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+        self._executor.submit(_close).result()
+        self._executor.shutdown(wait=True)
+
+
+class EmbeddedSink:
+    """Feeds the embedded pipeline in this process; 200 means committed.
+
+    Sessions still open at shutdown are not closed (they may go on after a
+    restart). Their events are in ``events_raw``; at startup the keys whose
+    latest events are not covered by a stored session are loaded back into
+    the sessionizer, so they close by the wall-clock watermark as if the
+    server had never stopped.
+    """
+
+    mode = "embedded"
+
+    def __init__(self, settings: Settings, access: StoreAccess) -> None:
+        self.settings = settings
+        self.access = access
+        self.lateness_ms = settings.pipeline.sessionizer.allowed_lateness_ms
+        self._pipeline: EmbeddedPipeline | None = None
+
+    def _watermark(self) -> int:
+        return int(self.settings.clock() * 1000) - self.lateness_ms
+
+    def _ensure_pipeline(self, store: Store) -> EmbeddedPipeline:
+        if self._pipeline is None:
+            pipeline = EmbeddedPipeline(store, self.settings.pipeline)
+            keys = store.open_session_keys()
+            if keys:
+                pipeline.logic.preload(store.load_history(keys))
+                log.info("resumed %d open session keys from the store", len(keys))
+            pipeline.advance(self._watermark())
+            self._pipeline = pipeline
+        return self._pipeline
+
+    def _guarded(self, store: Store, work: Callable[[EmbeddedPipeline], None]) -> None:
+        try:
+            work(self._ensure_pipeline(store))
+        except Exception:
+            # The sessionizer may now hold events the rolled-back transaction
+            # did not store; rebuild it from the store on the next call.
+            self._pipeline = None
+            raise
+
+    def start(self) -> None:
+        self.access.call_sync(self._ensure_pipeline)
+
+    async def publish(self, events: list[Event]) -> None:
+        watermark = self._watermark()
+        try:
+            await self.access.run(lambda s: self._guarded(s, lambda p: p.process(events, watermark_ts_ms=watermark)))
+        except Exception as err:  # noqa: BLE001 - whatever failed, nothing was committed
+            log.error("store write failed: %s", type(err).__name__ if not isinstance(err, StoreError) else err)
+            raise SinkUnavailable("the store is unavailable") from None
+
+    async def tick(self) -> None:
+        """Close idle sessions by the wall clock (an idle source's watermark)."""
+        watermark = self._watermark()
+        await self.access.run(lambda s: self._guarded(s, lambda p: p.advance(watermark)))
+
+    async def health(self) -> dict[str, Any]:
+        return {"ok": True, "kind": "embedded pipeline"}
+
+    def close(self) -> None:
+        self._pipeline = None
+
+
+class _Delivery:
+    """Delivery reports of one batch, counted on librdkafka's poll thread."""
+
+    def __init__(self, count: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.remaining = count
+        self.error: str | None = None
+        self.loop = loop
+        self.future: asyncio.Future[None] = loop.create_future()
+        self._lock = threading.Lock()
+
+    def _resolve(self) -> None:
+        if not self.future.done():
+            self.future.set_result(None)
+
+    def fail(self, reason: str) -> None:
+        with self._lock:
+            if self.error is None:
+                self.error = reason
+        self.loop.call_soon_threadsafe(self._resolve)
+
+    def on_delivery(self, err: Any, _msg: Any) -> None:
+        if err is not None:
+            self.fail(err.str() if hasattr(err, "str") else str(err))
+            return
+        with self._lock:
+            self.remaining -= 1
+            done = self.remaining == 0
+        if done:
+            self.loop.call_soon_threadsafe(self._resolve)
+
+
+class KafkaSink:
+    """Publishes to ``events.raw``: idempotent producer, acks=all; a batch is
+    acknowledged only once every event's delivery report came back clean."""
+
+    mode = "distributed"
+
+    def __init__(self, settings: Settings) -> None:
+        from ..bus import kafka
+
+        self.settings = settings
+        self.topic = settings.raw_topic
+        self._kafka = kafka
+        self._ck = kafka._ck()
+        self._producer: Any = None
+        self._down = False  # the client reported every broker down; cleared by a probe or a delivery
+        self._last_error: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def _make_producer(self) -> Any:
+        config = self._kafka.producer_config(
+            self.settings.brokers, **{"message.timeout.ms": self.settings.delivery_timeout_ms, "error_cb": self._on_error}
+        )
+        return self._ck.Producer(config)
+
+    def _on_error(self, err: Any) -> None:
+        code = err.code()
+        if code == self._ck.KafkaError._ALL_BROKERS_DOWN:
+            if not self._down:
+                log.warning("Kafka brokers at %s are unreachable: answering 503 until they are back", self.settings.brokers)
+            self._down = True
+        if err.fatal():
+            log.error("Kafka producer fatal error (%s): recreating the producer", err.str())
+            with self._lock:
+                self._producer = None
+        self._last_error = err.str()
+
+    def _producer_now(self) -> Any:
+        with self._lock:
+            if self._producer is None:
+                self._producer = self._make_producer()
+            return self._producer
+
+    def _poll_loop(self) -> None:
+        last_probe = 0.0
+        while not self._stop.is_set():
+            producer = self._producer_now()
+            producer.poll(0.05)
+            if self._down and time.monotonic() - last_probe > 1.0:
+                last_probe = time.monotonic()
+                try:
+                    if producer.list_topics(timeout=1.0).brokers:
+                        self._down = False
+                        log.info("Kafka brokers at %s are reachable again", self.settings.brokers)
+                except self._ck.KafkaException:
+                    pass
+
+    def start(self) -> None:
+        producer = self._producer_now()
+        try:
+            topics = producer.list_topics(timeout=5.0).topics
+            if self.topic not in topics:
+                log.warning("topic %s does not exist yet (create it with: frictionkit topics create)", self.topic)
+        except self._ck.KafkaException:
+            self._down = True
+            log.warning("Kafka brokers at %s are unreachable at startup: answering 503 until they are back",
+                        self.settings.brokers)
+        self._thread = threading.Thread(target=self._poll_loop, name="frictionkit-kafka-poll", daemon=True)
+        self._thread.start()
+
+    def _produce_all(self, events: list[Event], delivery: _Delivery) -> None:
+        producer = self._producer_now()
+        with_session = self.settings.key_by_session
+        deadline = time.monotonic() + self.settings.delivery_timeout_ms / 1000
+        for ev in events:
+            while True:
+                try:
+                    producer.produce(self.topic, event_to_bus_json(ev), bus_key(ev, with_session=with_session),
+                                     on_delivery=delivery.on_delivery)
+                    break
+                except BufferError:
+                    # The local queue is full: wait for deliveries to drain it.
+                    if time.monotonic() > deadline:
+                        delivery.fail("local producer queue full")
+                        return
+                    time.sleep(0.01)
+                except self._ck.KafkaException as err:
+                    delivery.fail(str(err))
+                    return
+
+    async def publish(self, events: list[Event]) -> None:
+        if not events:
+            return
+        if self._down:
+            raise SinkUnavailable("the event bus is unavailable")
+        delivery = _Delivery(len(events), asyncio.get_running_loop())
+        await asyncio.to_thread(self._produce_all, events, delivery)
+        try:
+            await asyncio.wait_for(asyncio.shield(delivery.future), self.settings.delivery_timeout_ms / 1000 + 0.5)
+        except TimeoutError:
+            log.warning("Kafka delivery of %d events timed out", len(events))
+            raise SinkUnavailable("the event bus did not confirm delivery in time") from None
+        if delivery.error is not None:
+            log.warning("Kafka delivery failed: %s", delivery.error)
+            raise SinkUnavailable("the event bus is unavailable")
+        self._down = False
+
+    async def tick(self) -> None:
+        return None
+
+    async def health(self) -> dict[str, Any]:
+        return {"ok": not self._down, "kind": "kafka", "brokers": self.settings.brokers, "topic": self.topic,
+                **({"lastError": self._last_error} if self._down and self._last_error else {})}
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        producer = self._producer
+        if producer is not None:
+            producer.flush(5.0)

@@ -1,0 +1,23 @@
+"""What the routes share: settings, keys, the rate limiter, the sink, the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .auth import KeyRing
+from .ratelimit import RateLimiter
+from .settings import Settings
+from .sinks import EmbeddedSink, KafkaSink, StoreAccess
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    keys: KeyRing
+    limiter: RateLimiter
+    sink: EmbeddedSink | KafkaSink
+    access: StoreAccess
+
+    def close(self) -> None:
+        self.sink.close()
+        self.access.close()

@@ -1,0 +1,135 @@
+"""`frictionkit flows top|graph`: flow variants and the directly-follows graph.
+Thin: parse flags, ask ``insights.flows``, render."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from typing import Any, List, Optional
+
+import typer
+from rich import box
+from rich.table import Table
+
+from .common import STORE_HELP, one_line_errors, out_console, print_json
+from .serve import parse_aliases
+
+flows_app = typer.Typer(help="How users move through tasks: flow variants and the screen graph.", no_args_is_help=True)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    mermaid = "mermaid"
+    dot = "dot"
+
+
+OrgOpt = typer.Option(None, "--org", help="orgId (optional when the store holds one org)")
+ProductOpt = typer.Option(None, "--product", help="productId (optional when the org has one product)")
+FromOpt = typer.Option(None, "--from", help="start of the window: YYYY-MM-DD or RFC 3339 (session start ≥ from)")
+ToOpt = typer.Option(None, "--to", help="end of the window, exclusive; a date includes that whole day (UTC)")
+TaskOpt = typer.Option(None, "--task", help="only this task's runs")
+StoreOpt = typer.Option(None, "--store", help=STORE_HELP)
+AliasOpt = typer.Option(None, "--alias", help="path rule REGEX=ALIAS, e.g. 'orders/\\d+=orders/:id' (repeatable)")
+FormatOpt = typer.Option(Format.table, "--format", help="table, json (exactly the HTTP payload), mermaid or dot")
+
+
+def _payload(kind: str, org, product, from_, to, task, limit, store_dsn, aliases) -> dict[str, Any]:
+    from ..core.flow_paths import FlowConfig
+    from ..insights.flows import flows_graph, flows_top
+    from ..insights.query import resolve_query
+    from ..store import open_store
+
+    config = FlowConfig(alias_rules=parse_aliases(aliases))
+    store = open_store(store_dsn)
+    try:
+        q = resolve_query(store, org_id=org, product_id=product, from_text=from_, to_text=to)
+        if kind == "top":
+            return flows_top(store, q, limit=limit, task=task, config=config)
+        return flows_graph(store, q, task=task, config=config)
+    finally:
+        store.close()
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{x * 100:.0f}%"
+
+
+def _top_table(payload: dict[str, Any]) -> Table:
+    t = Table(header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1), title="flow variants, most frequent first",
+              title_justify="left")
+    t.add_column("task")
+    t.add_column("path", overflow="fold", min_width=30)
+    for name in ("runs", "done", "friction", "avg s", "median s"):
+        t.add_column(name, justify="right", no_wrap=True)
+    t.add_column("dropoffs", overflow="fold")
+    for f in payload["flows"]:
+        drops = ", ".join(f"{d['screenId']} {_pct(d['rate'])}" for d in f["dropoffs"][:3]) or "—"
+        t.add_row(f["task"] or "(session)", f["label"], f"{f['sessions']:,}", _pct(f["completionRate"]),
+                  f"{f['avgFriction']:.3f}", f"{f['avgDurationSec']:.1f}", f"{f['medianDurationSec']:.1f}", drops)
+    return t
+
+
+def _graph_table(payload: dict[str, Any]) -> Table:
+    t = Table(header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1), title="directly-follows graph: transitions",
+              title_justify="left")
+    t.add_column("from", overflow="fold")
+    t.add_column("to", overflow="fold")
+    t.add_column("count", justify="right")
+    t.add_column("median", justify="right")
+    for e in payload["edges"]:
+        median = "—" if e["medianMs"] is None else f"{e['medianMs'] / 1000:.1f}s"
+        t.add_row(e["from"], e["to"], f"{e['count']:,}", median)
+    return t
+
+
+def _emit(kind: str, payload: dict[str, Any], fmt: Format) -> None:
+    from ..insights.flows import graph_dot, graph_mermaid, top_as_graph
+
+    if fmt is Format.json:
+        print_json(payload)
+        return
+    if fmt is Format.table:
+        out_console.print(_top_table(payload) if kind == "top" else _graph_table(payload))
+        return
+    graph = top_as_graph(payload) if kind == "top" else payload
+    sys.stdout.write(graph_mermaid(graph) if fmt is Format.mermaid else graph_dot(graph))
+
+
+@flows_app.command("top")
+def top_cmd(
+    org: Optional[str] = OrgOpt,
+    product: Optional[str] = ProductOpt,
+    from_: Optional[str] = FromOpt,
+    to: Optional[str] = ToOpt,
+    task: Optional[str] = TaskOpt,
+    limit: int = typer.Option(10, "--limit", min=1, max=1000, help="how many variants"),
+    store_dsn: Optional[str] = StoreOpt,
+    alias: Optional[List[str]] = AliasOpt,
+    fmt: Format = FormatOpt,
+) -> None:
+    """Flow variants ranked by runs, with completion, friction, durations and dropoffs."""
+    with one_line_errors():
+        payload = _payload("top", org, product, from_, to, task, limit, store_dsn, alias)
+    _emit("top", payload, fmt)
+
+
+@flows_app.command("graph")
+def graph_cmd(
+    org: Optional[str] = OrgOpt,
+    product: Optional[str] = ProductOpt,
+    from_: Optional[str] = FromOpt,
+    to: Optional[str] = ToOpt,
+    task: Optional[str] = TaskOpt,
+    store_dsn: Optional[str] = StoreOpt,
+    alias: Optional[List[str]] = AliasOpt,
+    fmt: Format = FormatOpt,
+) -> None:
+    """The directly-follows graph: screen visits and transitions with median times."""
+    with one_line_errors():
+        payload = _payload("graph", org, product, from_, to, task, None, store_dsn, alias)
+    _emit("graph", payload, fmt)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(flows_app, name="flows")
