@@ -17,7 +17,6 @@ from frictionkit.core.flows import discover_flows
 from frictionkit.importers import (
     ImportLogError,
     LogColumns,
-    group_cases,
     read_event_log,
     read_task_runs,
     task_runs_from_columns,
@@ -121,8 +120,17 @@ def test_ties_keep_file_order_and_repeats_are_kept(tmp_path):
 
 
 def test_interleaved_cases_are_grouped_in_first_seen_order():
-    cases = group_cases(["2", "1", "2", "1"], ["a", "x", "b", "y"], [0, 5, 1, 3])
-    assert [(c.case_id, c.activities) for c in cases] == [("2", ["a", "b"]), ("1", ["y", "x"])]
+    runs = task_runs_from_columns(["2", "1", "2", "1"], ["a", "x", "b", "y"], [0, 5, 1, 3])
+    assert [(r.session_id, r.path, r.path_ts_ms) for r in runs] == [("2", ["a", "b"], [0, 1]), ("1", ["y", "x"], [3, 5])]
+
+
+def test_contiguous_cases_out_of_time_order_are_sorted_alone():
+    # Case "1" starts later than "0" ends earlier; only case "2" is itself out of order.
+    runs = task_runs_from_columns(
+        ["0", "0", "1", "1", "2", "2", "2"], ["a", "b", "c", "d", "e", "f", "g"], [50, 60, 10, 20, 9, 7, 9]
+    )
+    assert [r.path for r in runs] == [["a", "b"], ["c", "d"], ["f", "e", "g"]]
+    assert [r.duration_ms for r in runs] == [10, 10, 2]
 
 
 def test_lifecycle_filter_is_case_insensitive_and_gzip_is_detected(tmp_path):

@@ -17,11 +17,11 @@ from frictionkit.importers import (
     DEFAULT_TASK_NAME,
     ImportLogError,
     LogColumns,
-    group_cases,
+    default_product_id,
     read_event_log,
+    task_runs_from_columns,
     wire_events,
 )
-from frictionkit.importers import default_product_id
 
 err = Console(stderr=True, highlight=False)
 
@@ -69,11 +69,13 @@ def import_log(
         status = err.status(f"reading {file.name}") if err.is_terminal else nullcontext()
         with status:
             parsed = read_event_log(file, columns)
-            cases = group_cases(parsed.case_ids, parsed.activities, parsed.timestamps_ms)
+            runs = task_runs_from_columns(
+                parsed.case_ids, parsed.activities, parsed.timestamps_ms, org_id=org, product_id=product_id, task_name=task
+            )
             encoder = msgspec.json.Encoder()
             with _open_output(out) as sink:
                 buffer = bytearray()
-                for event in wire_events(cases, org_id=org, product_id=product_id, task_name=task):
+                for event in wire_events(runs):
                     encoder.encode_into(event, buffer, len(buffer))
                     buffer.extend(b"\n")
                     written += 1
@@ -96,7 +98,7 @@ def import_log(
     dropped_text = f" ({', '.join(dropped)} dropped)" if dropped else ""
     destination = "stdout" if out is None or str(out) == "-" else str(out)
     err.print(
-        f"imported {len(cases):,} cases, {parsed.event_count:,} of {parsed.events_read:,} events{dropped_text} "
+        f"imported {len(runs):,} cases, {parsed.event_count:,} of {parsed.events_read:,} events{dropped_text} "
         f"from {file.name} → {written:,} wire events to {destination} in {time.perf_counter() - started:.1f}s",
         soft_wrap=True,
         markup=False,

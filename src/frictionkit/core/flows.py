@@ -14,7 +14,7 @@ Python work to the C-level cleaning in ``flow_paths``.
 from __future__ import annotations
 
 import gc
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice
@@ -49,6 +49,15 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _drain(iterator: Iterator[object]) -> None:
+    deque(iterator, maxlen=0)
+
+
+def _sorted_in_place(values: list[int]) -> list[int]:
+    values.sort()  # the lists are ours and large: no copy
+    return values
 
 
 def _median_of_sorted(values: Sequence[int]) -> float:
@@ -188,6 +197,8 @@ def rank_flows(groups: Sequence[_PathGroup], config: FlowConfig, *, limit: int |
 def _variant(variant_id: str, task: str | None, path: tuple[str, ...], members: list[_PathGroup]) -> FlowVariant:
     runs = members[0].runs if len(members) == 1 else [run for group in members for run in group.runs]
     instances = len(runs)
+    if instances == 1:
+        return _single_run_variant(variant_id, task, path, members[0])
     durations_ms = sorted(map(_duration_ms_of, runs))
     dropoffs: list[FlowDropoff] = []
     completion_rate: float | None = None
@@ -218,6 +229,26 @@ def _variant(variant_id: str, task: str | None, path: tuple[str, ...], members: 
     )
 
 
+def _single_run_variant(variant_id: str, task: str | None, path: tuple[str, ...], group: _PathGroup) -> FlowVariant:
+    # Diverse logs make most variants singletons: skip the sorting and counting.
+    (run,) = group.runs
+    completion_rate = None if task is None else float(run.outcome == "completed")
+    dropped = task is not None and run.outcome in ("abandoned", "failed") and bool(group.path)
+    duration_sec = run.duration_ms / MS_PER_SEC
+    return FlowVariant(
+        id=variant_id,
+        label=flow_label(path),
+        task=task,
+        path=list(path),
+        sessions=1,
+        completion_rate=completion_rate,
+        avg_friction=run.frustration_score,
+        avg_duration_sec=duration_sec,
+        median_duration_sec=duration_sec,
+        dropoffs=[FlowDropoff(screen_id=group.path[-1], rate=1.0)] if dropped else [],
+    )
+
+
 def build_graph(groups: Sequence[_PathGroup], *, with_timing: bool = True) -> FlowGraph:
     """Directly-follows graph over cleaned, uncut paths.
 
@@ -229,6 +260,7 @@ def build_graph(groups: Sequence[_PathGroup], *, with_timing: bool = True) -> Fl
     visits: Counter[str] = Counter()
     edge_counts: Counter[tuple[str, str]] = Counter()
     edge_gaps_ms: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+    gap_list_of = edge_gaps_ms.__getitem__
     with _gc_paused():
         for group in groups:
             path = group.path
@@ -245,9 +277,10 @@ def build_graph(groups: Sequence[_PathGroup], *, with_timing: bool = True) -> Fl
             if not with_timing or not steps:
                 continue
             if instances < _SMALL_GROUP_RUNS:
+                # Each step's gap appended to its edge's list, entirely in C.
+                gap_lists = list(map(gap_list_of, steps))
                 for arrivals in group.arrivals_ts_ms:
-                    for edge, gap_ms in zip(steps, map(sub, islice(arrivals, 1, None), arrivals)):
-                        edge_gaps_ms[edge].append(gap_ms)
+                    _drain(map(list.append, gap_lists, map(sub, islice(arrivals, 1, None), arrivals)))
             else:
                 # Transposed, a group's per-step gaps become one C-level
                 # subtraction of two columns per edge position.
@@ -263,7 +296,7 @@ def build_graph(groups: Sequence[_PathGroup], *, with_timing: bool = True) -> Fl
                 from_screen=edge[0],
                 to_screen=edge[1],
                 count=count,
-                median_ms=round(_median_of_sorted(sorted(edge_gaps_ms[edge]))) if with_timing else None,
+                median_ms=round(_median_of_sorted(_sorted_in_place(edge_gaps_ms[edge]))) if with_timing else None,
             )
             for edge, count in sorted(edge_counts.items(), key=lambda item: (-item[1], item[0]))
         ]

@@ -1,8 +1,8 @@
 """Process-mining event logs (CSV, XES; plain or gzip) into frictionkit's inputs.
 
-``read_event_log`` parses a file into columns; ``group_cases`` orders it into
-cases; ``cases_to_task_runs`` feeds the flow core directly and ``wire_events``
-produces SPEC §3 events for ``replay``.
+``read_event_log`` parses a file into columns; ``task_runs_from_columns``
+orders them into one TaskRun per case, which feeds the flow core directly and,
+through ``wire_events``, becomes SPEC §3 events for ``replay``.
 """
 
 from __future__ import annotations
@@ -12,27 +12,19 @@ import io
 import zlib
 from pathlib import Path
 
-from frictionkit.importers.cases import (
-    DEFAULT_TASK_NAME,
-    Case,
-    cases_to_task_runs,
-    group_cases,
-    task_runs_from_columns,
-    wire_events,
-)
+from frictionkit.core.model import TaskRun
+from frictionkit.importers.cases import DEFAULT_TASK_NAME, task_runs_from_columns, wire_events
 from frictionkit.importers.csv_log import read_csv
 from frictionkit.importers.parsed_log import ImportLogError, LogColumns, ParsedLog, parse_timestamp_ms
 from frictionkit.importers.xes import read_xes
 
 __all__ = [
     "DEFAULT_TASK_NAME",
-    "Case",
     "ImportLogError",
     "LogColumns",
     "ParsedLog",
-    "cases_to_task_runs",
+    "default_product_id",
     "detect_log_format",
-    "group_cases",
     "parse_timestamp_ms",
     "read_event_log",
     "read_task_runs",
@@ -92,12 +84,18 @@ def read_task_runs(
     org_id: str = "imported",
     product_id: str | None = None,
     task_name: str = DEFAULT_TASK_NAME,
-):
+) -> list[TaskRun]:
     """A log file straight to TaskRuns (one per case, repeats kept)."""
     path = Path(path)
     parsed = read_event_log(path, columns)
-    cases = group_cases(parsed.case_ids, parsed.activities, parsed.timestamps_ms)
-    return cases_to_task_runs(cases, org_id=org_id, product_id=product_id or default_product_id(path), task_name=task_name)
+    return task_runs_from_columns(
+        parsed.case_ids,
+        parsed.activities,
+        parsed.timestamps_ms,
+        org_id=org_id,
+        product_id=product_id or default_product_id(path),
+        task_name=task_name,
+    )
 
 
 def default_product_id(path: Path) -> str:
