@@ -234,7 +234,7 @@ class KafkaSink:
     def start(self) -> None:
         producer = self._producer_now()
         try:
-            topics = producer.list_topics(timeout=5.0).topics
+            topics = producer.list_topics(timeout=min(5.0, self.settings.delivery_timeout_ms / 1000)).topics
             if self.topic not in topics:
                 log.warning("topic %s does not exist yet (create it with: frictionkit topics create)", self.topic)
         except self._ck.KafkaException:
