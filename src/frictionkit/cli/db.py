@@ -21,16 +21,18 @@ def init_cmd(
     from ..store import open_store
 
     with one_line_errors():
-        if cluster or print_sql:
+        if print_sql:
+            # The ClickHouse DDL (single-node, or for --cluster); nothing is run.
             from ..store.ddl import cluster_statements
 
             for statement in cluster_statements(cluster):
                 print(statement + ";\n")
-            if print_sql:
-                return
+            return
         store = open_store(store_dsn, init=False)
         try:
-            applied = store.init_schema()
+            if cluster and getattr(store, "engine", None) != "clickhouse":
+                raise ValueError(f"--cluster needs a ClickHouse server store, not {store.dsn}")
+            applied = store.init_schema(cluster=cluster) if cluster else store.init_schema()
         finally:
             store.close()
     err_console.print(f"{store.dsn}: " + (f"applied {', '.join(applied)}" if applied else "schema is up to date"))

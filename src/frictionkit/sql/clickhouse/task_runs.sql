@@ -1,0 +1,17 @@
+-- Task runs of sessions started in the window; {task} NULL means every task.
+-- Runs at their session's current version only (see 001_schema.sql).
+SELECT org_id, product_id, session_id, task_name, run_index,
+       toUnixTimestamp64Milli(start_ts) AS start_ts_ms, toUnixTimestamp64Milli(end_ts) AS end_ts_ms,
+       duration_ms, outcome, path, path_ts_ms,
+       toUnixTimestamp64Milli(session_start_ts) AS session_start_ts_ms, frustration_score, version
+FROM fact_task_runs FINAL
+WHERE org_id = {org:String} AND product_id = {product:String}
+  AND session_start_ts >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
+  AND session_start_ts < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')
+  AND ({task:Nullable(String)} IS NULL OR task_name = {task:Nullable(String)})
+  AND (session_id, version) IN (
+      SELECT session_id, version FROM fact_sessions FINAL
+      WHERE org_id = {org:String} AND product_id = {product:String}
+        AND start_ts >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
+        AND start_ts < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC'))
+ORDER BY session_id, run_index

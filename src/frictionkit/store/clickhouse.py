@@ -1,0 +1,331 @@
+"""The ClickHouse store: a server (``clickhouse://user:pass@host:8123/db``,
+``http://``, ``https://``) or the same engine in-process (``chdb:///dir``),
+both through clickhouse-connect, so one code path and one SQL serve both.
+
+ClickHouse has no multi-statement transactions, so idempotency does not come
+from rollback but from convergence: every row has a deterministic identity (the
+ORDER BY of its ReplacingMergeTree) and a version (the session's event count),
+a write that is repeated or retried after a failure writes the same rows
+again, and every read uses FINAL, so duplicates never reach a sum, before or
+after background merges. ``insert_events`` still looks the ids up first, to
+report how many events were new and to keep duplicates out of the table.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import re
+import tempfile
+from contextlib import contextmanager, nullcontext
+from typing import Any, Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import pyarrow as pa
+
+from ..core.model import Event, SessionKey, SessionResult, TaskRun
+from .arrow import EVENT_COLUMNS, event_from_row, events_table, result_tables, task_run_from_row
+from .base import Scope, StoreError, read_sql
+from .ddl import migration_plan, migrations_table_statement
+
+FACT_TABLES = ("fact_sessions", "fact_incidents", "fact_session_screens", "fact_task_runs")
+# Bound parameters travel in the URL of an HTTP request: keep each under ~100 KB.
+KEYS_PER_QUERY = 1000
+_EVENT_SELECT = ", ".join(
+    f"toUnixTimestamp64Milli({name})" if name == "ts" else
+    f"if(isNull({name}), NULL, toUnixTimestamp64Milli(assumeNotNull({name})))" if name == "received_at" else name
+    for name, _ in EVENT_COLUMNS
+)
+_QUERIES = ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql")
+# Readers join children to their session on a Distributed table; sessions are
+# sharded so that the shard-local join is the right one (see store/ddl.py).
+# The queries name their sums like the columns they sum (the payload keys);
+# without prefer_column_name_to_alias ClickHouse would read `rage_clicks` inside
+# countIf(...) as the alias sum(rage_clicks).
+_READ_SETTINGS = {"distributed_product_mode": "local", "prefer_column_name_to_alias": 1}
+# The library is quiet unless the application configures logging: without a
+# handler of ours, clickhouse-connect's warnings would reach the terminal via
+# logging's last-resort handler, next to our one-line error.
+logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
+
+
+def redact(dsn: str) -> str:
+    """The DSN with its password hidden, for messages."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _import_driver():
+    try:
+        import clickhouse_connect
+        from clickhouse_connect.driver import exceptions
+    except ImportError:
+        raise StoreError("the ClickHouse store needs clickhouse-connect (and chdb for chdb://): "
+                         "pip install 'frictionkit[clickhouse]'") from None
+    return clickhouse_connect, exceptions
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[list[str]]:
+    """chdb's engine writes its start-up failures (e.g. the lock) straight to
+    file descriptor 2; keep them for the error message instead of the terminal."""
+    captured: list[str] = []
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all: nothing to keep quiet
+        yield captured
+        return
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield captured
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            captured.append(tmp.read().decode(errors="replace"))
+
+
+def _locked_by_other_process(path: str) -> bool:
+    # A ClickHouse engine holds an exclusive flock on <dir>/status while open.
+    status = os.path.join(path, "status")
+    if not os.path.exists(status):
+        return False
+    with open(status, "rb") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return False
+
+
+_OS_REASON = re.compile(r"\[Errno -?\d+\] ([^\"')\]]+)")
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    # urllib3 buries the one useful words ("Connection refused") in a long repr.
+    reason = _OS_REASON.search(text)
+    if reason:
+        return reason.group(1).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+class ClickHouseStore:
+    engine = "clickhouse"
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.shown = redact(dsn)
+        driver, self._errors = _import_driver()
+        scheme, _, rest = dsn.partition("://")
+        self.embedded = scheme == "chdb"
+        self.database: str | None = None
+        if self.embedded:
+            self.client = self._open_chdb(driver, dsn, rest)
+        else:
+            self.client = self._open_server(driver, dsn, scheme)
+        self._sql = {name: read_sql("clickhouse", name) for name in _QUERIES}
+
+    # -- connecting ------------------------------------------------------------
+
+    def _open_chdb(self, driver: Any, dsn: str, rest: str):
+        from . import duckdb_path  # same spelling rules as duckdb:/// (relative or absolute)
+
+        path = os.path.abspath(duckdb_path(rest)) if duckdb_path(rest) else ""
+        if path in ("/", ""):
+            raise StoreError(f"store DSN {dsn!r} names no directory; use chdb:///path/to/dir")
+        parent = os.path.dirname(path.rstrip("/"))
+        if not os.path.isdir(parent):
+            raise StoreError(f"cannot open {dsn}: folder {parent} does not exist")
+        try:
+            with _quiet_stderr() as engine_output:
+                client = driver.get_client(dsn=f"chdb://{path}")
+        except ImportError:
+            raise StoreError("chdb:// stores need chdb: pip install 'frictionkit[clickhouse]'") from None
+        except self._errors.Error as err:
+            said = " ".join(engine_output) + str(err)
+            if "Cannot lock file" in said or _locked_by_other_process(path):
+                raise StoreError(f"store {dsn} is locked by another process "
+                                 "(embedded stores take one process at a time)") from None
+            if "another" in said.lower() or "different path" in said.lower():
+                raise StoreError(f"cannot open {dsn}: chdb runs one store directory per process and "
+                                 "another one is open in this process") from None
+            raise StoreError(f"cannot open {dsn}: {_first_line(err)}") from None
+        return client
+
+    def _open_server(self, driver: Any, dsn: str, scheme: str):
+        parts = urlsplit(dsn)
+        self.database = parts.path.strip("/").split("/")[0] or None
+        interface = {"http": "http", "https": "https"}.get(scheme)  # clickhouse://: by port / ?secure=
+        try:
+            # Connect to the server's default database: the DSN's one may not
+            # exist before `db init` creates it.
+            client = driver.get_client(dsn=urlunsplit(parts._replace(path="")), interface=interface,
+                                       connect_timeout=5, send_receive_timeout=300)
+        except self._errors.Error as err:
+            raise StoreError(f"cannot reach ClickHouse at {self.shown}: {_first_line(err)}") from None
+        except OSError as err:
+            raise StoreError(f"cannot reach ClickHouse at {self.shown}: {err}") from None
+        if self.database:
+            exists = client.query("SELECT count() FROM system.databases WHERE name = {db:String}",
+                                  parameters={"db": self.database}).result_rows[0][0]
+            if exists:
+                client.database = self.database
+        return client
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Driver failures become one StoreError line naming the store."""
+        try:
+            yield
+        except self._errors.OperationalError as err:
+            raise StoreError(f"lost ClickHouse at {self.shown}: {_first_line(err)}") from None
+        except self._errors.Error as err:
+            raise StoreError(f"{self.shown}: {_first_line(err)}") from None
+
+    def query(self, sql: str, params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None):
+        with self._guard():
+            return self.client.query(sql, parameters=params or {}, settings=settings)
+
+    def command(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        with self._guard():
+            return self.client.command(sql, parameters=params or {})
+
+    def insert_arrow(self, table: str, rows: pa.Table) -> None:
+        if rows.num_rows:
+            with self._guard():
+                self.client.insert_arrow(table, rows)
+
+    # -- schema ----------------------------------------------------------------
+
+    def init_schema(self, cluster: str | None = None) -> list[str]:
+        """Apply pending migrations and record each in ``schema_migrations``.
+
+        Each statement is ``IF NOT EXISTS``, so a migration interrupted half way
+        reruns cleanly; it is recorded only once all its statements succeeded.
+        """
+        if cluster and self.embedded:
+            raise StoreError(f"--cluster needs a ClickHouse server; {self.dsn} is a single-node embedded store")
+        if self.database:
+            on_cluster = f" ON CLUSTER `{cluster}`" if cluster else ""
+            self.command("CREATE DATABASE IF NOT EXISTS {db:Identifier}" + on_cluster, {"db": self.database})
+            self.client.database = self.database
+        self.command(migrations_table_statement(cluster))
+        done = {row[0] for row in self.query("SELECT name FROM schema_migrations FINAL").result_rows}
+        applied = []
+        for name, statements in migration_plan(cluster):
+            if name in done:
+                continue
+            for statement in statements:
+                self.command(statement)
+            self.insert_arrow("schema_migrations", pa.table({"name": [name]}))
+            applied.append(name)
+        return applied
+
+    # -- writes ----------------------------------------------------------------
+
+    def transaction(self):
+        """No multi-statement transactions in ClickHouse; see the module docstring
+        for why a partial write followed by a retry still converges."""
+        return nullcontext()
+
+    def has_events(self) -> bool:
+        return bool(self.query("SELECT 1 FROM events_raw LIMIT 1").result_rows)
+
+    def _stored_ids(self, events: list[Event]) -> set[tuple[str, str, str, str]]:
+        ids = sorted({(e.org_id, e.product_id, e.session_id, e.event_id) for e in events})
+        lo = min(e.ts_ms for e in events)
+        hi = max(e.ts_ms for e in events)
+        found: set[tuple[str, str, str, str]] = set()
+        for i in range(0, len(ids), KEYS_PER_QUERY):
+            # The ts range prunes month partitions; the tuple IN uses the primary key.
+            rows = self.query(
+                "SELECT org_id, product_id, session_id, event_id FROM events_raw "
+                "WHERE ts BETWEEN fromUnixTimestamp64Milli({lo:Int64}, 'UTC') AND fromUnixTimestamp64Milli({hi:Int64}, 'UTC') "
+                "AND (org_id, product_id, session_id, event_id) IN {ids:Array(Tuple(String, String, String, String))}",
+                {"lo": lo, "hi": hi, "ids": ids[i:i + KEYS_PER_QUERY]},
+            ).result_rows
+            found.update(tuple(r) for r in rows)
+        return found
+
+    def insert_events(self, events: list[Event]) -> int:
+        if not events:
+            return 0
+        stored = self._stored_ids(events)
+        seen: set[tuple[str, str, str, str]] = set()
+        new = []
+        for ev in events:
+            key = (ev.org_id, ev.product_id, ev.session_id, ev.event_id)
+            if key not in stored and key not in seen:
+                seen.add(key)
+                new.append(ev)
+        self.insert_arrow("events_raw", events_table(new))
+        return len(new)
+
+    def load_history(self, keys: list[SessionKey]) -> list[Event]:
+        if not keys:
+            return []
+        rows: list[tuple] = []
+        wanted = sorted(set(keys))
+        for i in range(0, len(wanted), KEYS_PER_QUERY):
+            rows.extend(self.query(
+                f"SELECT {_EVENT_SELECT} FROM events_raw FINAL "
+                "WHERE (org_id, product_id, session_id) IN {keys:Array(Tuple(String, String, String))}",
+                {"keys": wanted[i:i + KEYS_PER_QUERY]},
+            ).result_rows)
+        # Sorted in Python: the same order DuckDB's ORDER BY gives, byte-wise.
+        rows.sort(key=lambda r: (r[0], r[1], r[2], r[5], r[3]))
+        return [event_from_row(r) for r in rows]
+
+    def write_results(self, results: list[SessionResult]) -> None:
+        if not results:
+            return
+        tables = result_tables(results)
+        # Incidents carry their session's version so that readers can tell a
+        # current incident from one a recomputation no longer produces.
+        version_of = {(r.session.org_id, r.session.product_id, r.session.session_id): r.session.version for r in results}
+        incidents = tables["fact_incidents"]
+        versions = [version_of[(i.org_id, i.product_id, i.session_id)] for r in results for i in r.incidents]
+        tables["fact_incidents"] = incidents.append_column("version", pa.array(versions, type=pa.int64()))
+        # Children first, the session last: a failure in between leaves the
+        # session at its old version, so the new children stay invisible until
+        # the retry writes the session row.
+        for name in ("fact_incidents", "fact_session_screens", "fact_task_runs", "fact_sessions"):
+            self.insert_arrow(name, tables[name])
+
+    # -- reads -----------------------------------------------------------------
+
+    def _all(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        result = self.query(self._sql[name], params, _READ_SETTINGS)
+        names = result.column_names
+        return [dict(zip(names, row)) for row in result.result_rows]
+
+    def scopes(self) -> list[Scope]:
+        return [Scope(**row) for row in self._all("scopes.sql", {})]
+
+    def overview_totals(self, org_id: str, product_id: str, from_ms: int, to_ms: int) -> dict[str, Any]:
+        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms}
+        return self._all("overview.sql", params)[0]
+
+    def screen_stats(self, org_id: str, product_id: str, from_ms: int, to_ms: int) -> list[dict[str, Any]]:
+        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms}
+        return self._all("screens.sql", params)
+
+    def task_runs(self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None) -> list[TaskRun]:
+        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task}
+        result = self.query(self._sql["task_runs.sql"], params, _READ_SETTINGS)
+        return [task_run_from_row(r) for r in result.result_rows]
+
+    def close(self) -> None:
+        client, self.client = getattr(self, "client", None), None
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # noqa: BLE001 - closing a dead connection is not an error worth a traceback
+                pass
