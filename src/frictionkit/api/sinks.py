@@ -275,9 +275,12 @@ class KafkaSink:
             await asyncio.wait_for(asyncio.shield(delivery.future), self.settings.delivery_timeout_ms / 1000 + 0.5)
         except TimeoutError:
             log.warning("Kafka delivery of %d events timed out", len(events))
+            self._down = True  # fail fast until the poll thread's probe sees a broker again
             raise SinkUnavailable("the event bus did not confirm delivery in time") from None
         if delivery.error is not None:
             log.warning("Kafka delivery failed: %s", delivery.error)
+            self._last_error = delivery.error
+            self._down = True
             raise SinkUnavailable("the event bus is unavailable")
         self._down = False
 
