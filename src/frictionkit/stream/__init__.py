@@ -1,0 +1,67 @@
+"""The distributed shape's stream processors (SPEC §1, §4, §5) on Kafka consumer groups.
+
+``run(service, settings)`` runs one processor, or all three in one process
+(one thread and one consumer each), until SIGTERM/SIGINT or ``stop`` is set.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Callable
+
+from .settings import PROCESSORS, StreamSettings, Topics
+
+log = logging.getLogger("frictionkit.stream")
+
+
+def build_processor(name: str, settings: StreamSettings, store_factory: Callable | None = None):
+    if name == "sessionizer":
+        from .sessionizer import SessionizerProcessor
+
+        return SessionizerProcessor(settings)
+    if name == "incident-detector":
+        from .detector import IncidentDetectorProcessor
+
+        return IncidentDetectorProcessor(settings)
+    if name == "metrics-aggregator":
+        from .aggregator import MetricsAggregatorProcessor
+
+        return MetricsAggregatorProcessor(settings, store_factory)
+    raise ValueError(f"unknown processor {name!r}; choose one of {', '.join(PROCESSORS)} or all")
+
+
+def run(service: str, settings: StreamSettings, stop: threading.Event | None = None,
+        store_factory: Callable | None = None, install_signals: bool = True) -> dict[str, dict]:
+    """Run until stopped; returns each processor's counters."""
+    from .runtime import Runner
+
+    names = list(PROCESSORS) if service == "all" else [service]
+    stop = stop or threading.Event()
+    processors = [build_processor(n, settings, store_factory) for n in names]
+    runners = [Runner(p, settings, stop) for p in processors]
+    if install_signals and threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    threads = [threading.Thread(target=r.run, name=r.p.name, daemon=True) for r in runners]
+    for t in threads:
+        t.start()
+    log.info("running %s on %s", ", ".join(names), settings.brokers)
+    try:
+        while any(t.is_alive() for t in threads):
+            for t in threads:
+                t.join(0.2)
+            if stop.is_set():
+                for t in threads:
+                    t.join()
+    finally:
+        stop.set()
+        for p in processors:
+            close = getattr(p, "close", None)
+            if close:
+                close()
+    return {r.p.name: {**r.stats, **getattr(r.p, "stats", {})} for r in runners}
+
+
+__all__ = ["PROCESSORS", "StreamSettings", "Topics", "build_processor", "run"]

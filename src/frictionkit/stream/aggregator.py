@@ -1,0 +1,162 @@
+"""The metrics aggregator: the one writer of the store.
+
+It consumes three topics in one group:
+
+* ``events.raw`` -> ``events_raw`` (every accepted event once, late ones too:
+  the store dedups by event id, so redelivery is harmless);
+* ``events.sessionized`` -> the four fact tables, from ``process_session`` of
+  the core on exactly the session's events (the same call replay makes, so the
+  rows are identical to replay's); a re-emitted session replaces its rows with
+  identical ones;
+* ``events.incidents`` -> a cross-check only: an incident whose session was
+  aggregated here but whose id the core did not find there means the detector
+  runs another configuration; it is counted and logged, never written.
+
+Messages are buffered per partition and written in one store transaction by
+the commit step; offsets are committed only after that write. A store that
+refuses leaves everything uncommitted and consumption paused (bounded memory)
+while the runtime retries with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import Any, Callable
+
+from ..core.contract import ContractError, decode_event_line
+from ..core.metrics import process_session
+from ..core.model import Event, SessionResult
+from ..store.base import Store
+from .codec import MessageError, decode_incident, decode_session
+from .deadletter import Outputs
+from .runtime import SinkUnavailable
+from .settings import StreamSettings
+
+log = logging.getLogger("frictionkit.stream")
+TP = tuple[str, int]
+
+
+class _Pending:
+    __slots__ = ("events", "results", "messages")
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.results: list[SessionResult] = []
+        self.messages = 0
+
+
+class MetricsAggregatorProcessor:
+    name = "metrics-aggregator"
+
+    def __init__(self, settings: StreamSettings, store_factory: Callable[[], Store] | None = None) -> None:
+        from ..store import open_store
+
+        self.s = settings
+        self.store_factory = store_factory or (lambda: open_store(settings.store_dsn))
+        self.store: Store | None = None
+        self.pending_by_tp: dict[TP, _Pending] = {}
+        self.seen_incidents: OrderedDict[tuple[str, str, str], frozenset[str]] = OrderedDict()
+        self.stats = {"events": 0, "sessions": 0, "writes": 0, "incidents_checked": 0, "incidents_mismatched": 0}
+
+    def topics(self) -> list[str]:
+        t = self.s.topics
+        return [t.raw, t.sessionized, t.incidents]
+
+    def assigned(self, tps: list[TP], metadata: dict[TP, str | None]) -> None:
+        for tp in tps:
+            self.pending_by_tp.setdefault(tp, _Pending())
+
+    def revoked(self, tps: list[TP]) -> None:
+        # Not written, so not committed: the next owner reads it again.
+        for tp in tps:
+            self.pending_by_tp.pop(tp, None)
+
+    def handle(self, msg: Any, out: Outputs, now_ms: int) -> None:
+        topic = msg.topic()
+        pending = self.pending_by_tp[(topic, msg.partition())]
+        value = msg.value() or b""
+        if topic == self.s.topics.raw:
+            try:
+                pending.events.append(decode_event_line(value, now_ms=None))
+            except ContractError as err:
+                raise MessageError(f"event breaks the contract: {err}") from None
+            self.stats["events"] += 1
+        elif topic == self.s.topics.sessionized:
+            result = process_session(decode_session(value), self.s.core)
+            pending.results.append(result)
+            self._remember(result)
+        else:
+            self._check(decode_incident(value))
+        pending.messages += 1
+
+    def _remember(self, result: SessionResult) -> None:
+        f = result.session
+        key = (f.org_id, f.product_id, f.session_id)
+        self.seen_incidents[key] = frozenset(i.incident_id for i in result.incidents)
+        self.seen_incidents.move_to_end(key)
+        while len(self.seen_incidents) > self.s.crosscheck_sessions:
+            self.seen_incidents.popitem(last=False)
+
+    def _check(self, inc: Any) -> None:
+        ids = self.seen_incidents.get((inc.org_id, inc.product_id, inc.session_id))
+        if ids is None:
+            return
+        self.stats["incidents_checked"] += 1
+        if inc.incident_id not in ids:
+            self.stats["incidents_mismatched"] += 1
+            if self.stats["incidents_mismatched"] <= 5:
+                log.warning("metrics-aggregator: incident %s (%s) of session %s is not what the core finds there; "
+                            "is the detector configured differently?", inc.incident_id, inc.incident_type, inc.session_id)
+
+    def eof(self, tp: TP, now_ms: int) -> None:
+        pass
+
+    def tick(self, out: Outputs, now_ms: int) -> None:
+        pass
+
+    def flush_sinks(self) -> None:
+        parts = [p for p in self.pending_by_tp.values() if p.messages]
+        if not parts:
+            return
+        events = list({(e.org_id, e.product_id, e.session_id, e.event_id): e for p in parts for e in p.events}.values())
+        # A session emitted twice in the batch: the later emission is the one to keep.
+        results = list({(r.session.org_id, r.session.product_id, r.session.session_id): r
+                        for p in parts for r in p.results}.values())
+        try:
+            if self.store is None:
+                self.store = self.store_factory()
+            with self.store.transaction():
+                if events:
+                    self.store.insert_events(events)
+                if results:
+                    self.store.write_results(results)
+        except Exception as err:  # noqa: BLE001 - any store failure: keep the batch, retry later
+            self._drop_store()
+            text = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise SinkUnavailable(text) from None
+        for p in parts:
+            p.events.clear()
+            p.results.clear()
+            p.messages = 0
+        self.stats["writes"] += 1
+        self.stats["sessions"] += len(results)
+
+    def _drop_store(self) -> None:
+        # A fresh connection on the next try: a server that came back, or a
+        # connection left in a failed transaction.
+        if self.store is not None:
+            try:
+                self.store.close()
+            except Exception:  # noqa: BLE001
+                pass
+            self.store = None
+
+    def offsets(self, positions: dict[TP, int]) -> dict[TP, tuple[int, str | None]]:
+        return {tp: (pos, None) for tp, pos in positions.items()}
+
+    def pending(self) -> int:
+        return sum(p.messages for p in self.pending_by_tp.values())
+
+    def close(self) -> None:
+        self._drop_store()

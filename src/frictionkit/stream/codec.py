@@ -1,0 +1,124 @@
+"""Message formats of ``events.sessionized`` and ``events.incidents``.
+
+A sessionized message carries the closed session whole, its events in the
+``events.raw`` bus format, so a consumer decodes them with the same contract
+code as replay and every derived fact is computed from exactly those events.
+Encoding is deterministic (events in the session's (ts, event id) order, fixed
+field order), so a re-emitted session is byte-identical to the first emission.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from ..bus.codec import event_to_bus_json
+from ..core.contract import ContractError, decode_event_line, format_ts_ms
+from ..core.model import Incident, Session
+
+FORMAT_VERSION = 1
+
+
+class _SessionHeader(msgspec.Struct, rename="camel"):
+    v: int
+    org_id: str
+    product_id: str
+    client_session_id: str
+    session_id: str
+    seq: int
+    event_count: int
+    start_ts: str
+    end_ts: str
+    events: list[msgspec.Raw]
+
+
+class _IncidentMessage(msgspec.Struct, rename="camel"):
+    v: int
+    incident_id: str
+    org_id: str
+    product_id: str
+    session_id: str
+    incident_type: str
+    screen_id: str
+    route: str
+    ts_ms: int
+    end_ts_ms: int
+    first_event_id: str
+    click_count: int = 0
+    duration_ms: int = 0
+    task_name: str | None = None
+
+
+_encoder = msgspec.json.Encoder()
+_session_decoder = msgspec.json.Decoder(_SessionHeader)
+_incident_decoder = msgspec.json.Decoder(_IncidentMessage)
+
+
+class MessageError(ValueError):
+    """A message on our own topics that cannot be decoded; the text is the reason."""
+
+
+def session_key(session: Session) -> bytes:
+    return f"{session.org_id}:{session.product_id}:{session.session_id}".encode()
+
+
+def encode_session(session: Session) -> bytes:
+    events = session.events
+    head = _encoder.encode(
+        {
+            "v": FORMAT_VERSION,
+            "orgId": session.org_id,
+            "productId": session.product_id,
+            "clientSessionId": session.client_session_id,
+            "sessionId": session.session_id,
+            "seq": session.seq,
+            "eventCount": len(events),
+            "startTs": format_ts_ms(events[0].ts_ms),
+            "endTs": format_ts_ms(events[-1].ts_ms),
+        }
+    )
+    # Splice the bus-format events in as they are, without a decode/encode round.
+    return head[:-1] + b',"events":[' + b",".join(event_to_bus_json(ev) for ev in events) + b"]}"
+
+
+def decode_session(value: bytes) -> Session:
+    try:
+        head = _session_decoder.decode(value)
+    except msgspec.DecodeError as err:
+        raise MessageError(f"not a sessionized message: {err}") from None
+    if head.v != FORMAT_VERSION:
+        raise MessageError(f"sessionized message format v{head.v} is not supported (expected v{FORMAT_VERSION})")
+    try:
+        events = [decode_event_line(bytes(raw), now_ms=None) for raw in head.events]
+    except ContractError as err:
+        raise MessageError(f"session {head.session_id}: event breaks the contract: {err}") from None
+    if not events or len(events) != head.event_count:
+        raise MessageError(f"session {head.session_id}: {len(events)} events, header says {head.event_count}")
+    key = (head.org_id, head.product_id, head.client_session_id)
+    if any(ev.key != key for ev in events):
+        raise MessageError(f"session {head.session_id}: an event belongs to another session key")
+    return Session(
+        org_id=head.org_id,
+        product_id=head.product_id,
+        client_session_id=head.client_session_id,
+        session_id=head.session_id,
+        seq=head.seq,
+        events=events,
+    )
+
+
+def incident_key(inc: Incident) -> bytes:
+    return f"{inc.org_id}:{inc.product_id}:{inc.session_id}".encode()
+
+
+def encode_incident(inc: Incident) -> bytes:
+    return _encoder.encode(_IncidentMessage(v=FORMAT_VERSION, **msgspec.structs.asdict(inc)))
+
+
+def decode_incident(value: bytes) -> Incident:
+    try:
+        msg = _incident_decoder.decode(value)
+    except msgspec.DecodeError as err:
+        raise MessageError(f"not an incident message: {err}") from None
+    fields = msgspec.structs.asdict(msg)
+    fields.pop("v")
+    return Incident(**fields)

@@ -1,0 +1,292 @@
+"""The consumer loop every processor runs in, and its one commit step.
+
+A processor (see ``Processor``) is a logic object that turns messages and time
+into outputs; this module owns the Kafka side: group membership, batches,
+partition EOF, deadletters, pausing, SIGTERM, and the commit step:
+
+    flush sinks (the store)  ->  flush the producer  ->  commit offsets
+
+in that order and nothing else commits, so an offset is never committed for a
+message whose outputs are not durable. A failed commit is harmless (the next
+one covers it); a failed delivery is not, so it restarts the processor from
+its last committed offsets, in-process, exactly as a crash would.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Protocol
+
+from ..bus import kafka
+from .codec import MessageError
+from .deadletter import Outputs
+from .settings import StreamSettings
+
+log = logging.getLogger("frictionkit.stream")
+
+TP = tuple[str, int]
+
+
+class SinkUnavailable(RuntimeError):
+    """The store did not take a write; the message is one line for a person."""
+
+
+class Restart(RuntimeError):
+    """Outputs may be lost: start over from the committed offsets."""
+
+
+class Processor(Protocol):
+    name: str
+
+    def topics(self) -> list[str]: ...
+    def assigned(self, tps: list[TP], metadata: dict[TP, str | None]) -> None: ...
+    def revoked(self, tps: list[TP]) -> None: ...
+    def handle(self, msg: Any, out: Outputs, now_ms: int) -> None: ...
+    def eof(self, tp: TP, now_ms: int) -> None: ...
+    def tick(self, out: Outputs, now_ms: int) -> None: ...
+    def flush_sinks(self) -> None: ...
+    def offsets(self, positions: dict[TP, int]) -> dict[TP, tuple[int, str | None]]: ...
+    def pending(self) -> int: ...
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class _BrokerWatch:
+    """One log line when the broker goes away, one when it is back."""
+
+    def __init__(self, name: str, brokers: str) -> None:
+        self.name, self.brokers, self.down = name, brokers, False
+
+    def error_cb(self, err: Any) -> None:
+        ck = kafka._ck()
+        if err.code() in (ck.KafkaError._ALL_BROKERS_DOWN, ck.KafkaError._TRANSPORT) and not self.down:
+            self.down = True
+            log.warning("%s: lost the Kafka broker at %s (%s); retrying", self.name, self.brokers, err.str())
+
+    def alive(self) -> None:
+        if self.down:
+            self.down = False
+            log.warning("%s: Kafka broker at %s is back", self.name, self.brokers)
+
+
+class Runner:
+    def __init__(self, processor: Processor, settings: StreamSettings, stop: threading.Event) -> None:
+        self.p = processor
+        self.s = settings
+        self.stop = stop
+        self.watch = _BrokerWatch(processor.name, settings.brokers)
+        self.stats = {"messages": 0, "deadletters": 0, "commits": 0, "restarts": 0}
+
+    def run(self) -> None:
+        backoff = 1.0
+        while not self.stop.is_set():
+            try:
+                self._run_once()
+                return
+            except Restart as why:
+                self.stats["restarts"] += 1
+                log.warning("%s: %s; restarting from the last committed offsets", self.p.name, why)
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+
+    # -- one consumer's life ------------------------------------------------------
+
+    def _run_once(self) -> None:
+        ck = kafka._ck()
+        s = self.s
+        self.consumer = ck.Consumer(kafka.consumer_config(
+            s.brokers, s.group_id(self.p.name), **{"enable.partition.eof": True, "error_cb": self.watch.error_cb,
+                                             "session.timeout.ms": s.session_timeout_ms,
+                                             "heartbeat.interval.ms": max(500, s.session_timeout_ms // 5)}))
+        # Long delivery timeout: a broker that is away for a while is waited
+        # for, not turned into lost outputs and a restart.
+        producer = ck.Producer(kafka.producer_config(
+            s.brokers, **{"message.timeout.ms": 300_000, "error_cb": self.watch.error_cb,
+                          "message.max.bytes": 16 * 1024 * 1024}))
+        self.out = Outputs(producer, s.topics.deadletter, self.p.name)
+        self.positions: dict[TP, int] = {}
+        self.committed: dict[TP, tuple[int, str | None]] = {}
+        self.paused = False
+        self.blocked_until: float | None = None
+        self.store_down_since: float | None = None
+        try:
+            self.consumer.subscribe(self.p.topics(), on_assign=self._on_assign, on_revoke=self._on_revoke,
+                                    on_lost=self._on_lost)
+            self._loop()
+            self._final_commit()
+        finally:
+            self.p.revoked(list(self.positions))
+            try:
+                self.consumer.close()
+            except Exception:  # noqa: BLE001 - closing a consumer whose broker is gone
+                pass
+
+    def _loop(self) -> None:
+        ck = kafka._ck()
+        s = self.s
+        last_commit = time.monotonic()
+        since_commit = 0
+        while not self.stop.is_set():
+            msgs = self.consumer.consume(s.poll_batch, 0.1)
+            now = wall_ms()
+            for msg in msgs:
+                err = msg.error()
+                tp = (msg.topic(), msg.partition())
+                if err is not None:
+                    if err.code() == ck.KafkaError._PARTITION_EOF:
+                        self.watch.alive()
+                        if tp in self.positions:
+                            self.p.eof(tp, now)
+                    elif not err.code() in (ck.KafkaError._ALL_BROKERS_DOWN, ck.KafkaError._TRANSPORT):
+                        log.warning("%s: consumer error: %s", self.p.name, err.str())
+                    continue
+                if tp not in self.positions:
+                    continue  # fetched before a revoke
+                self.watch.alive()
+                self._handle(msg, now)
+                self.positions[tp] = msg.offset() + 1
+                since_commit += 1
+            self.p.tick(self.out, now)
+            self.out.poll()
+            due = since_commit >= s.commit_every_messages or time.monotonic() - last_commit >= s.commit_interval_ms / 1000
+            if self.p.pending() >= s.max_pending_messages:
+                due = True
+            if self.blocked_until is not None:
+                due = time.monotonic() >= self.blocked_until
+            if due:
+                if self._commit_step():
+                    since_commit = 0
+                last_commit = time.monotonic()
+
+    def _handle(self, msg: Any, now: int) -> None:
+        self.stats["messages"] += 1
+        try:
+            self.p.handle(msg, self.out, now)
+        except MessageError as err:
+            self._deadletter(msg, str(err))
+        except Exception as err:  # noqa: BLE001 - one bad message must not stop the processor
+            self._deadletter(msg, f"cannot process: {type(err).__name__}: {err}")
+
+    def _deadletter(self, msg: Any, reason: str) -> None:
+        self.stats["deadletters"] += 1
+        if self.stats["deadletters"] <= 10 or self.stats["deadletters"] % 1000 == 0:
+            log.warning("%s: %s[%d]@%d to deadletter: %s", self.p.name, msg.topic(), msg.partition(), msg.offset(), reason)
+        self.out.deadletter(msg, reason)
+
+    # -- the commit step --------------------------------------------------------------
+
+    def _commit_step(self, *, deadline: float | None = None) -> bool:
+        """Flush sinks, flush the producer, commit. False when the store refused
+        (nothing committed; consumption paused and retried with backoff)."""
+        try:
+            self.p.flush_sinks()
+        except SinkUnavailable as err:
+            self._store_refused(str(err))
+            return False
+        if self.store_down_since is not None:
+            log.warning("%s: store is back after %.1f s", self.p.name, time.monotonic() - self.store_down_since)
+            self.store_down_since = None
+        self.blocked_until = None
+        self._flush_producer(deadline)
+        self._commit_offsets()
+        if self.paused and self.p.pending() < self.s.max_pending_messages:
+            self._set_paused(False)
+        return True
+
+    def _store_refused(self, reason: str) -> None:
+        now = time.monotonic()
+        if self.store_down_since is None:
+            self.store_down_since = now
+            self.retry_s = self.s.store_retry_initial_s
+            log.warning("%s: store unavailable (%s); holding %d messages, committing nothing, retrying with backoff",
+                        self.p.name, reason, self.p.pending())
+        else:
+            self.retry_s = min(self.retry_s * 2, self.s.store_retry_max_s)
+        self.blocked_until = now + self.retry_s
+        self._set_paused(True)
+
+    def _set_paused(self, paused: bool) -> None:
+        ck = kafka._ck()
+        parts = [ck.TopicPartition(t, p) for t, p in self.positions]
+        if parts:
+            (self.consumer.pause if paused else self.consumer.resume)(parts)
+        self.paused = paused
+
+    def _flush_producer(self, deadline: float | None) -> None:
+        waited = False
+        while self.out.flush(1.0):
+            if not waited:
+                waited = True
+                log.warning("%s: waiting for the broker to confirm %d outputs", self.p.name, self.out.in_flight())
+            if deadline is not None and time.monotonic() > deadline:
+                raise Restart("outputs not confirmed before the drain deadline")
+        if self.out.failed:
+            reason = self.out.failed[0]
+            self.out.failed.clear()
+            raise Restart(f"an output was not delivered ({reason})")
+
+    def _commit_offsets(self) -> None:
+        ck = kafka._ck()
+        offsets = self.p.offsets({tp: pos for tp, pos in self.positions.items() if pos is not None})
+        todo = [(tp, om) for tp, om in offsets.items() if self.committed.get(tp) != om]
+        if not todo:
+            return
+        parts = [ck.TopicPartition(t, p, o, meta) if meta is not None else ck.TopicPartition(t, p, o)
+                 for (t, p), (o, meta) in todo]
+        try:
+            result = self.consumer.commit(offsets=parts, asynchronous=False)
+        except ck.KafkaException as err:
+            # Harmless: the offsets stay where they were and the next commit covers them.
+            log.info("%s: commit failed (%s); will retry", self.p.name, kafka._reason(err))
+            return
+        for tp_result in result or []:
+            if tp_result.error is None:
+                key = (tp_result.topic, tp_result.partition)
+                self.committed[key] = offsets[key]
+        self.stats["commits"] += 1
+
+    def _final_commit(self) -> None:
+        """SIGTERM: drain what was taken, flush, commit, within a bounded time."""
+        deadline = time.monotonic() + self.s.drain_timeout_s
+        while time.monotonic() < deadline:
+            if self._commit_step(deadline=deadline):
+                return
+            time.sleep(max(0.0, min(self.blocked_until or 0, deadline) - time.monotonic()))
+        log.warning("%s: stopping without committing the last outputs (store unavailable)", self.p.name)
+
+    # -- rebalances -----------------------------------------------------------------
+
+    def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
+        tps = [(p.topic, p.partition) for p in partitions]
+        metadata: dict[TP, str | None] = {}
+        try:
+            for c in consumer.committed(partitions, timeout=10):
+                metadata[(c.topic, c.partition)] = c.metadata
+        except Exception as err:  # noqa: BLE001 - metadata only refines restarts
+            log.info("%s: could not read committed metadata: %s", self.p.name, err)
+        for tp in tps:
+            self.positions[tp] = None  # type: ignore[assignment]
+        self.p.assigned(tps, metadata)
+        if self.paused:
+            consumer.pause(partitions)
+
+    def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
+        tps = [(p.topic, p.partition) for p in partitions]
+        try:
+            self._commit_step(deadline=time.monotonic() + 10)
+        except Restart as err:
+            log.info("%s: no commit before the rebalance: %s", self.p.name, err)
+        self._drop(tps)
+
+    def _on_lost(self, consumer: Any, partitions: list[Any]) -> None:
+        self._drop([(p.topic, p.partition) for p in partitions])
+
+    def _drop(self, tps: list[TP]) -> None:
+        self.p.revoked(tps)
+        for tp in tps:
+            self.positions.pop(tp, None)
+            self.committed.pop(tp, None)

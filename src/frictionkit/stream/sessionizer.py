@@ -1,0 +1,162 @@
+"""The sessionizer processor: ``events.raw`` -> closed sessions on ``events.sessionized``.
+
+One core ``SessionizerLogic`` per assigned partition, so each partition has
+its own event-time watermark (max ts - allowed lateness), advanced with the
+wall clock once the partition sits at its end for ``idle_after_ms``.
+
+No state store: state is rebuilt by re-reading the partition from the
+committed offset, which therefore never passes the first offset of any key
+the logic still holds (open events, or the closed-session marker that numbers
+the key's next session ``#n`` and flags late events). Two things make the
+re-read exact:
+
+* the commit carries the partition's watermark in its metadata (``wm=<ms>``);
+  a session the rebuilt logic closes with a deadline at or before that
+  watermark was closed, emitted and flushed before the commit, so it is not
+  emitted again (a re-read key may be missing early events: such a partial
+  session must never reach the store);
+* any other re-emission (a session emitted after the last commit) is
+  byte-identical, and every consumer downstream is idempotent per session id.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from ..core.contract import ContractError, decode_event_line
+from ..core.model import Session, SessionKey
+from ..core.sessionizer import DUPLICATE, LATE, SessionizerConfig, SessionizerLogic
+from .codec import MessageError, encode_session, session_key
+from .deadletter import Outputs
+from .settings import StreamSettings
+
+TP = tuple[str, int]
+
+
+def parse_metadata(text: str | None) -> int | None:
+    if not text or not text.startswith("wm="):
+        return None
+    try:
+        return int(text[3:])
+    except ValueError:
+        return None
+
+
+class _Partition:
+    __slots__ = ("logic", "key_first", "at_eof", "quiet_since_ms", "emitted_wm", "dirty")
+
+    def __init__(self, config: SessionizerConfig, emitted_wm: int | None, now_ms: int) -> None:
+        self.logic: SessionizerLogic = config.build()
+        # First offset of each key the logic holds, in offset order (keys are
+        # added as offsets grow), so the front is the oldest one.
+        self.key_first: OrderedDict[SessionKey, int] = OrderedDict()
+        self.at_eof = False
+        self.quiet_since_ms = now_ms
+        self.emitted_wm = emitted_wm  # sessions due by then were emitted before the last commit
+        self.dirty = False
+
+    def oldest_offset(self) -> int | None:
+        held = self.logic.has_key
+        while self.key_first:
+            key, offset = next(iter(self.key_first.items()))
+            if held(key):
+                return offset
+            del self.key_first[key]  # the logic has forgotten it: nothing to rebuild
+        return None
+
+
+class SessionizerProcessor:
+    name = "sessionizer"
+
+    def __init__(self, settings: StreamSettings) -> None:
+        self.s = settings
+        self.config = settings.sessionizer
+        self.parts: dict[TP, _Partition] = {}
+        self.stats = {"events": 0, "duplicates": 0, "late": 0, "sessions": 0, "suppressed": 0}
+
+    def topics(self) -> list[str]:
+        return [self.s.topics.raw]
+
+    def assigned(self, tps: list[TP], metadata: dict[TP, str | None]) -> None:
+        from .runtime import wall_ms
+
+        for tp in tps:
+            self.parts[tp] = _Partition(self.config, parse_metadata(metadata.get(tp)), wall_ms())
+
+    def revoked(self, tps: list[TP]) -> None:
+        for tp in tps:
+            self.parts.pop(tp, None)
+
+    def handle(self, msg: Any, out: Outputs, now_ms: int) -> None:
+        part = self.parts[(msg.topic(), msg.partition())]
+        part.at_eof = False
+        try:
+            ev = decode_event_line(msg.value() or b"", now_ms=None)
+        except ContractError as err:
+            raise MessageError(f"event breaks the contract: {err}") from None
+        key = ev.key
+        if not part.logic.has_key(key):
+            part.key_first.pop(key, None)
+            part.key_first[key] = msg.offset()
+        status = part.logic.on_event(ev)
+        self.stats["events"] += 1
+        if status is DUPLICATE:
+            self.stats["duplicates"] += 1
+        elif status is LATE:
+            self.stats["late"] += 1  # stored in events_raw by the aggregator, not sessionized
+        part.dirty = True
+
+    def eof(self, tp: TP, now_ms: int) -> None:
+        part = self.parts.get(tp)
+        if part is not None and not part.at_eof:
+            part.at_eof = True
+            part.quiet_since_ms = now_ms
+
+    def tick(self, out: Outputs, now_ms: int) -> None:
+        for part in self.parts.values():
+            watermark = None
+            if part.at_eof and now_ms - part.quiet_since_ms >= self.s.idle_after_ms:
+                logic = part.logic
+                # Idle: event time is taken to run with the wall clock, both as
+                # the clock itself (live traffic) and as time passed since the
+                # partition went quiet (a source whose clock is ahead of ours).
+                watermark = now_ms - self.config.allowed_lateness_ms
+                if logic.watermark_ts_ms is not None:
+                    watermark = max(watermark, logic.watermark_ts_ms + now_ms - part.quiet_since_ms)
+                part.quiet_since_ms = now_ms
+            elif not part.dirty:
+                continue
+            part.dirty = False
+            for session in part.logic.advance(watermark):
+                self._emit(part, session, out)
+
+    def _deadline(self, session: Session) -> int:
+        first, last = session.events[0].ts_ms, session.events[-1].ts_ms
+        return min(last + self.config.gap_ms + 1, first + self.config.max_length_ms)
+
+    def _emit(self, part: _Partition, session: Session, out: Outputs) -> None:
+        if part.emitted_wm is not None and self._deadline(session) <= part.emitted_wm:
+            self.stats["suppressed"] += 1
+            return
+        out.produce(self.s.topics.sessionized, encode_session(session), session_key(session))
+        self.stats["sessions"] += 1
+
+    def flush_sinks(self) -> None:
+        pass  # the producer is the only sink
+
+    def offsets(self, positions: dict[TP, int]) -> dict[TP, tuple[int, str | None]]:
+        result = {}
+        for tp, position in positions.items():
+            part = self.parts.get(tp)
+            if part is None:
+                continue
+            oldest = part.oldest_offset()
+            wm = part.logic.watermark_ts_ms
+            if part.emitted_wm is not None and (wm is None or wm < part.emitted_wm):
+                wm = part.emitted_wm  # still re-reading what was already emitted
+            result[tp] = (position if oldest is None else min(oldest, position), None if wm is None else f"wm={wm}")
+        return result
+
+    def pending(self) -> int:
+        return 0
