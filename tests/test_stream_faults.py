@@ -1,0 +1,191 @@
+"""Faults on the real broker, each ending in the same insights as a replay:
+processors SIGKILLed and restarted, a rebalance in a two-instance group, the
+store away for a while, and messages no processor can use."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+import msgspec
+import pytest
+
+from frictionkit.store import open_store
+from frictionkit.store.base import StoreError
+from frictionkit.stream import PROCESSORS, loadgen
+from frictionkit.stream.deadletter import PROCESSOR_HEADER, REASON_HEADER, header
+from frictionkit.stream.lag import group_lag, total_lag
+
+from test_stream_support import (InProcess, arrivals, assert_same_insights, drained, event_count, fresh_settings,
+                                 replay_insights, require_broker, spawn, store_insights, terminate, traffic)
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+FAST_FAILOVER = ("--session-timeout-ms", "6000")
+# Keys are forgotten an hour (event time) after their last session, so
+# committed offsets move during the run and a restart re-reads only part of
+# the partition: the path where already-emitted sessions must be suppressed.
+SHORT_RETENTION = ("--key-retention-min", "60")
+
+
+def _published(tmp_path, sessions: int, seed: int, **settings_overrides):
+    require_broker()
+    events = traffic(sessions=sessions, seed=seed)
+    settings = fresh_settings(tmp_path, **settings_overrides)
+    loadgen.publish(settings.brokers, settings.topics.raw, arrivals(events, seed=seed))
+    return events, settings, replay_insights(events, tmp_path)
+
+
+def _wait_started(settings, processor: str, timeout: float = 60) -> None:
+    """Until the group has committed something: it is consuming."""
+    deadline = time.monotonic() + timeout
+    first = sum(group_lag(settings, processor).values())
+    while sum(group_lag(settings, processor).values()) == first:
+        assert time.monotonic() < deadline, f"{processor} never committed"
+        time.sleep(0.2)
+
+
+def test_each_processor_sigkilled_several_times_and_restarted(tmp_path) -> None:
+    events, settings, expected = _published(tmp_path, sessions=400, seed=21)
+    extra = {"sessionizer": FAST_FAILOVER + SHORT_RETENTION}
+    procs = {name: spawn(name, settings, *extra.get(name, FAST_FAILOVER)) for name in PROCESSORS}
+    rng = random.Random(5)
+    mid_run_kills = 0
+    try:
+        _wait_started(settings, "sessionizer")
+        for _ in range(3):
+            for name in rng.sample(PROCESSORS, len(PROCESSORS)):
+                time.sleep(rng.uniform(0.2, 1.5))
+                mid_run_kills += any(total_lag(settings).values())
+                procs[name].kill()
+                procs[name].wait()
+                procs[name] = spawn(name, settings, *extra.get(name, FAST_FAILOVER))
+        drained(settings, timeout=240)
+    finally:
+        logs = {name: terminate(p) for name, p in procs.items()}
+    assert mid_run_kills >= 3, "the kills all came after the work was done"
+    assert all(p.returncode == 0 for p in procs.values()), logs
+    assert event_count(settings.store_dsn) == (len(events), len(events))
+    assert_same_insights(store_insights(settings.store_dsn), expected)
+
+
+def test_two_sessionizers_in_one_group_one_killed_mid_run(tmp_path) -> None:
+    events, settings, expected = _published(tmp_path, sessions=400, seed=22, partitions=6)
+    args = FAST_FAILOVER + SHORT_RETENTION
+    first, second = spawn("sessionizer", settings, *args), spawn("sessionizer", settings, *args)
+    others = [spawn("incident-detector", settings, *FAST_FAILOVER), spawn("metrics-aggregator", settings, *FAST_FAILOVER)]
+    try:
+        _wait_started(settings, "sessionizer")
+        time.sleep(0.5)
+        assert sum(group_lag(settings, "sessionizer").values()) > 0, "nothing left to rebalance"
+        first.kill()
+        first.wait()
+        drained(settings, timeout=240)
+    finally:
+        logs = [terminate(p) for p in [second, *others]]
+    assert all(p.returncode == 0 for p in [second, *others]), logs
+    assert event_count(settings.store_dsn) == (len(events), len(events))
+    assert_same_insights(store_insights(settings.store_dsn), expected)
+
+
+class _StoreAway:
+    """A real DuckDB store whose writes fail while ``down`` is set, as a
+    server that refuses connections would; records what it was offered."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.down = threading.Event()
+        self.refused = 0
+        self.largest_offer = 0
+
+    def open(self):
+        if self.down.is_set():
+            self.refused += 1
+            raise StoreError(f"cannot open {self.dsn}: connection refused")
+        outer = self
+        real = open_store(self.dsn)
+
+        class Flaky:
+            def __getattr__(self, name):
+                return getattr(real, name)
+
+            def insert_events(self, events):
+                outer.largest_offer = max(outer.largest_offer, len(events))
+                if outer.down.is_set():
+                    outer.refused += 1
+                    raise StoreError("connection refused")
+                return real.insert_events(events)
+
+        return Flaky()
+
+
+def test_store_away_for_a_while_retries_commits_nothing_unwritten_and_loses_nothing(tmp_path) -> None:
+    events, settings, expected = _published(tmp_path, sessions=150, seed=23)
+    settings = msgspec.structs.replace(settings, max_pending_messages=2_000, poll_batch=500,
+                                       store_retry_max_s=1.0)
+    store = _StoreAway(settings.store_dsn)
+    store.down.set()
+    upstream = [InProcess("sessionizer", settings), InProcess("incident-detector", settings)]
+    aggregator = InProcess("metrics-aggregator", settings, store_factory=store.open)
+    try:
+        time.sleep(6)
+        # Away: retried, nothing committed, consumption paused at the bound.
+        assert store.refused >= 3
+        raw_lag = sum(v for (t, _), v in group_lag(settings, "metrics-aggregator").items() if t == settings.topics.raw)
+        assert raw_lag >= len(events)
+        store.down.clear()
+        drained(settings, timeout=120)
+    finally:
+        stats = aggregator.finish()
+        for p in upstream:
+            p.finish()
+    assert store.largest_offer <= settings.max_pending_messages + 2 * settings.poll_batch
+    assert stats["metrics-aggregator"]["writes"] > 0
+    assert event_count(settings.store_dsn) == (len(events), len(events))
+    assert_same_insights(store_insights(settings.store_dsn), expected)
+
+
+def test_unusable_messages_go_to_the_deadletter_and_processing_goes_on(tmp_path) -> None:
+    events, settings, expected = _published(tmp_path, sessions=40, seed=24)
+    garbage = [b"not json", b'{"orgId": "a"}', b"\xff\xfe"]
+    loadgen.publish_raw(settings.brokers, settings.topics.raw, garbage)
+    loadgen.publish_raw(settings.brokers, settings.topics.sessionized, [b'{"v": 1}'])
+    run = InProcess("all", settings)
+    try:
+        drained(settings, timeout=120)
+    finally:
+        stats = run.finish()
+    assert stats["sessionizer"]["deadletters"] == 3
+    assert stats["incident-detector"]["deadletters"] == 1
+    # The aggregator reads events.raw and events.sessionized too.
+    assert stats["metrics-aggregator"]["deadletters"] == 4
+    letters = _read_all(settings, settings.topics.deadletter)
+    by_processor: dict[str, list] = {}
+    for msg in letters:
+        by_processor.setdefault(header(msg, PROCESSOR_HEADER), []).append(msg)
+    assert sorted(m.value() for m in by_processor["sessionizer"]) == sorted(garbage)
+    assert all(header(m, REASON_HEADER) for m in letters)
+    assert "contract" in header(by_processor["sessionizer"][0], REASON_HEADER)
+    assert event_count(settings.store_dsn) == (len(events), len(events))
+    assert_same_insights(store_insights(settings.store_dsn), expected)
+
+
+def _read_all(settings, topic: str) -> list:
+    from frictionkit.bus import kafka
+
+    ck = kafka._ck()
+    consumer = ck.Consumer(kafka.consumer_config(settings.brokers, f"{settings.group_prefix}reader",
+                                                 **{"enable.partition.eof": True}))
+    meta = consumer.list_topics(topic, timeout=10).topics[topic]
+    consumer.assign([ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in meta.partitions])
+    out, eof = [], set()
+    deadline = time.monotonic() + 30
+    while len(eof) < len(meta.partitions) and time.monotonic() < deadline:
+        for msg in consumer.consume(100, 0.5):
+            if msg.error():
+                eof.add(msg.partition())
+            else:
+                out.append(msg)
+    consumer.close()
+    return out
