@@ -39,15 +39,7 @@ def replay_cmd(
                     fail(f"invalid event at {err} (--strict)")
             _print_summary(report)
             if not quiet and report.sessions:
-                from ..insights.query import InsightError, resolve_query
-                from ..insights.report import overview
-                from .render import overview_renderable
-
-                try:
-                    payload = overview(store, resolve_query(store, org_id=None, product_id=None, from_text=None, to_text=None))
-                    out_console.print(overview_renderable(payload))
-                except InsightError as err:
-                    err_console.print(f"[dim]{err} (then run: frictionkit insights overview --org ... --product ...)[/]")
+                _print_overview(store)
         finally:
             store.close()
 
@@ -62,6 +54,30 @@ def _print_summary(report) -> None:
         f"duplicates {report.duplicates:,} · late {report.late:,} · sessions {report.sessions:,} · "
         f"incidents {report.incidents:,} · {report.seconds:.2f} s · {report.events_per_s:,.0f} events/s"
     )
+
+
+def _print_overview(store) -> None:
+    """The overview of what was replayed: with several org/product pairs, a
+    line per pair and the overview of the largest one."""
+    from rich.table import Table
+
+    from ..insights.query import resolve_query
+    from ..insights.report import overview
+    from .render import overview_renderable
+
+    scopes = sorted(store.scopes(), key=lambda s: (-s.sessions, s.org_id, s.product_id))
+    if len(scopes) > 1:
+        table = Table(title="org / product in the store", title_justify="left", header_style="bold")
+        table.add_column("org")
+        table.add_column("product")
+        table.add_column("sessions", justify="right")
+        for s in scopes:
+            table.add_row(s.org_id, s.product_id, f"{s.sessions:,}")
+        out_console.print(table)
+        out_console.print(f"[dim]overview of the largest; others: frictionkit insights overview --org ORG --product PRODUCT[/]")
+    top = scopes[0]
+    q = resolve_query(store, org_id=top.org_id, product_id=top.product_id, from_text=None, to_text=None)
+    out_console.print(overview_renderable(overview(store, q)))
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,7 @@ from ..store.base import Store
 from .embedded import EmbeddedPipeline, PipelineConfig
 from .sources import iter_lines
 
-CHUNK_EVENTS = 20_000
+CHUNK_EVENTS = 50_000
 
 
 class InvalidLine(msgspec.Struct, frozen=True):

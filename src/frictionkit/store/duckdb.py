@@ -28,7 +28,9 @@ def _connect(path: str):
         if not os.path.isdir(parent):
             raise StoreError(f"cannot open duckdb:///{path}: folder {parent} does not exist")
     try:
-        return duckdb.connect(path)
+        # Fewer, larger checkpoints: the default 16 MB WAL threshold makes a
+        # bulk replay checkpoint every few chunks.
+        return duckdb.connect(path, config={"checkpoint_threshold": "512MB"})
     except duckdb.IOException as err:
         text = str(err)
         if "lock" in text.lower():
