@@ -18,7 +18,7 @@ app = typer.Typer(
 
 # Each module exposes register(app); one that fails to import (an optional
 # dependency missing) leaves the rest of the CLI working.
-COMMAND_MODULES = ["replay", "insights", "db", "generate", "topics", "importlog", "serve", "flows", "process"]
+COMMAND_MODULES = ["replay", "insights", "db", "generate", "topics", "importlog", "serve", "flows", "process", "rollup"]
 
 for _name in COMMAND_MODULES:
     try:
