@@ -31,9 +31,13 @@ ENDPOINTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def c(tmp_path_factory):
-    with client(tmp_path_factory.mktemp("inj")) as c:
+@pytest.fixture(scope="module", params=["duckdb", "chdb"])
+def c(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("inj")
+    if request.param == "chdb":
+        pytest.importorskip("chdb")
+    dsn = f"duckdb:///{folder}/store.duckdb" if request.param == "duckdb" else f"chdb://{folder}/ch"
+    with client(folder, store_dsn=dsn) as c:
         t0 = past_ms(4)
         assert c.post("/v1/events/batch", json=batch(session_events(t0)), headers=auth("k-acme")).status_code == 200
         secret = session_events(t0, org="globex", product="secret-product", session="g-secret", user="u-secret")
@@ -83,6 +87,7 @@ def test_session_detail_path_and_parameters(c):
 
 
 def test_the_tables_are_still_there(c):
-    counts = c.app.state.fk.access.call_sync(lambda s: s.con.execute(
-        "SELECT (SELECT count(*) FROM fact_sessions), (SELECT count(*) FROM events_raw)").fetchone())
-    assert counts == (2, 22)
+    sql = "SELECT (SELECT count(*) FROM fact_sessions), (SELECT count(*) FROM events_raw)"
+    counts = c.app.state.fk.access.call_sync(
+        lambda s: s.con.execute(sql).fetchone() if hasattr(s, "con") else s.query(sql).result_rows[0])
+    assert tuple(counts) == (2, 22)

@@ -31,13 +31,16 @@ from .ddl import migration_plan, migrations_table_statement
 
 FACT_TABLES = ("fact_sessions", "fact_incidents", "fact_session_screens", "fact_task_runs")
 # Bound parameters travel in the URL of an HTTP request: keep each under ~100 KB.
+# In-process (chdb) there is no URL, and fewer, larger lookups are faster.
 KEYS_PER_QUERY = 1000
+KEYS_PER_QUERY_EMBEDDED = 20_000
 _EVENT_SELECT = ", ".join(
     f"toUnixTimestamp64Milli({name})" if name == "ts" else
     f"if(isNull({name}), NULL, toUnixTimestamp64Milli(assumeNotNull({name})))" if name == "received_at" else name
     for name, _ in EVENT_COLUMNS
 )
-_QUERIES = ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql")
+_QUERIES = ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql", "sessions_page.sql", "sessions_count.sql",
+            "session_row.sql", "session_incidents.sql", "open_keys.sql")
 # Readers join children to their session on a Distributed table; sessions are
 # sharded so that the shard-local join is the right one (see store/ddl.py).
 # The queries name their sums like the columns they sum (the payload keys);
@@ -131,6 +134,7 @@ class ClickHouseStore:
         else:
             self.client = self._open_server(driver, dsn, scheme)
         self._sql = {name: read_sql("clickhouse", name) for name in _QUERIES}
+        self.keys_per_query = KEYS_PER_QUERY_EMBEDDED if self.embedded else KEYS_PER_QUERY
 
     # -- connecting ------------------------------------------------------------
 
@@ -243,13 +247,13 @@ class ClickHouseStore:
         lo = min(e.ts_ms for e in events)
         hi = max(e.ts_ms for e in events)
         found: set[tuple[str, str, str, str]] = set()
-        for i in range(0, len(ids), KEYS_PER_QUERY):
+        for i in range(0, len(ids), self.keys_per_query):
             # The ts range prunes month partitions; the tuple IN uses the primary key.
             rows = self.query(
                 "SELECT org_id, product_id, session_id, event_id FROM events_raw "
                 "WHERE ts BETWEEN fromUnixTimestamp64Milli({lo:Int64}, 'UTC') AND fromUnixTimestamp64Milli({hi:Int64}, 'UTC') "
                 "AND (org_id, product_id, session_id, event_id) IN {ids:Array(Tuple(String, String, String, String))}",
-                {"lo": lo, "hi": hi, "ids": ids[i:i + KEYS_PER_QUERY]},
+                {"lo": lo, "hi": hi, "ids": ids[i:i + self.keys_per_query]},
             ).result_rows
             found.update(tuple(r) for r in rows)
         return found
@@ -273,11 +277,11 @@ class ClickHouseStore:
             return []
         rows: list[tuple] = []
         wanted = sorted(set(keys))
-        for i in range(0, len(wanted), KEYS_PER_QUERY):
+        for i in range(0, len(wanted), self.keys_per_query):
             rows.extend(self.query(
                 f"SELECT {_EVENT_SELECT} FROM events_raw FINAL "
                 "WHERE (org_id, product_id, session_id) IN {keys:Array(Tuple(String, String, String))}",
-                {"keys": wanted[i:i + KEYS_PER_QUERY]},
+                {"keys": wanted[i:i + self.keys_per_query]},
             ).result_rows)
         # Sorted in Python: the same order DuckDB's ORDER BY gives, byte-wise.
         rows.sort(key=lambda r: (r[0], r[1], r[2], r[5], r[3]))
@@ -321,6 +325,37 @@ class ClickHouseStore:
         params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task}
         result = self.query(self._sql["task_runs.sql"], params, _READ_SETTINGS)
         return [task_run_from_row(r) for r in result.result_rows]
+
+    # Session drill-down and restart recovery (api/; twins of store/duckdb.py).
+
+    def sessions_page(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *, limit: int, offset: int = 0,
+                      after: tuple[int, str] | None = None, user_hash: str | None = None,
+                      min_frustration: float | None = None) -> tuple[list[dict[str, Any]], int]:
+        params: dict[str, Any] = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms,
+                                  "user_hash": user_hash, "min_frustration": min_frustration}
+        total = self._all("sessions_count.sql", params)[0]["total"]
+        params |= {"limit": limit, "offset": offset, "after_ts_ms": after[0] if after else None,
+                   "after_session": after[1] if after else None}
+        return self._all("sessions_page.sql", params), int(total)
+
+    def session_detail(self, org_id: str, product_id: str, session_id: str) -> dict[str, Any] | None:
+        params = {"org": org_id, "product": product_id, "session": session_id}
+        rows = self._all("session_row.sql", params)
+        if not rows:
+            return None
+        row = rows[0]
+        events = self.query(
+            f"SELECT {_EVENT_SELECT} FROM events_raw FINAL WHERE org_id = {{org:String}} AND product_id = {{product:String}} "
+            "AND session_id = {client:String} AND ts BETWEEN fromUnixTimestamp64Milli({lo:Int64}, 'UTC') "
+            "AND fromUnixTimestamp64Milli({hi:Int64}, 'UTC') ORDER BY ts, event_id",
+            {"org": org_id, "product": product_id, "client": row["client_session_id"], "lo": row["start_ts_ms"],
+             "hi": row["end_ts_ms"]},
+        ).result_rows
+        incidents = self._all("session_incidents.sql", {**params, "version": row["version"]})
+        return {"session": row, "events": [event_from_row(r) for r in events], "incidents": incidents}
+
+    def open_session_keys(self) -> list[SessionKey]:
+        return [tuple(r) for r in self.query(self._sql["open_keys.sql"], None, _READ_SETTINGS).result_rows]
 
     def close(self) -> None:
         client, self.client = getattr(self, "client", None), None
