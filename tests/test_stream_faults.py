@@ -64,6 +64,7 @@ def test_each_processor_sigkilled_several_times_and_restarted(tmp_path) -> None:
         drained(settings, timeout=240)
     finally:
         logs = {name: terminate(p) for name, p in procs.items()}
+    print(mid_run_kills, *(line for log in logs.values() for line in log.splitlines() if "stopped" in line or "WARN" in line), sep="\n")
     assert mid_run_kills >= 3, "the kills all came after the work was done"
     assert all(p.returncode == 0 for p in procs.values()), logs
     assert event_count(settings.store_dsn) == (len(events), len(events))
