@@ -365,10 +365,11 @@ def test_given_event_id_is_kept():
 
 
 def test_batch_errors_name_the_event_index():
-    res = decode(wire(), wire(orgId=""), wire(), wire(deviceType="watch"), wire(bogus=1))
-    assert len(res.accepted) == 2 and res.rejected == 3
-    assert [e.split(":")[0] for e in res.errors] == ["Event 1", "Event 3", "Event 4"]
+    res = decode(wire(), wire(orgId=""), wire(), wire(deviceType="watch"), wire(bogus=1), 7)
+    assert len(res.accepted) == 2 and res.rejected == 4
+    assert [e.split(":")[0] for e in res.errors] == ["Event 1", "Event 3", "Event 4", "Event 5"]
     assert "orgId" in res.errors[0] and "deviceType" in res.errors[1] and "bogus" in res.errors[2]
+    assert "object" in res.errors[3]  # an event that is not a JSON object
 
 
 @pytest.mark.parametrize(
