@@ -33,7 +33,7 @@ FACT_TABLES = ("fact_sessions", "fact_incidents", "fact_session_screens", "fact_
 # Bound parameters travel in the URL of an HTTP request: keep each under ~100 KB.
 # In-process (chdb) there is no URL, and fewer, larger lookups are faster.
 KEYS_PER_QUERY = 1000
-KEYS_PER_QUERY_EMBEDDED = 20_000
+KEYS_PER_QUERY_EMBEDDED = 10_000
 _EVENT_SELECT = ", ".join(
     f"toUnixTimestamp64Milli({name})" if name == "ts" else
     f"if(isNull({name}), NULL, toUnixTimestamp64Milli(assumeNotNull({name})))" if name == "received_at" else name
@@ -243,17 +243,21 @@ class ClickHouseStore:
         return bool(self.query("SELECT 1 FROM events_raw LIMIT 1").result_rows)
 
     def _stored_ids(self, events: list[Event]) -> set[tuple[str, str, str, str]]:
-        ids = sorted({(e.org_id, e.product_id, e.session_id, e.event_id) for e in events})
+        # Looked up by session key, not by event id: a batch holds far fewer
+        # sessions than events, so the bound parameter stays small (binding
+        # 20k id tuples costs more than the query), and the primary key
+        # (org_id, product_id, session_id, ...) serves the IN. A duplicate has
+        # the same ts, so only the batch's time range is read.
+        keys = sorted({(e.org_id, e.product_id, e.session_id) for e in events})
         lo = min(e.ts_ms for e in events)
         hi = max(e.ts_ms for e in events)
         found: set[tuple[str, str, str, str]] = set()
-        for i in range(0, len(ids), self.keys_per_query):
-            # The ts range prunes month partitions; the tuple IN uses the primary key.
+        for i in range(0, len(keys), self.keys_per_query):
             rows = self.query(
                 "SELECT org_id, product_id, session_id, event_id FROM events_raw "
                 "WHERE ts BETWEEN fromUnixTimestamp64Milli({lo:Int64}, 'UTC') AND fromUnixTimestamp64Milli({hi:Int64}, 'UTC') "
-                "AND (org_id, product_id, session_id, event_id) IN {ids:Array(Tuple(String, String, String, String))}",
-                {"lo": lo, "hi": hi, "ids": ids[i:i + self.keys_per_query]},
+                "AND (org_id, product_id, session_id) IN {keys:Array(Tuple(String, String, String))}",
+                {"lo": lo, "hi": hi, "keys": keys[i:i + self.keys_per_query]},
             ).result_rows
             found.update(tuple(r) for r in rows)
         return found
