@@ -103,9 +103,9 @@ async def ingest_batch(request: Request) -> Any:
     encoding = request.headers.get("content-encoding", "").strip().lower()
     if encoding not in ("", "identity", "gzip"):
         return _fail(415, "Content-Encoding must be gzip or absent")
-    retry = {"Retry-After": str(wait)} if (wait := state.limiter.check(key.name)) else None
-    if retry:
-        return _fail(429, "rate limit exceeded for this API key", retry)
+    wait = state.limiter.check(key.name)
+    if wait:
+        return _fail(429, "rate limit exceeded for this API key", {"Retry-After": str(wait)})
     declared = request.headers.get("content-length")
     cap = settings.max_body_bytes
     if declared is not None:
