@@ -78,12 +78,15 @@ ANY_TASK: Final = _AnyTask()
 TaskFilter = str | None | _AnyTask
 
 
-class FlowDropoff(msgspec.Struct, frozen=True, rename="camel"):
+# Result records hold only strings, numbers and lists of each other: they can
+# never form a cycle, so the cyclic GC need not track the hundreds of thousands
+# a large log yields (gc=False).
+class FlowDropoff(msgspec.Struct, frozen=True, gc=False, rename="camel"):
     screen_id: str
     rate: float
 
 
-class FlowVariant(msgspec.Struct, frozen=True, rename="camel"):
+class FlowVariant(msgspec.Struct, frozen=True, gc=False, rename="camel"):
     """One entry of ``/v1/flows/top``; ``sessions`` counts instances (task runs).
 
     ``completion_rate`` is None for session flows (task None): a session has
@@ -102,24 +105,24 @@ class FlowVariant(msgspec.Struct, frozen=True, rename="camel"):
     dropoffs: list[FlowDropoff]
 
 
-class FlowGraphNode(msgspec.Struct, frozen=True, rename="camel"):
+class FlowGraphNode(msgspec.Struct, frozen=True, gc=False, rename="camel"):
     screen_id: str
     visits: int
 
 
-class FlowGraphEdge(msgspec.Struct, frozen=True, rename="camel"):
+class FlowGraphEdge(msgspec.Struct, frozen=True, gc=False, rename="camel"):
     from_screen: str = msgspec.field(name="from")
     to_screen: str = msgspec.field(name="to")
     count: int = 0
     median_ms: int | None = None  # None only when timing was not asked for
 
 
-class FlowGraph(msgspec.Struct, frozen=True):
+class FlowGraph(msgspec.Struct, frozen=True, gc=False):
     nodes: list[FlowGraphNode]
     edges: list[FlowGraphEdge]
 
 
-class FlowDiscovery(msgspec.Struct, frozen=True):
+class FlowDiscovery(msgspec.Struct, frozen=True, gc=False):
     flows: list[FlowVariant]
     graph: FlowGraph
 
@@ -180,13 +183,16 @@ def rank_flows(groups: Sequence[_PathGroup], config: FlowConfig, *, limit: int |
                 by_variant[key] = [group]
             else:
                 members.append(group)
+        # Ids are unique per variant, so tuple order never looks past them.
         ranked = sorted(
             (
-                (-sum(len(g.runs) for g in members) if len(members) > 1 else -len(members[0].runs),
-                 flow_id(task, path), task, path, members)
-                for (task, path), members in by_variant.items()
-            ),
-            key=lambda entry: (entry[0], entry[1]),
+                -sum(len(g.runs) for g in members) if len(members) > 1 else -len(members[0].runs),
+                flow_id(task, path),
+                task,
+                path,
+                members,
+            )
+            for (task, path), members in by_variant.items()
         )
         if limit is not None:
             ranked = ranked[: max(limit, 0)]
@@ -235,17 +241,18 @@ def _single_run_variant(variant_id: str, task: str | None, path: tuple[str, ...]
     completion_rate = None if task is None else float(run.outcome == "completed")
     dropped = task is not None and run.outcome in ("abandoned", "failed") and bool(group.path)
     duration_sec = run.duration_ms / MS_PER_SEC
+    # Positional: built once per variant, hundreds of thousands of times on big logs.
     return FlowVariant(
-        id=variant_id,
-        label=flow_label(path),
-        task=task,
-        path=list(path),
-        sessions=1,
-        completion_rate=completion_rate,
-        avg_friction=run.frustration_score,
-        avg_duration_sec=duration_sec,
-        median_duration_sec=duration_sec,
-        dropoffs=[FlowDropoff(screen_id=group.path[-1], rate=1.0)] if dropped else [],
+        variant_id,
+        flow_label(path),
+        task,
+        list(path),
+        1,
+        completion_rate,
+        run.frustration_score,
+        duration_sec,
+        duration_sec,
+        [FlowDropoff(group.path[-1], 1.0)] if dropped else [],
     )
 
 
