@@ -29,8 +29,14 @@ def _connect(path: str):
             raise StoreError(f"cannot open duckdb:///{path}: folder {parent} does not exist")
     try:
         # Fewer, larger checkpoints: the default 16 MB WAL threshold makes a
-        # bulk replay checkpoint every few chunks.
-        return duckdb.connect(path, config={"checkpoint_threshold": "512MB"})
+        # bulk replay checkpoint every few chunks. A fixed memory limit keeps
+        # the buffer pool from growing with the file (DuckDB's default is 80 %
+        # of RAM); DuckDB spills to disk beyond it.
+        config = {
+            "checkpoint_threshold": "512MB",
+            "memory_limit": os.environ.get("FRICTIONKIT_DUCKDB_MEMORY", "512MB"),
+        }
+        return duckdb.connect(path, config=config)
     except duckdb.IOException as err:
         text = str(err)
         if "lock" in text.lower():
