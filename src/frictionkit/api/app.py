@@ -27,6 +27,7 @@ from .state import AppState
 log = logging.getLogger("frictionkit.serve")
 
 HEALTH_STORE_TIMEOUT_S = 2.0
+MAX_HEADER_BYTES = 16 * 1024  # request line + headers
 
 
 def _is_embedded_dsn(dsn: str | None) -> bool:
@@ -105,6 +106,12 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     )
     app.state.fk = state
     errors.install(app)
+    if settings.cors_origins:
+        # Off unless configured: browsers then get CORS headers for these origins only.
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "X-API-Key", "Content-Type", "Content-Encoding"])
     app.include_router(ingest_router)
     app.include_router(read_router)
     app.add_api_route("/health", _health, methods=["GET"], tags=["health"], summary="Bus and store status")
@@ -130,4 +137,7 @@ def run_server(settings: Settings, *, log_level: str = "info", access_log: bool 
     if settings.dev_key:
         print(f"no API keys configured: generated a development key for this run (every org, ingest+read):\n"
               f"    {settings.dev_key}", file=sys.stderr)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=access_log)
+    # h11 (not httptools, whatever is installed) so the header block is capped at
+    # MAX_HEADER_BYTES: a larger one gets 400 at once.
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=access_log,
+                http="h11", h11_max_incomplete_event_size=MAX_HEADER_BYTES)

@@ -106,6 +106,18 @@ async def ingest_batch(request: Request) -> Any:
     wait = state.limiter.check(key.name)
     if wait:
         return _fail(429, "rate limit exceeded for this API key", {"Retry-After": str(wait)})
+    if settings.max_inflight and state.inflight >= settings.max_inflight:
+        # Admission control: shed load at once instead of queueing without bound.
+        return _fail(503, "the server is overloaded; retry later", {"Retry-After": "1"})
+    state.inflight += 1
+    try:
+        return await _ingest(request, state, key, encoding)
+    finally:
+        state.inflight -= 1
+
+
+async def _ingest(request: Request, state: AppState, key: ApiKey, encoding: str) -> JSONResponse:
+    settings = state.settings
     declared = request.headers.get("content-length")
     cap = settings.max_body_bytes
     if declared is not None:

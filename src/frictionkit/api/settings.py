@@ -22,6 +22,7 @@ DEFAULT_RATE_PER_S = 2_000.0
 DEFAULT_BURST = 20_000
 DEFAULT_DELIVERY_TIMEOUT_MS = 10_000
 DEFAULT_RETRY_AFTER_S = 5
+DEFAULT_MAX_INFLIGHT = 32  # ingest requests being handled at once; more get 503 at once (admission control)
 
 
 @dataclass
@@ -39,6 +40,8 @@ class Settings:
     retry_after_s: int = DEFAULT_RETRY_AFTER_S
     watermark_interval_s: float = 5.0
     max_body_bytes: int = MAX_BODY_BYTES
+    max_inflight: int = DEFAULT_MAX_INFLIGHT  # 0: no admission control
+    cors_origins: tuple[str, ...] = ()  # empty: no CORS headers at all
     raw_topic: str = "events.raw"  # tests publish to a topic of their own
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     flows: FlowConfig = field(default_factory=FlowConfig)
@@ -97,6 +100,8 @@ def resolve_settings(
         rate_burst=_env_number("FRICTIONKIT_RATE_BURST", int, DEFAULT_BURST),
         delivery_timeout_ms=_env_number("FRICTIONKIT_DELIVERY_TIMEOUT_MS", int, DEFAULT_DELIVERY_TIMEOUT_MS) or 1,
         key_by_session=key_by_session,
+        max_inflight=_env_number("FRICTIONKIT_MAX_INFLIGHT", int, DEFAULT_MAX_INFLIGHT),
+        cors_origins=tuple(o.strip() for o in os.environ.get("FRICTIONKIT_CORS_ORIGINS", "").split(",") if o.strip()),
         flows=FlowConfig(alias_rules=list(aliases or [])),
     )
 

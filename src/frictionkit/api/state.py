@@ -17,6 +17,7 @@ class AppState:
     limiter: RateLimiter
     sink: EmbeddedSink | KafkaSink
     access: StoreAccess
+    inflight: int = 0  # ingest requests being handled (admission control)
 
     def close(self) -> None:
         self.sink.close()
