@@ -116,10 +116,13 @@ async def get_sessions(
     cursor: Optional[str] = Query(None, max_length=512, description="nextCursor of the previous page"),
     userHash: Optional[str] = Query(None, min_length=1, max_length=128),
     minFrustration: Optional[float] = Query(None, ge=0, le=1),
+    screenId: Optional[str] = Query(None, min_length=1, max_length=256,
+                                    description="only sessions with an event on this screen"),
 ) -> dict[str, Any]:
     resolve = _resolver(key, f)
     return await _answer(request, lambda s: sessions_list(
-        s, resolve(s), limit=limit, offset=offset, cursor=cursor, user_hash=userHash, min_frustration=minFrustration))
+        s, resolve(s), limit=limit, offset=offset, cursor=cursor, user_hash=userHash, min_frustration=minFrustration,
+        screen_id=screenId))
 
 
 @router.get("/v1/sessions/{session_id:path}", summary="One session's events and incidents in time order")

@@ -62,7 +62,8 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
 
 
 def sessions_list(store: Store, q: InsightQuery, *, limit: int = 50, offset: int = 0, cursor: str | None = None,
-                  user_hash: str | None = None, min_frustration: float | None = None) -> dict[str, Any]:
+                  user_hash: str | None = None, min_frustration: float | None = None,
+                  screen_id: str | None = None) -> dict[str, Any]:
     if not 1 <= limit <= MAX_PAGE:
         raise InsightError(f"limit: must be between 1 and {MAX_PAGE}", "limit")
     if offset < 0:
@@ -70,7 +71,7 @@ def sessions_list(store: Store, q: InsightQuery, *, limit: int = 50, offset: int
     after = decode_cursor(cursor) if cursor else None
     rows, total = store.sessions_page(q.org_id, q.product_id, q.from_ms, q.to_ms, limit=limit,
                                       offset=0 if after else offset, after=after, user_hash=user_hash,
-                                      min_frustration=min_frustration)
+                                      min_frustration=min_frustration, screen_id=screen_id)
     next_cursor = None
     if len(rows) == limit:
         last = rows[-1]

@@ -56,10 +56,12 @@ class Store(Protocol):
 
     def sessions_page(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *, limit: int, offset: int = 0,
                       after: tuple[int, str] | None = None, user_hash: str | None = None,
-                      min_frustration: float | None = None) -> tuple[list[dict[str, Any]], int]:
+                      min_frustration: float | None = None,
+                      screen_id: str | None = None) -> tuple[list[dict[str, Any]], int]:
         """Sessions started in [from, to), newest first (start desc, session id
         desc), after the keyset cursor ``after`` = (start ms, session id) when
-        given; and the total matching the filters. Row keys: session_row.sql."""
+        given; and the total matching the filters. ``screen_id`` keeps the
+        sessions with any event on that screen. Row keys: session_row.sql."""
 
     def session_detail(self, org_id: str, product_id: str, session_id: str) -> dict[str, Any] | None:
         """``{"session": row, "events": [Event], "incidents": [row]}`` in time

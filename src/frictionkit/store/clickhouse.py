@@ -334,9 +334,10 @@ class ClickHouseStore:
 
     def sessions_page(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *, limit: int, offset: int = 0,
                       after: tuple[int, str] | None = None, user_hash: str | None = None,
-                      min_frustration: float | None = None) -> tuple[list[dict[str, Any]], int]:
+                      min_frustration: float | None = None,
+                      screen_id: str | None = None) -> tuple[list[dict[str, Any]], int]:
         params: dict[str, Any] = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms,
-                                  "user_hash": user_hash, "min_frustration": min_frustration}
+                                  "user_hash": user_hash, "min_frustration": min_frustration, "screen_id": screen_id}
         total = self._all("sessions_count.sql", params)[0]["total"]
         params |= {"limit": limit, "offset": offset, "after_ts_ms": after[0] if after else None,
                    "after_session": after[1] if after else None}

@@ -6,3 +6,6 @@ WHERE org_id = {org:String} AND product_id = {product:String}
   AND start_ts < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')
   AND ({user_hash:Nullable(String)} IS NULL OR user_hash = {user_hash:Nullable(String)})
   AND ({min_frustration:Nullable(Float64)} IS NULL OR frustration_score >= {min_frustration:Nullable(Float64)})
+  AND ({screen_id:Nullable(String)} IS NULL OR session_id IN (
+       SELECT session_id FROM fact_session_screens
+       WHERE org_id = {org:String} AND product_id = {product:String} AND screen_id = {screen_id:Nullable(String)}))

@@ -9,6 +9,8 @@ WHERE org_id = $org AND product_id = $product
   AND start_ts >= make_timestamp($from_ms * 1000) AND start_ts < make_timestamp($to_ms * 1000)
   AND ($user_hash IS NULL OR user_hash = $user_hash)
   AND ($min_frustration IS NULL OR frustration_score >= $min_frustration)
+  AND ($screen_id IS NULL OR session_id IN (SELECT session_id FROM fact_session_screens
+                                           WHERE org_id = $org AND product_id = $product AND screen_id = $screen_id))
   AND ($after_ts_ms IS NULL
        OR start_ts < make_timestamp($after_ts_ms * 1000)
        OR (start_ts = make_timestamp($after_ts_ms * 1000) AND session_id < $after_session))
