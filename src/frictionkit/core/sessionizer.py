@@ -65,8 +65,11 @@ class _KeyState:
         if ev.event_id in self.ids:
             return False
         self.ids.add(ev.event_id)
-        if self.events and _order(ev) < _order(self.events[-1]):
-            self.is_sorted = False
+        if self.events and self.is_sorted:
+            # Compared field by field: building (ts, id) tuples per event costs more.
+            last = self.events[-1]
+            if ev.ts_ms < last.ts_ms or (ev.ts_ms == last.ts_ms and ev.event_id < last.event_id):
+                self.is_sorted = False
         self.events.append(ev)
         return True
 

@@ -99,7 +99,9 @@ class DuckDBStore:
         self.con.execute(
             """
             INSERT INTO events_raw BY NAME
-            SELECT b.* FROM batch b
+            SELECT b.* FROM (
+                SELECT DISTINCT ON (org_id, product_id, session_id, event_id) * FROM batch
+            ) b
             ANTI JOIN (
                 SELECT org_id, product_id, session_id, event_id FROM events_raw
                 WHERE ts BETWEEN make_timestamp($lo * 1000) AND make_timestamp($hi * 1000)
