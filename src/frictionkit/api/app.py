@@ -115,6 +115,9 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     app.include_router(ingest_router)
     app.include_router(read_router)
     app.add_api_route("/health", _health, methods=["GET"], tags=["health"], summary="Bus and store status")
+    from ..dashboard import mount as mount_dashboard
+
+    mount_dashboard(app)  # GET / (the dashboard), /dashboard/*, /sdk.js: docs/dashboard.md
     return app
 
 
@@ -133,7 +136,7 @@ def run_server(settings: Settings, *, log_level: str = "info", access_log: bool 
     state: AppState = app.state.fk
     where = f"Kafka at {settings.brokers}" if settings.brokers else "the embedded pipeline"
     print(f"frictionkit serve: {settings.mode} mode, events to {where}, store {state.access.display_dsn}, "
-          f"http://{settings.host}:{settings.port} (API docs at /docs)", file=sys.stderr)
+          f"http://{settings.host}:{settings.port} (dashboard at /, API docs at /docs)", file=sys.stderr)
     if settings.dev_key:
         print(f"no API keys configured: generated a development key for this run (every org, ingest+read):\n"
               f"    {settings.dev_key}", file=sys.stderr)
