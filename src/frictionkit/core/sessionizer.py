@@ -86,9 +86,6 @@ class SessionizerLogic:
         self._deadlines: list[tuple[int, SessionKey]] = []
         self.max_ts_ms: int | None = None
         self.watermark_ts_ms: int | None = None
-        # Keys forgotten after key_retention_ms: seen again, their history must
-        # come from the store. A set of hashes, not of keys, to stay small.
-        self.evicted_key_hashes: set[int] = set()
 
     # -- input -----------------------------------------------------------------
 
@@ -196,7 +193,6 @@ class SessionizerLogic:
             self._close_first_segment(key, state, closed, end=end)
         if wm >= state.closed_last_ts_ms + gap + self.config.key_retention_ms:
             del self._keys[key]
-            self.evicted_key_hashes.add(hash(key))
             return None
         return state.closed_last_ts_ms + gap + self.config.key_retention_ms
 

@@ -17,6 +17,7 @@ from ..core.metrics import CoreConfig, process_session
 from ..core.model import Event, Session, SessionKey
 from ..core.sessionizer import ACCEPTED, LATE, SessionizerConfig
 from ..store.base import Store
+from .keyfilter import KeyFilter
 
 
 class PipelineConfig(msgspec.Struct, frozen=True):
@@ -38,7 +39,10 @@ class EmbeddedPipeline:
         self.config = config
         self.logic = config.sessionizer.build()
         self.stats = PipelineStats()
-        self._store_had_events = store.has_events()
+        # Keys with stored events: seen again, their history is reloaded first.
+        self._stored_keys = KeyFilter(store.session_keys() if store.has_events() else ())
+        # Keys whose history was reloaded: their sessions may already have rows.
+        self._reloaded: set[SessionKey] = set()
 
     def process(self, events: list[Event], *, watermark_ts_ms: int | None = None) -> None:
         """Take one chunk of valid events (any order, duplicates allowed)."""
@@ -72,23 +76,34 @@ class EmbeddedPipeline:
         return self.stats
 
     def _load_history(self, events: list[Event]) -> None:
-        logic = self.logic
-        evicted = logic.evicted_key_hashes
-        if not (self._store_had_events or evicted):
-            return
-        keys: set[SessionKey] = set()
+        logic, stored = self.logic, self._stored_keys
+        wanted: set[SessionKey] = set()
+        new_keys: set[SessionKey] = set()
         for ev in events:
             key = (ev.org_id, ev.product_id, ev.session_id)
-            if not logic.has_key(key) and (self._store_had_events or hash(key) in evicted):
-                keys.add(key)
-        if keys:
-            logic.preload(self.store.load_history(sorted(keys)))
+            if not logic.has_key(key):
+                if key in stored:
+                    wanted.add(key)
+                else:
+                    new_keys.add(key)
+        if wanted:
+            history = self.store.load_history(sorted(wanted))
+            logic.preload(history)
+            self._reloaded.update({(ev.org_id, ev.product_id, ev.session_id) for ev in history})
+        for key in new_keys:
+            stored.add(key)
 
     def _write(self, closed: list[Session]) -> None:
         if not closed:
             return
         results = [process_session(s, self.config.core) for s in closed]
-        self.store.write_results(results)
+        reloaded = self._reloaded
+        # Sessions of keys never stored before cannot have rows to replace, so
+        # the store may skip its delete pass for them.
+        fresh = [r for r, s in zip(results, closed) if (s.org_id, s.product_id, s.client_session_id) not in reloaded]
+        again = [r for r, s in zip(results, closed) if (s.org_id, s.product_id, s.client_session_id) in reloaded]
+        self.store.write_results(fresh, replace=False)
+        self.store.write_results(again, replace=True)
         self.stats.sessions += len(results)
         self.stats.incidents += sum(len(r.incidents) for r in results)
 

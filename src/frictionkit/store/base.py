@@ -42,8 +42,12 @@ class Store(Protocol):
     def load_history(self, keys: list[SessionKey]) -> list[Event]:
         """Every stored event of these session keys, sorted by (ts, event id)."""
 
-    def write_results(self, results: list[SessionResult]) -> None:
-        """Replace the facts of these sessions by the given ones."""
+    def session_keys(self) -> list[SessionKey]:
+        """Every session key with stored events."""
+
+    def write_results(self, results: list[SessionResult], replace: bool = True) -> None:
+        """Replace the facts of these sessions by the given ones; ``replace=False``
+        promises that none of them has rows yet."""
 
     # -- reads -----------------------------------------------------------------
     def scopes(self) -> list[Scope]: ...

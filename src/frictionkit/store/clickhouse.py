@@ -291,7 +291,11 @@ class ClickHouseStore:
         rows.sort(key=lambda r: (r[0], r[1], r[2], r[5], r[3]))
         return [event_from_row(r) for r in rows]
 
-    def write_results(self, results: list[SessionResult]) -> None:
+    def session_keys(self) -> list[SessionKey]:
+        return [tuple(r) for r in self.query("SELECT DISTINCT org_id, product_id, session_id FROM events_raw").result_rows]
+
+    def write_results(self, results: list[SessionResult], replace: bool = True) -> None:
+        # ``replace`` needs no work here: ReplacingMergeTree versions decide.
         if not results:
             return
         tables = result_tables(results)

@@ -125,16 +125,22 @@ class DuckDBStore:
         ).fetchall()
         return [event_from_row(r) for r in rows]
 
-    def write_results(self, results: list[SessionResult]) -> None:
+    def session_keys(self) -> list[SessionKey]:
+        return self.con.execute("SELECT DISTINCT org_id, product_id, session_id FROM events_raw").fetchall()
+
+    def write_results(self, results: list[SessionResult], replace: bool = True) -> None:
+        """``replace=False`` promises these sessions have no rows yet, which
+        saves a delete pass over each fact table."""
         if not results:
             return
         tables = result_tables(results)
         touched = tables["fact_sessions"].select(["org_id", "product_id", "session_id"])  # noqa: F841
         for name in FACT_TABLES:
-            self.con.execute(
-                f"DELETE FROM {name} WHERE (org_id, product_id, session_id) IN "
-                "(SELECT (org_id, product_id, session_id) FROM touched)"
-            )
+            if replace:
+                self.con.execute(
+                    f"DELETE FROM {name} WHERE (org_id, product_id, session_id) IN "
+                    "(SELECT (org_id, product_id, session_id) FROM touched)"
+                )
             rows = tables[name]  # noqa: F841 - read by name from SQL below
             self.con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM rows")
 
