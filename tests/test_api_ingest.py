@@ -182,3 +182,23 @@ def test_the_watermark_task_closes_idle_sessions(tmp_path):
         while stored(c, "SELECT count(*) FROM fact_sessions") == [(0,)] and time.time() < deadline:
             time.sleep(0.02)
         assert stored(c, "SELECT count(*) FROM fact_sessions") == [(1,)]
+
+
+def test_a_restart_recomputes_a_reloaded_key_without_duplicating_its_closed_session(tmp_path):
+    # s1 has a first session closed and written, then a second one still open
+    # when the server stops. The restart reloads the key's whole history, so
+    # the closed session is computed again: it must replace its rows, not add.
+    now_ms = int(time.time() * 1000)
+    first = session_events(now_ms - 3 * 3600_000)
+    second = [dict(e, eventId=e["eventId"] + "-b") for e in session_events(now_ms - 60_000)]
+    with client(tmp_path) as c:
+        assert post(c, batch(first)).status_code == 200
+        assert post(c, batch(second)).status_code == 200
+        assert stored(c, "SELECT session_id FROM fact_sessions") == [("s1",)]
+    later = time.time() + 3600
+    with client(tmp_path, clock=lambda: later) as c:
+        rows = stored(c, "SELECT session_id, count(*) FROM fact_sessions GROUP BY ALL ORDER BY 1")
+        assert rows == [("s1", 1), ("s1#2", 1)]
+        screens = stored(c, "SELECT count(*) FROM fact_session_screens WHERE session_id = 's1'")
+        only_first = stored(c, "SELECT count(DISTINCT screen_id) FROM fact_session_screens WHERE session_id = 's1'")
+        assert screens == only_first

@@ -104,7 +104,7 @@ class EmbeddedSink:
             pipeline = EmbeddedPipeline(store, self.settings.pipeline)
             keys = store.open_session_keys()
             if keys:
-                pipeline.logic.preload(store.load_history(keys))
+                pipeline.reload(keys)
                 log.info("resumed %d open session keys from the store", len(keys))
             pipeline.advance(self._watermark())
             self._pipeline = pipeline

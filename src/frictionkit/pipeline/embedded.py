@@ -60,6 +60,14 @@ class EmbeddedPipeline:
                     self.stats.late += 1
             self._write(logic.advance(watermark_ts_ms))
 
+    def reload(self, keys: list[SessionKey]) -> None:
+        """Load the stored history of these keys (e.g. sessions left open by a
+        server that stopped); their sessions are recomputed and replace rows."""
+        if keys:
+            history = self.store.load_history(sorted(keys))
+            self.logic.preload(history)
+            self._reloaded.update({(ev.org_id, ev.product_id, ev.session_id) for ev in history})
+
     def advance(self, watermark_ts_ms: int) -> None:
         """Close sessions by a watermark from outside (an idle source, passed in)."""
         closed = self.logic.advance(watermark_ts_ms)
@@ -86,10 +94,7 @@ class EmbeddedPipeline:
                     wanted.add(key)
                 else:
                     new_keys.add(key)
-        if wanted:
-            history = self.store.load_history(sorted(wanted))
-            logic.preload(history)
-            self._reloaded.update({(ev.org_id, ev.product_id, ev.session_id) for ev in history})
+        self.reload(sorted(wanted))
         for key in new_keys:
             stored.add(key)
 
