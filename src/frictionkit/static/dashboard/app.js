@@ -53,7 +53,7 @@
     return (s / 3600).toFixed(1) + " h";
   }
   function when(ts) { return ts ? ts.replace("T", " ").replace(/\.\d+Z$/, " UTC").replace(/Z$/, " UTC") : "–"; }
-  function day(ts) { return ts ? ts.slice(0, 10) : ""; }
+  function plural(n, one, many) { return int(n) + " " + (n === 1 ? one : many); }
 
   // ---------------------------------------------------------------- URL state
   function route() {
@@ -140,7 +140,7 @@
     function products() {
       clear(prodSel);
       scopes.filter(function (s) { return s.orgId === orgSel.value; }).forEach(function (s) {
-        prodSel.appendChild(el("option", { value: s.productId, text: s.productId + " (" + int(s.sessions) + " sessions)" }));
+        prodSel.appendChild(el("option", { value: s.productId, text: s.productId + " (" + int(s.sessions) + (s.sessions === 1 ? " session)" : " sessions)") }));
       });
     }
     products();
@@ -310,7 +310,7 @@
           var h = byScreen[t.screenId] || {};
           list.appendChild(el("li", { "data-screen": t.screenId }, screenLink(t.screenId),
             el("span", { text: "friction " + score(t.friction) }),
-            el("span", { class: "muted", text: int(t.impactSessions) + " sessions hit · trend " + t.trend }),
+            el("span", { class: "muted", text: plural(t.impactSessions, "session", "sessions") + " hit · trend " + t.trend }),
             chips(symptoms(h), 2)));
         });
         if (!cur.topHotspots.length) list.appendChild(el("li", { class: "muted", text: "No hotspots in this window." }));
@@ -344,12 +344,12 @@
         { key: "time", label: "Time spent", num: true, hideNarrow: true, value: function (r) { return r.avgTimeSpentMs; }, cell: function (r) { return dur(r.avgTimeSpentMs); } },
         { key: "symptoms", label: "Symptoms", value: function (r) { return r.impactSessions; }, cell: function (r) { return chips(symptoms(r), 4); } }
       ];
-      var card = el("section", { class: "card", "aria-labelledby": "hs-h" }, el("h2", { id: "hs-h", text: int(rows.length) + " screens" }),
+      var card = el("section", { class: "card", "aria-labelledby": "hs-h" }, el("h2", { id: "hs-h", text: plural(rows.length, "screen", "screens") }),
         sortableTable("Sort by a column header (Enter or Space on it). Symptoms sort by sessions hit.", cols, rows,
           { sortKey: "symptoms", sortDir: "desc", onRow: function (r) { go("sessions", { screen: r.screenId }); } }));
       var top = rows.slice().sort(function (a, b) { return b.avgFriction - a.avgFriction; }).slice(0, 12).reverse();
       var box = el("div", { class: "chart", role: "img", "aria-label": "Mean friction of the screens' sessions, highest first" });
-      append(view, card, el("section", { class: "card", "aria-labelledby": "hc-h" }, el("h2", { id: "hc-h", text: "Friction by screen" }), box));
+      append(view, [card, el("section", { class: "card", "aria-labelledby": "hc-h" }, el("h2", { id: "hc-h", text: "Friction by screen" }), box)]);
       chart(box, [{ type: "bar", orientation: "h", x: top.map(function (r) { return r.avgFriction; }),
         y: top.map(function (r) { return plotText(r.screenId); }), marker: { color: "#b3261e" },
         hovertemplate: "%{y}: %{x:.3f}<extra></extra>" }],
@@ -412,7 +412,7 @@
           ["Device", s.deviceType], ["Entry → exit", s.entryScreen + " → " + s.exitScreen], ["Events", int(s.eventCount)],
           ["Frustration", score(s.frustrationScore)], ["Efficiency", score(s.efficiencyScore)],
           ["Tasks", int(s.tasksStarted) + " started, " + int(s.tasksCompleted) + " completed, " + int(s.tasksAbandoned) + " abandoned"]
-        ].map(function (kv) { return [el("dt", { text: kv[0] }), el("dd", { text: kv[1] })]; }))));
+        ].map(function (kv) { return el("div", {}, el("dt", { text: kv[0] }), el("dd", { text: kv[1] })); }))));
       var box = el("div", { class: "chart", role: "img", "aria-label": "Timeline of the session's events by screen; incidents marked with a cross" });
       append(view, el("section", { class: "card" }, el("h2", { text: "Timeline" }), box));
       var symbols = { click: "circle", navigation: "triangle-right", focus_change: "diamond", custom: "square", scroll: "line-ns", input_meta: "star" };
@@ -482,7 +482,7 @@
         var done = 0, runs = 0;
         flows.forEach(function (f) { runs += f.sessions; done += f.sessions * (f.completionRate || 0); });
         append(view, el("section", { class: "card", "aria-labelledby": "fl-h" }, el("h2", { id: "fl-h", text: "Top flows" + (task ? " of " + task : "") +
-          " · " + int(runs) + " runs, " + pct(runs ? done / runs : null) + " completed" }),
+          " · " + plural(runs, "run", "runs") + ", " + pct(runs ? done / runs : null) + " completed" }),
           sortableTable("Variants ranked by runs; sort by a column header.", [
             { key: "path", label: "Path", value: function (f) { return f.label; }, cell: function (f) {
               return el("span", { class: "screen", text: f.path.join(" → ") }); } },
@@ -525,9 +525,12 @@
     labels.push("✗ dropped off"); colors.push("#b3261e");
     labels.push("✓ ended"); colors.push("#1b7a3a");
     if (!val.length) { box.appendChild(el("p", { class: "muted", text: "No transitions in this window." })); return; }
-    chart(box, [{ type: "sankey", arrangement: "snap", node: { label: labels, color: colors, pad: 14, thickness: 14 },
+    var narrow = box.clientWidth < 600; // top-down on phones: the labels then have the width to themselves
+    chart(box, [{ type: "sankey", arrangement: "snap", orientation: narrow ? "v" : "h",
+      node: { label: labels, color: colors, pad: 14, thickness: 14 },
       link: { source: src, target: dst, value: val, color: linkColors } }],
-      { height: Math.max(360, 38 * labels.length), margin: { l: 10, r: 10, t: 10, b: 10 } });
+      { height: narrow ? Math.max(420, 90 * labels.length) : Math.max(360, 38 * labels.length),
+        margin: { l: 10, r: 10, t: 10, b: 10 }, font: { size: narrow ? 11 : 12 } });
     box.setAttribute("data-drop-links", anyDrop ? "yes" : "no");
     box.setAttribute("data-end-links", anyEnd ? "yes" : "no");
   }
