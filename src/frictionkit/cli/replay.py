@@ -14,15 +14,22 @@ def replay_cmd(
     store_dsn: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     strict: bool = typer.Option(False, "--strict", help="fail the run at the first invalid line"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print the summary only, not the overview"),
+    session_gap: Optional[str] = typer.Option(None, "--session-gap", help="idle gap that starts a new session (default 30m; 'off' for imported logs)"),
+    max_session_length: Optional[str] = typer.Option(None, "--max-session-length", help="session length cut (default 24h; 'off')"),
+    allowed_lateness: Optional[str] = typer.Option(None, "--allowed-lateness", help="watermark lateness (default 2m)"),
+    abandon_after: Optional[str] = typer.Option(None, "--abandon-after", help="a task with no end within this is abandoned (default 15m; 'off')"),
 ) -> None:
     """Replay event files through the whole pipeline into a store, then print the overview."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
     from ..pipeline.replay import StrictModeError, replay
+    from ..pipeline.settings import pipeline_config
     from ..pipeline.sources import stdin_or_files_size
     from ..store import open_store
 
     with one_line_errors():
+        config = pipeline_config(session_gap=session_gap, max_session_length=max_session_length,
+                                 allowed_lateness=allowed_lateness, abandon_after=abandon_after)
         store = open_store(store_dsn)
         try:
             total = stdin_or_files_size(files)
@@ -33,7 +40,7 @@ def replay_cmd(
             with progress:
                 task = progress.add_task("replaying", total=total)
                 try:
-                    report = replay(files, store, now_ms=now_ms(), strict=strict,
+                    report = replay(files, store, now_ms=now_ms(), config=config, strict=strict,
                                     on_bytes=lambda n: progress.advance(task, n))
                 except StrictModeError as err:
                     fail(f"invalid event at {err} (--strict)")
