@@ -1,6 +1,6 @@
 /* frictionkit dashboard: one page over the JSON API (docs/dashboard.md).
    Every value from the API reaches the page through textContent (the el() helper) or,
-   for chart labels, through plotText(); never through innerHTML. */
+   for chart labels, through plotText(); never as HTML markup. */
 (function () {
   "use strict";
 
