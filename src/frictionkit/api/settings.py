@@ -22,7 +22,7 @@ DEFAULT_RATE_PER_S = 2_000.0
 DEFAULT_BURST = 20_000
 DEFAULT_DELIVERY_TIMEOUT_MS = 10_000
 DEFAULT_RETRY_AFTER_S = 5
-DEFAULT_MAX_INFLIGHT = 32  # ingest requests being handled at once; more get 503 at once (admission control)
+DEFAULT_MAX_INFLIGHT = 64  # ingest requests being handled at once; more get 503 at once (admission control)
 
 
 @dataclass
