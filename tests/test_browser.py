@@ -7,7 +7,8 @@ temporary DuckDB store, with known keys. Its one test-only setting is a short
 session gap (4 s, lateness 0, the idle watermark every 0.5 s), so the session
 the browser makes closes a few seconds after its last event instead of 30
 minutes (docs/dashboard.md). A demo app on a second origin (CORS allowed for
-it) loads /sdk.js; the browser plays a user who rage-clicks a broken button,
+it) loads /sdk.js with a 60 s batch timer, so every event reaches the server
+through the agent's page-hide flush (keepalive fetch); the browser plays a user who rage-clicks a broken button,
 bounces A → B → A, starts a task and leaves it, and hits a JS error after a
 click. Then the dashboard, in the same browser, must show each incident on
 its screen, the API must agree, and screenshots of every dashboard page at
@@ -48,7 +49,7 @@ ODD_SCREEN = 'demo/<img src=x onerror="window.__xss=1"><script>window.__xss=2</s
 SECRETS = ("secret-typed-value-9931", "CONFIDENTIAL", "Save order", "Private thing")
 
 APP_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Demo orders</title>
-<script src="{fk}/sdk.js" data-key="{key}" data-org="{org}" data-product="{product}" defer></script></head>
+<script src="{fk}/sdk.js" data-key="{key}" data-org="{org}" data-product="{product}" data-flush-ms="60000" defer></script></head>
 <body><main id="root" data-fk-screen="demo/orders">
 <h1>Orders</h1><p>CONFIDENTIAL page text 4417</p>
 <label for="note">Note</label> <input id="note" name="note">
@@ -75,7 +76,7 @@ show();
 </script></body></html>"""
 
 REPORTS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Demo reports</title>
-<script src="{fk}/sdk.js" data-key="{key}" data-org="{org}" data-product="{product}" defer></script></head>
+<script src="{fk}/sdk.js" data-key="{key}" data-org="{org}" data-product="{product}" data-flush-ms="60000" defer></script></head>
 <body data-fk-screen="demo/reports"><h1>Reports</h1>
 <button id="run">Run report</button>
 <script>document.getElementById("run").addEventListener("click", function () {{ null.run(); }});</script>

@@ -10,7 +10,7 @@
   if (!c.key || !c.org || !c.product) { return; }
   var base = (c.endpoint || new URL(s.src, location.href).origin).replace(/\/+$/, "");
   var url = base + "/v1/events/batch", hdr = { "Content-Type": "application/json", Authorization: "Bearer " + c.key };
-  var q = [], busy = 0, tries = 0, timer = 0, seq = 0, away = 0, MAX = 1000, GAP = 30 * 60 * 1000;
+  var q = [], busy = 0, tries = 0, timer = 0, seq = 0, away = 0, MAX = 1000, GAP = 30 * 60 * 1000, EVERY = +c.flushMs || 2000;
   var ss = store(w.sessionStorage), ls = store(w.localStorage);
 
   function store(st) {
@@ -55,7 +55,7 @@
     for (var k in f) if (f[k] != null) e[k] = f[k];
     q.push(e);
     if (q.length > MAX) q.splice(0, q.length - MAX);
-    if (q.length >= 20) flush(); else if (!timer) timer = setTimeout(flush, 2000);
+    if (q.length >= 20) flush(); else if (!timer) timer = setTimeout(flush, EVERY);
   }
   function body(evs) { return JSON.stringify({ agentId: "fk-web", sdkVersion: V, sentAt: new Date().toISOString(), events: evs }); }
   function flush() {
