@@ -152,7 +152,16 @@ _FRIENDLIER = {
 }
 
 
-def _reason(err: msgspec.DecodeError) -> str:
+# msgspec raises these besides DecodeError: UnicodeDecodeError for invalid
+# UTF-8 inside a string, RecursionError for JSON nested deeper than it recurses.
+_DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, UnicodeDecodeError):
+        return "invalid UTF-8 in a JSON string"
+    if isinstance(err, RecursionError):
+        return "JSON is nested too deeply"
     # msgspec says "... - at `$.orgId`"; the path reads better first.
     text = str(err)
     for theirs, ours in _FRIENDLIER.items():
@@ -205,7 +214,7 @@ def decode_event_line(line: bytes, *, now_ms: int | None) -> Event:
         raise ContractError(f"event is larger than {MAX_EVENT_BYTES // 1024} KiB")
     try:
         wire = _bus_decoder.decode(line)
-    except msgspec.DecodeError as err:
+    except _DECODE_ERRORS as err:
         raise ContractError(_reason(err)) from None
     received_at_ms = datetime_to_ms(wire.received_at) if wire.received_at else None
     return to_event(
@@ -234,7 +243,7 @@ def decode_batch(body: bytes, *, received_at_ms: int) -> BatchResult:
     """
     try:
         batch = _batch_decoder.decode(body)
-    except msgspec.DecodeError as err:
+    except _DECODE_ERRORS as err:
         raise BatchError(_reason(err)) from None
     skew_ms = 0
     if batch.sent_at is not None:
@@ -249,7 +258,7 @@ def decode_batch(body: bytes, *, received_at_ms: int) -> BatchResult:
                 raise ContractError(f"event is larger than {MAX_EVENT_BYTES // 1024} KiB")
             try:
                 wire = _wire_decoder.decode(raw)
-            except msgspec.DecodeError as err:
+            except _DECODE_ERRORS as err:
                 raise ContractError(_reason(err)) from None
             accepted.append(
                 to_event(
