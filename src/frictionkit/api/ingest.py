@@ -9,6 +9,7 @@ sink. 200 goes out only once the sink says every accepted event is durable.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -126,7 +127,11 @@ async def _ingest(request: Request, state: AppState, key: ApiKey, encoding: str)
         if int(declared) > cap:
             return _fail(413, f"body exceeds {cap // (1024 * 1024)} MiB")
     try:
-        body = await _read_capped(request, cap)
+        try:
+            async with asyncio.timeout(settings.body_timeout_s):
+                body = await _read_capped(request, cap)
+        except TimeoutError:
+            return _fail(408, f"the body did not arrive within {settings.body_timeout_s:g} s")
         if encoding == "gzip":
             body = gunzip_capped(body, cap)
         received_at_ms = int(settings.clock() * 1000)

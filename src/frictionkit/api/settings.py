@@ -22,6 +22,7 @@ DEFAULT_RATE_PER_S = 2_000.0
 DEFAULT_BURST = 20_000
 DEFAULT_DELIVERY_TIMEOUT_MS = 10_000
 DEFAULT_RETRY_AFTER_S = 5
+DEFAULT_BODY_TIMEOUT_S = 30.0
 DEFAULT_MAX_INFLIGHT = 64  # ingest requests being handled at once; more get 503 at once (admission control)
 
 
@@ -41,6 +42,7 @@ class Settings:
     watermark_interval_s: float = 5.0
     max_body_bytes: int = MAX_BODY_BYTES
     max_inflight: int = DEFAULT_MAX_INFLIGHT  # 0: no admission control
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S  # a body not complete by then: 408 (a client lying about its length)
     cors_origins: tuple[str, ...] = ()  # empty: no CORS headers at all
     raw_topic: str = "events.raw"  # tests publish to a topic of their own
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
@@ -101,6 +103,7 @@ def resolve_settings(
         delivery_timeout_ms=_env_number("FRICTIONKIT_DELIVERY_TIMEOUT_MS", int, DEFAULT_DELIVERY_TIMEOUT_MS) or 1,
         key_by_session=key_by_session,
         max_inflight=_env_number("FRICTIONKIT_MAX_INFLIGHT", int, DEFAULT_MAX_INFLIGHT),
+        body_timeout_s=_env_number("FRICTIONKIT_BODY_TIMEOUT_S", float, DEFAULT_BODY_TIMEOUT_S) or DEFAULT_BODY_TIMEOUT_S,
         cors_origins=tuple(o.strip() for o in os.environ.get("FRICTIONKIT_CORS_ORIGINS", "").split(",") if o.strip()),
         flows=FlowConfig(alias_rules=list(aliases or [])),
     )
