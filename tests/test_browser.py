@@ -268,6 +268,7 @@ def test_agent_to_dashboard_in_a_real_browser(server):
             assert ["error_click", "demo/reports"] in kinds
             assert ["abandoned_task", "demo/reports"] in kinds
             assert page.locator("#view .js-plotly-plot").count() == 1
+            assert page.locator("#view img").count() == 0 and page.evaluate("window.__xss") is None
             _shoot(page, "session", 1280)
 
             # ---- flows: the task and its drop-off in the Sankey

@@ -36,6 +36,12 @@
   function plotText(s) {
     return String(s == null ? "" : s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   }
+  // Category axis ticks cut to fit the chart's width (the full text stays in the hover).
+  function ticks(values, box) {
+    var max = box.clientWidth < 600 ? 16 : 40;
+    return { type: "category", automargin: true, tickvals: values,
+      ticktext: values.map(function (v) { var t = String(v); return t.length > max ? plotText(String(v).slice(0, max - 1)) + "…" : plotText(t); }) };
+  }
   function say(text, isError) {
     statusLine.textContent = text || "";
     statusLine.className = isError ? "error" : "";
@@ -351,9 +357,10 @@
       var box = el("div", { class: "chart", role: "img", "aria-label": "Mean friction of the screens' sessions, highest first" });
       append(view, [card, el("section", { class: "card", "aria-labelledby": "hc-h" }, el("h2", { id: "hc-h", text: "Friction by screen" }), box)]);
       chart(box, [{ type: "bar", orientation: "h", x: top.map(function (r) { return r.avgFriction; }),
-        y: top.map(function (r) { return plotText(r.screenId); }), marker: { color: "#b3261e" },
-        hovertemplate: "%{y}: %{x:.3f}<extra></extra>" }],
-        { height: Math.max(260, 28 * top.length + 60), margin: { l: 150, r: 10, t: 10, b: 40 }, xaxis: { title: { text: "mean frustration" } } });
+        y: top.map(function (r) { return r.screenId; }), customdata: top.map(function (r) { return plotText(r.screenId); }),
+        marker: { color: "#b3261e" }, hovertemplate: "%{customdata}: %{x:.3f}<extra></extra>" }],
+        { height: Math.max(260, 28 * top.length + 60), margin: { l: 10, r: 10, t: 10, b: 40 }, xaxis: { title: { text: "mean frustration" } },
+          yaxis: ticks(top.map(function (r) { return r.screenId; }), box) });
     });
   }
 
@@ -420,17 +427,19 @@
       res.events.forEach(function (e) { (types[e.errorCode ? "error" : e.eventType] = types[e.errorCode ? "error" : e.eventType] || []).push(e); });
       var data = Object.keys(types).map(function (t) {
         return { type: "scatter", mode: "markers", name: t, x: types[t].map(function (e) { return e.ts; }),
-          y: types[t].map(function (e) { return plotText(e.screenId); }),
+          y: types[t].map(function (e) { return e.screenId; }), customdata: types[t].map(function (e) { return plotText(e.screenId); }),
+          hovertemplate: "%{customdata}<br>%{x}<extra>" + plotText(t) + "</extra>",
           marker: { size: 9, symbol: t === "error" ? "x-thin-open" : symbols[t] || "circle", line: { width: t === "error" ? 2 : 0 } } };
       });
       if (res.incidents.length) data.push({ type: "scatter", mode: "markers", name: "incident",
-        x: res.incidents.map(function (i) { return i.ts; }), y: res.incidents.map(function (i) { return plotText(i.screenId); }),
-        text: res.incidents.map(function (i) { return plotText(i.type); }), hovertemplate: "%{text} on %{y}<extra></extra>",
+        x: res.incidents.map(function (i) { return i.ts; }), y: res.incidents.map(function (i) { return i.screenId; }),
+        text: res.incidents.map(function (i) { return plotText(i.type); }), customdata: res.incidents.map(function (i) { return plotText(i.screenId); }),
+        hovertemplate: "%{text} on %{customdata}<extra></extra>",
         marker: { size: 16, symbol: "x", color: "#b3261e" } });
       var screens = {};
       res.events.forEach(function (e) { screens[e.screenId] = 1; });
-      chart(box, data, { height: Math.max(240, 34 * Object.keys(screens).length + 110), margin: { l: 150, r: 10, t: 10, b: 40 },
-        legend: { orientation: "h", y: -0.2 }, yaxis: { type: "category", automargin: true } });
+      chart(box, data, { height: Math.max(260, 34 * Object.keys(screens).length + 150), margin: { l: 10, r: 10, t: 10, b: 40 },
+        legend: { orientation: "h", y: -0.25 }, yaxis: ticks(Object.keys(screens), box) });
       var rows = res.events.map(function (e) {
         var detail = [];
         if (e.elementType) detail.push(e.elementType);
