@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from ..store.base import StoreError
-from . import errors
+from . import errors, openapi
 from .ingest import router as ingest_router
 from .ratelimit import RateLimiter
 from .read import router as read_router
@@ -118,6 +118,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     from ..dashboard import mount as mount_dashboard
 
     mount_dashboard(app)  # GET / (the dashboard), /dashboard/*, /sdk.js: docs/dashboard.md
+    openapi.install(app)  # every answer documented: tests/test_api_schema_fuzz.py
     return app
 
 

@@ -36,8 +36,11 @@ _BODY_DOC = {
             "properties": {
                 "agentId": {"type": "string", "minLength": 1, "maxLength": 128},
                 "sdkVersion": {"type": "string", "minLength": 1, "maxLength": 64},
-                "sentAt": {"type": "string", "format": "date-time"},
-                "events": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {"type": "object"}},
+                "sentAt": {"type": ["string", "null"], "format": "date-time"},
+                # Each event is checked alone: one that breaks the contract (not
+                # even an object, say) is rejected with its index, the rest go in.
+                "events": {"type": "array", "minItems": 1, "maxItems": 1000,
+                           "items": {"description": "an event (SPEC §3); an invalid one is listed in errors"}},
             },
         }}},
     }
