@@ -30,6 +30,31 @@ HEALTH_STORE_TIMEOUT_S = 2.0
 MAX_HEADER_BYTES = 16 * 1024  # request line + headers
 
 
+class HeaderLimit:
+    """Pure ASGI: a request whose target or header block exceeds ``max_bytes``
+    gets 414 / 431 before any route sees it. h11's own cap only applies while
+    a head is incomplete: a 100 KB head arriving in one read passes it."""
+
+    def __init__(self, app: Any, max_bytes: int = MAX_HEADER_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            code = None
+            if len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") > self.max_bytes:
+                code, text = 414, b'{"error":"request target too long"}'
+            elif sum(len(k) + len(v) + 4 for k, v in scope.get("headers", ())) > self.max_bytes:
+                code, text = 431, b'{"error":"request headers too large"}'
+            if code is not None:
+                await send({"type": "http.response.start", "status": code,
+                            "headers": [(b"content-type", b"application/json"), (b"connection", b"close"),
+                                        (b"content-length", str(len(text)).encode())]})
+                await send({"type": "http.response.body", "body": text})
+                return
+        await self.app(scope, receive, send)
+
+
 def _is_embedded_dsn(dsn: str | None) -> bool:
     from ..store import default_dsn
 
@@ -119,6 +144,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
 
     mount_dashboard(app)  # GET / (the dashboard), /dashboard/*, /sdk.js: docs/dashboard.md
     openapi.install(app)  # every answer documented: tests/test_api_schema_fuzz.py
+    app.add_middleware(HeaderLimit)  # outermost
     return app
 
 

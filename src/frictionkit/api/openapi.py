@@ -95,6 +95,8 @@ def complete(doc: dict[str, Any]) -> dict[str, Any]:
             if not path.startswith("/v1/"):
                 continue
             op["security"] = [{"bearer": []}]
+            responses["414"] = _response("request target longer than 16 KiB", ERROR)
+            responses["431"] = _response("request headers larger than 16 KiB", ERROR)
             responses["500"] = _response("internal error (opaque; logged with the route and exception type)", ERROR)
             if path == "/v1/events/batch":
                 for code, text in INGEST_CODES.items():
