@@ -16,21 +16,21 @@ from ..store.base import Store
 from .query import InsightQuery
 
 
-def _runs(store: Store, q: InsightQuery, task: str | None):
-    return store.task_runs(q.org_id, q.product_id, q.from_ms, q.to_ms, task)
+def _runs(store: Store, q: InsightQuery, task: str | None, *, with_times: bool):
+    return store.task_runs(q.org_id, q.product_id, q.from_ms, q.to_ms, task, with_times=with_times)
 
 
 def flows_top(store: Store, q: InsightQuery, *, limit: int = 10, task: str | None = None,
               config: FlowConfig | None = None) -> dict[str, Any]:
     """``GET /v1/flows/top``; ``task`` None means every task (and session flows)."""
-    runs = _runs(store, q, task)
+    runs = _runs(store, q, task, with_times=False)
     return flows_payload(top_flows(runs, config, limit=limit, task=ANY_TASK if task is None else task))
 
 
 def flows_graph(store: Store, q: InsightQuery, *, task: str | None = None,
                 config: FlowConfig | None = None) -> dict[str, Any]:
     """``GET /v1/flows/graph``: the directly-follows graph of the runs."""
-    runs = _runs(store, q, task)
+    runs = _runs(store, q, task, with_times=True)
     return graph_payload(flow_graph(runs, config, task=ANY_TASK if task is None else task))
 
 

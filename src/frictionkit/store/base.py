@@ -56,7 +56,11 @@ class Store(Protocol):
 
     def screen_stats(self, org_id: str, product_id: str, from_ms: int, to_ms: int) -> list[dict[str, Any]]: ...
 
-    def task_runs(self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None) -> list[TaskRun]: ...
+    def task_runs(
+        self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, with_times: bool = True
+    ) -> list[TaskRun]:
+        """Runs of sessions started in the window; ``with_times=False`` leaves
+        ``path_ts_ms`` empty (only the graph's medians need it)."""
 
     def sessions_page(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *, limit: int, offset: int = 0,
                       after: tuple[int, str] | None = None, user_hash: str | None = None,

@@ -329,8 +329,11 @@ class ClickHouseStore:
         params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms}
         return self._all("screens.sql", params)
 
-    def task_runs(self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None) -> list[TaskRun]:
-        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task}
+    def task_runs(
+        self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, with_times: bool = True
+    ) -> list[TaskRun]:
+        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task,
+                  "with_times": with_times}
         result = self.query(self._sql["task_runs.sql"], params, _READ_SETTINGS)
         return [task_run_from_row(r) for r in result.result_rows]
 

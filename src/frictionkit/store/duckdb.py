@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from ..core.model import Event, SessionKey, SessionResult, TaskRun
-from .arrow import EVENT_COLUMNS, event_from_row, events_table, result_tables, task_run_from_row
+from .arrow import EVENT_COLUMNS, event_from_row, events_table, result_tables
 from .base import Scope, StoreError, migrations, read_sql, split_statements
 
 _SQL_FILES = ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql", "sessions_page.sql", "sessions_count.sql",
@@ -167,9 +167,15 @@ class DuckDBStore:
         params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms}
         return self._all(self._sql["screens.sql"], params)
 
-    def task_runs(self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None) -> list[TaskRun]:
-        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task}
-        return [task_run_from_row(r) for r in self.con.execute(self._sql["task_runs.sql"], params).fetchall()]
+    def task_runs(
+        self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, with_times: bool = True
+    ) -> list[TaskRun]:
+        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task,
+                  "with_times": with_times}
+        # Through Arrow, column by column: about twice as fast as fetchall()
+        # for the list columns, and top flows may read a few hundred thousand runs.
+        table = self.con.sql(self._sql["task_runs.sql"], params=params).to_arrow_table()
+        return [TaskRun(*row) for row in zip(*(column.to_pylist() for column in table.columns))]
 
     def sessions_page(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *, limit: int, offset: int = 0,
                       after: tuple[int, str] | None = None, user_hash: str | None = None,
