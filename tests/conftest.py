@@ -27,3 +27,16 @@ def run_cli(*args, stdin: bytes | None = None, cwd: Path | None = None, env: dic
         env=full_env,
         timeout=300,
     )
+
+
+# Environment a user (or commands/test) may have set that changes which mode
+# `serve` runs in. Only the tests marked `kafka` talk to the broker; every other
+# test must see the embedded defaults whatever the shell exports.
+_MODE_ENV = ("KAFKA_BROKERS", "API_KEYS", "CLICKHOUSE_URL", "FRICTIONKIT_STORE")
+
+
+@pytest.fixture(autouse=True)
+def _embedded_unless_marked_kafka(request, monkeypatch):
+    if request.node.get_closest_marker("kafka") is None:
+        for name in _MODE_ENV:
+            monkeypatch.delenv(name, raising=False)
