@@ -30,13 +30,16 @@ def run_cli(*args, stdin: bytes | None = None, cwd: Path | None = None, env: dic
 
 
 # Environment a user (or commands/test) may have set that changes which mode
-# `serve` runs in. Only the tests marked `kafka` talk to the broker; every other
-# test must see the embedded defaults whatever the shell exports.
+# `serve` runs in. It is taken out of the environment for the whole run (module
+# fixtures build apps before any per-test fixture could run) and the broker
+# address is handed back only to the tests marked `kafka`.
 _MODE_ENV = ("KAFKA_BROKERS", "API_KEYS", "CLICKHOUSE_URL", "FRICTIONKIT_STORE")
+TEST_BROKERS = os.environ.get("KAFKA_BROKERS", "127.0.0.1:9092")
+for _name in _MODE_ENV:
+    os.environ.pop(_name, None)
 
 
 @pytest.fixture(autouse=True)
-def _embedded_unless_marked_kafka(request, monkeypatch):
-    if request.node.get_closest_marker("kafka") is None:
-        for name in _MODE_ENV:
-            monkeypatch.delenv(name, raising=False)
+def _broker_only_for_kafka_tests(request, monkeypatch):
+    if request.node.get_closest_marker("kafka") is not None:
+        monkeypatch.setenv("KAFKA_BROKERS", TEST_BROKERS)
