@@ -34,12 +34,9 @@ def test_soak_with_processor_restarts_loses_nothing_and_equals_replay(tmp_path):
     assert {r["signal"] for r in report["restarts"]} == {"SIGTERM", "SIGKILL"}
 
 
-@pytest.mark.xfail(strict=True, reason="stream/sessionizer.py: after a restart, _emit suppresses every session whose "
-                   "close deadline is <= the committed wm; an idle partition commits wm = now - lateness, so the "
-                   "sessions of events dated further back (an agent that was offline, a backfill through serve) "
-                   "that arrive after the restart are never emitted: in events_raw, missing from every fact table")
 def test_past_dated_events_after_a_restart_still_make_sessions(tmp_path):
-    """Found by the 10-minute soak (docs/reliability.md): reduced to its cause.
+    """Found by the 10-minute soak (docs/reliability.md), reduced to its cause;
+    fixed by committing the consumed position beside the watermark.
 
     Batch A (dated 2000) is sessionized; the partition goes idle, so its
     watermark advances with the wall clock and is committed (wm ≈ now). The

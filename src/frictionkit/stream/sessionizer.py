@@ -10,11 +10,13 @@ the logic still holds (open events, or the closed-session marker that numbers
 the key's next session ``#n`` and flags late events). Two things make the
 re-read exact:
 
-* the commit carries the partition's watermark in its metadata (``wm=<ms>``);
-  a session the rebuilt logic closes with a deadline at or before that
-  watermark was closed, emitted and flushed before the commit, so it is not
-  emitted again (a re-read key may be missing early events: such a partial
-  session must never reach the store);
+* the commit carries the partition's watermark and consumed position in its
+  metadata (``wm=<ms>;pos=<offset>``); a session the rebuilt logic closes with
+  a deadline at or before that watermark, from a key with no input at or past
+  that position, was closed, emitted and flushed before the commit, so it is
+  not emitted again (a re-read key may be missing early events: such a partial
+  session must never reach the store); a key with newer input (events dated in
+  the past, arriving after the restart) emits as usual;
 * any other re-emission (a session emitted after the last commit) is
   byte-identical, and every consumer downstream is idempotent per session id.
 """
@@ -34,27 +36,41 @@ from .settings import StreamSettings
 TP = tuple[str, int]
 
 
-def parse_metadata(text: str | None) -> int | None:
-    if not text or not text.startswith("wm="):
-        return None
-    try:
-        return int(text[3:])
-    except ValueError:
-        return None
+def parse_metadata(text: str | None) -> tuple[int | None, int | None]:
+    """(watermark, position) from commit metadata ``wm=<ms>;pos=<offset>``."""
+    fields: dict[str, int] = {}
+    for part in (text or "").split(";"):
+        name, _, value = part.partition("=")
+        try:
+            fields[name] = int(value)
+        except ValueError:
+            continue
+    return fields.get("wm"), fields.get("pos")
 
 
 class _Partition:
-    __slots__ = ("logic", "key_first", "at_eof", "quiet_since_ms", "emitted_wm", "dirty")
+    __slots__ = ("logic", "key_first", "key_last", "at_eof", "quiet_since_ms", "emitted_wm", "emitted_pos", "dirty")
 
-    def __init__(self, config: SessionizerConfig, emitted_wm: int | None, now_ms: int) -> None:
+    def __init__(self, config: SessionizerConfig, emitted_wm: int | None, emitted_pos: int | None, now_ms: int) -> None:
         self.logic: SessionizerLogic = config.build()
         # First offset of each key the logic holds, in offset order (keys are
         # added as offsets grow), so the front is the oldest one.
         self.key_first: OrderedDict[SessionKey, int] = OrderedDict()
         self.at_eof = False
         self.quiet_since_ms = now_ms
-        self.emitted_wm = emitted_wm  # sessions due by then were emitted before the last commit
+        # Last offset of each key the logic holds: a key with an event at or
+        # past ``emitted_pos`` has input the previous run never saw, so its
+        # sessions are new even when they are due by ``emitted_wm`` (events
+        # dated in the past, from an agent that was offline).
+        self.key_last: dict[SessionKey, int] = {}
+        self.emitted_wm = emitted_wm  # sessions due by then were emitted before the last commit...
+        self.emitted_pos = emitted_pos  # ...if all their input came before this offset
         self.dirty = False
+
+    def already_emitted(self, key: SessionKey, deadline_ms: int) -> bool:
+        if self.emitted_wm is None or deadline_ms > self.emitted_wm:
+            return False
+        return self.emitted_pos is None or self.key_last.get(key, -1) < self.emitted_pos
 
     def oldest_offset(self) -> int | None:
         held = self.logic.has_key
@@ -63,6 +79,7 @@ class _Partition:
             if held(key):
                 return offset
             del self.key_first[key]  # the logic has forgotten it: nothing to rebuild
+            self.key_last.pop(key, None)
         return None
 
 
@@ -82,7 +99,8 @@ class SessionizerProcessor:
         from .runtime import wall_ms
 
         for tp in tps:
-            self.parts[tp] = _Partition(self.config, parse_metadata(metadata.get(tp)), wall_ms())
+            wm, pos = parse_metadata(metadata.get(tp))
+            self.parts[tp] = _Partition(self.config, wm, pos, wall_ms())
 
     def revoked(self, tps: list[TP]) -> None:
         for tp in tps:
@@ -99,6 +117,7 @@ class SessionizerProcessor:
         if not part.logic.has_key(key):
             part.key_first.pop(key, None)
             part.key_first[key] = msg.offset()
+        part.key_last[key] = msg.offset()
         status = part.logic.on_event(ev)
         self.stats["events"] += 1
         if status is DUPLICATE:
@@ -136,7 +155,8 @@ class SessionizerProcessor:
         return min(last + self.config.gap_ms + 1, first + self.config.max_length_ms)
 
     def _emit(self, part: _Partition, session: Session, out: Outputs) -> None:
-        if part.emitted_wm is not None and self._deadline(session) <= part.emitted_wm:
+        key = (session.org_id, session.product_id, session.client_session_id)
+        if part.already_emitted(key, self._deadline(session)):
             self.stats["suppressed"] += 1
             return
         out.produce(self.s.topics.sessionized, encode_session(session), session_key(session))
@@ -155,7 +175,8 @@ class SessionizerProcessor:
             wm = part.logic.watermark_ts_ms
             if part.emitted_wm is not None and (wm is None or wm < part.emitted_wm):
                 wm = part.emitted_wm  # still re-reading what was already emitted
-            result[tp] = (position if oldest is None else min(oldest, position), None if wm is None else f"wm={wm}")
+            pos = position if part.emitted_pos is None else max(position, part.emitted_pos)
+            result[tp] = (position if oldest is None else min(oldest, position), None if wm is None else f"wm={wm};pos={pos}")
         return result
 
     def pending(self) -> int:
