@@ -202,3 +202,17 @@ def test_a_restart_recomputes_a_reloaded_key_without_duplicating_its_closed_sess
         screens = stored(c, "SELECT count(*) FROM fact_session_screens WHERE session_id = 's1'")
         only_first = stored(c, "SELECT count(DISTINCT screen_id) FROM fact_session_screens WHERE session_id = 's1'")
         assert screens == only_first
+
+
+def test_concurrent_batches_are_committed_together_and_each_gets_its_200(tmp_path):
+    # Batches arriving while a transaction runs share the next one (group
+    # commit); every request still answers only once its events are stored.
+    from concurrent.futures import ThreadPoolExecutor
+
+    t0 = past_ms()
+    with client(tmp_path) as c:
+        bodies = [batch(session_events(t0 + i * 60_000, session=f"c{i}")) for i in range(24)]
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            codes = list(pool.map(lambda b: post(c, b).status_code, bodies))
+        assert codes == [200] * 24
+        assert stored(c) == [(sum(len(b["events"]) for b in bodies),)]

@@ -95,6 +95,8 @@ class EmbeddedSink:
         self.access = access
         self.lateness_ms = settings.pipeline.sessionizer.allowed_lateness_ms
         self._pipeline: EmbeddedPipeline | None = None
+        self._waiting: list[tuple[list[Event], asyncio.Future[None]]] = []
+        self._committing = False
 
     def _watermark(self) -> int:
         return int(self.settings.clock() * 1000) - self.lateness_ms
@@ -123,12 +125,40 @@ class EmbeddedSink:
         self.access.call_sync(self._ensure_pipeline)
 
     async def publish(self, events: list[Event]) -> None:
-        watermark = self._watermark()
+        """Group commit: batches that arrive while a transaction is running wait
+        and go into the next one together, so a store commit is paid once per
+        group rather than once per request. Each caller still returns only
+        after the transaction holding its events committed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((events, done))
+        if not self._committing:
+            self._committing = True
+            asyncio.ensure_future(self._commit_groups())
+        await done
+
+    async def _commit_groups(self) -> None:
         try:
-            await self.access.run(lambda s: self._guarded(s, lambda p: p.process(events, watermark_ts_ms=watermark)))
-        except Exception as err:  # noqa: BLE001 - whatever failed, nothing was committed
-            log.error("store write failed: %s", type(err).__name__ if not isinstance(err, StoreError) else err)
-            raise SinkUnavailable("the store is unavailable") from None
+            while self._waiting:
+                group, self._waiting = self._waiting, []
+                events = [ev for batch, _ in group for ev in batch]
+                watermark = self._watermark()
+                failed = False
+                try:
+                    await self.access.run(
+                        lambda s: self._guarded(s, lambda p: p.process(events, watermark_ts_ms=watermark))
+                    )
+                except Exception as err:  # noqa: BLE001 - whatever failed, nothing was committed
+                    log.error("store write failed: %s", type(err).__name__ if not isinstance(err, StoreError) else err)
+                    failed = True
+                for _, done in group:
+                    if done.done():
+                        continue  # the client went away; its events are committed or not like the rest
+                    if failed:
+                        done.set_exception(SinkUnavailable("the store is unavailable"))
+                    else:
+                        done.set_result(None)
+        finally:
+            self._committing = False
 
     async def tick(self) -> None:
         """Close idle sessions by the wall clock (an idle source's watermark)."""
