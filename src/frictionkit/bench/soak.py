@@ -95,8 +95,24 @@ def differences(got: Any, want: Any, path: str = "$") -> list[str]:
     return [] if got == want else [f"{path}: {got!r} != {want!r}"]
 
 
+def _raw_has_messages(brokers: str, topic: str) -> bool:
+    from ..bus import kafka
+
+    ck = kafka._ck()
+    consumer = ck.Consumer(kafka.consumer_config(brokers, f"soak-probe-{uuid.uuid4().hex[:6]}"))
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        return any(consumer.get_watermark_offsets(ck.TopicPartition(topic, p), timeout=10)[1] > 0 for p in partitions)
+    finally:
+        consumer.close()
+
+
 def run_soak(tmp: Path, *, seconds: float, restart_every: float, rate: float, brokers: str,
-             drain_timeout_s: float = 300) -> dict[str, Any]:
+             drain_timeout_s: float = 300, processors_first: bool = True) -> dict[str, Any]:
+    """``processors_first=False`` starts the processors once events flow: no
+    partition can then sit idle before its first event, which is what makes
+    the sessionizer bug pinned in tests/test_soak.py lose sessions after a
+    restart (docs/reliability.md)."""
     from ..bus import kafka
     from ..pipeline.replay import replay
     from ..store import open_store
@@ -112,8 +128,9 @@ def run_soak(tmp: Path, *, seconds: float, restart_every: float, rate: float, br
     server = start_server("frictionkit", log_path=tmp / "serve.log", brokers=brokers, topic=topics.raw,
                           store=f"duckdb:///{tmp}/serve-unused.duckdb", cpu=None, log_level="info")
     processors = {name: Processor(name, brokers=brokers, prefix=prefix, dsn=dsn, log_dir=tmp) for name in PROCESSORS}
-    for p in processors.values():
-        p.start()
+    if processors_first:
+        for p in processors.values():
+            p.start()
     rss = RssSampler(server, interval_s=1.0)
     restarts: list[dict[str, Any]] = []
     result: dict[str, Any] = {}
@@ -132,6 +149,11 @@ def run_soak(tmp: Path, *, seconds: float, restart_every: float, rate: float, br
     loader.start()
     turn = 0
     try:
+        if not processors_first:
+            while loader.is_alive() and not _raw_has_messages(brokers, topics.raw):
+                time.sleep(0.2)
+            for p in processors.values():
+                p.start()
         while loader.is_alive():
             loader.join(timeout=1.0)
             elapsed = time.monotonic() - started
@@ -237,6 +259,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--brokers", default=os.environ.get("KAFKA_BROKERS", "127.0.0.1:9092"))
     parser.add_argument("--json", help="write the full report here")
     parser.add_argument("--keep", help="keep logs and stores in this directory")
+    parser.add_argument("--processors-after-load", action="store_true",
+                        help="start the processors once events flow (what the CI test does)")
     args = parser.parse_args(argv)
     from ..bus import kafka
 
@@ -245,11 +269,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.keep:
         Path(args.keep).mkdir(parents=True, exist_ok=True)
         report = run_soak(Path(args.keep), seconds=args.seconds, restart_every=args.restart_every, rate=args.rate,
-                          brokers=args.brokers)
+                          brokers=args.brokers, processors_first=not args.processors_after_load)
     else:
         with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
             report = run_soak(Path(tmp), seconds=args.seconds, restart_every=args.restart_every, rate=args.rate,
-                              brokers=args.brokers)
+                              brokers=args.brokers, processors_first=not args.processors_after_load)
     print(summary(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
