@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pyarrow as pa
 
 from ..core.model import Event, SessionKey, SessionResult, TaskRun
-from .arrow import EVENT_COLUMNS, event_from_row, events_table, result_tables, task_run_from_row
+from .arrow import EVENT_COLUMNS, event_from_row, events_table, result_tables
 from .base import Scope, StoreError, read_sql
 from .ddl import migration_plan, migrations_table_statement
 
@@ -334,8 +334,12 @@ class ClickHouseStore:
     ) -> list[TaskRun]:
         params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task,
                   "with_times": with_times}
-        result = self.query(self._sql["task_runs.sql"], params, _READ_SETTINGS)
-        return [task_run_from_row(r) for r in result.result_rows]
+        # Arrow, column by column: top flows may read a few hundred thousand
+        # runs, and row tuples with array columns cost twice as much.
+        with self._guard():
+            table = self.client.query_arrow(self._sql["task_runs.sql"], parameters=params, settings=_READ_SETTINGS)
+        columns = [column.to_pylist() for column in table.columns]
+        return [TaskRun(*row) for row in zip(*columns)]
 
     # Session drill-down and restart recovery (api/; twins of store/duckdb.py).
 
