@@ -15,4 +15,4 @@ WHERE org_id = {org:String} AND product_id = {product:String}
       WHERE org_id = {org:String} AND product_id = {product:String}
         AND start_ts >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
         AND start_ts < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC'))
-ORDER BY session_id, run_index
+-- No ORDER BY: flows are independent of row order (medians sort, sums are exact).

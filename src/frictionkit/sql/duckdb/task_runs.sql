@@ -7,4 +7,4 @@ FROM fact_task_runs
 WHERE org_id = $org AND product_id = $product
   AND session_start_ts >= make_timestamp($from_ms * 1000) AND session_start_ts < make_timestamp($to_ms * 1000)
   AND ($task IS NULL OR task_name = $task)
-ORDER BY session_id, run_index
+-- No ORDER BY: flows are independent of row order (medians sort, sums are exact).
