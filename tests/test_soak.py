@@ -26,10 +26,9 @@ def test_soak_with_processor_restarts_loses_nothing_and_equals_replay(tmp_path):
         pytest.skip(message)
     from frictionkit.bench.soak import check, run_soak, summary
 
-    # Processors start once events flow: started first, a partition idle before its first event commits a
-    # wall-clock watermark and the sessionizer bug pinned below loses every later session after a restart
-    # (commands/soak does start them first, and fails until it is fixed).
-    report = run_soak(tmp_path, seconds=60, restart_every=15, rate=600, brokers=brokers, processors_first=False)
+    # Processors first, as deployed: partitions then sit idle before their first event, which is what exposed
+    # the sessionizer bug reduced to the test below.
+    report = run_soak(tmp_path, seconds=60, restart_every=15, rate=600, brokers=brokers)
     print(summary(report))
     problems = check(report)
     assert not problems, "\n".join(problems) + "\n" + summary(report)
