@@ -36,8 +36,9 @@ class Store(Protocol):
 
     def has_events(self) -> bool: ...
 
-    def insert_events(self, events: list[Event]) -> int:
-        """Store events not stored yet (by key and event id); return how many were new."""
+    def insert_events(self, events: list[Event], assume_new: bool = False) -> int:
+        """Store events not stored yet (by key and event id); return how many were new.
+        ``assume_new`` promises no session of these events has stored events."""
 
     def load_history(self, keys: list[SessionKey]) -> list[Event]:
         """Every stored event of these session keys, sorted by (ts, event id)."""

@@ -262,10 +262,10 @@ class ClickHouseStore:
             found.update(tuple(r) for r in rows)
         return found
 
-    def insert_events(self, events: list[Event]) -> int:
+    def insert_events(self, events: list[Event], assume_new: bool = False) -> int:
         if not events:
             return 0
-        stored = self._stored_ids(events)
+        stored = set() if assume_new else self._stored_ids(events)
         seen: set[tuple[str, str, str, str]] = set()
         new = []
         for ev in events:

@@ -88,10 +88,18 @@ class DuckDBStore:
     def has_events(self) -> bool:
         return self.con.execute("SELECT count(*) > 0 FROM (SELECT 1 FROM events_raw LIMIT 1)").fetchone()[0]
 
-    def insert_events(self, events: list[Event]) -> int:
+    def insert_events(self, events: list[Event], assume_new: bool = False) -> int:
         if not events:
             return 0
         batch = events_table(events)  # noqa: F841 - read by name from SQL below
+        if assume_new:
+            # The caller knows none of these sessions has stored events: only
+            # duplicates within the batch can occur, and no table scan is needed.
+            self.con.execute(
+                "INSERT INTO events_raw BY NAME "
+                "SELECT DISTINCT ON (org_id, product_id, session_id, event_id) * FROM batch"
+            )
+            return self.con.fetchone()[0]
         lo = min(ev.ts_ms for ev in events)
         hi = max(ev.ts_ms for ev in events)
         # A duplicate has the same timestamp, so only rows in the batch's time
