@@ -38,7 +38,7 @@ _friction_of = attrgetter("frustration_score")
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Building millions of small lists makes CPython's cyclic collector rescan
     them over and over (it was a third of discovery time); nothing built here
     forms a cycle, so collection can wait until the end."""
@@ -152,7 +152,7 @@ def group_runs(
     clean_with_times = cleaner.clean_with_times
     groups: dict[tuple[str | None, tuple[str, ...]], _PathGroup] = {}
     any_task = task is ANY_TASK
-    with _gc_paused():
+    with gc_paused():
         for run in runs:
             run_task = run.task_name
             if not any_task and run_task != task:
@@ -174,7 +174,7 @@ def group_runs(
 def rank_flows(groups: Sequence[_PathGroup], config: FlowConfig, *, limit: int | None = None) -> list[FlowVariant]:
     """Variants ranked by instances desc, then id asc (a stable tie-break)."""
     cleaner = PathCleaner(config)
-    with _gc_paused():
+    with gc_paused():
         by_variant: dict[tuple[str | None, tuple[str, ...]], list[_PathGroup]] = {}
         for group in groups:
             key = (group.task, cleaner.cut(group.path))
@@ -268,7 +268,7 @@ def build_graph(groups: Sequence[_PathGroup], *, with_timing: bool = True) -> Fl
     edge_counts: Counter[tuple[str, str]] = Counter()
     edge_gaps_ms: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
     gap_list_of = edge_gaps_ms.__getitem__
-    with _gc_paused():
+    with gc_paused():
         for group in groups:
             path = group.path
             instances = len(group.runs)

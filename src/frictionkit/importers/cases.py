@@ -7,16 +7,15 @@ process-mining tools use; cases keep the order of their first event in the file.
 
 from __future__ import annotations
 
-import gc
 import sys
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from hashlib import blake2b
 from itertools import compress, islice
 from operator import gt, ne
 from typing import Any
 
+from frictionkit.core.flows import gc_paused
 from frictionkit.core.model import TaskRun
 from frictionkit.importers.parsed_log import format_timestamp_ms
 
@@ -31,19 +30,6 @@ _MAX_ROUTE_CHARS = 2048
 def _ordered_by_time(activities: list[str], timestamps_ms: list[int]) -> tuple[list[str], list[int]]:
     order = sorted(range(len(timestamps_ms)), key=timestamps_ms.__getitem__)  # stable: ties stay in file order
     return list(map(activities.__getitem__, order)), list(map(timestamps_ms.__getitem__, order))
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    # Millions of fresh path lists would make the cyclic collector rescan
-    # them again and again; none of them can form a cycle.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _case_spans(case_ids: list[str]) -> tuple[list[str], list[tuple[int, int]]] | None:
@@ -90,7 +76,7 @@ def task_runs_from_columns(
     if not case_ids:
         return []
     runs: list[TaskRun] = []
-    with _gc_paused():
+    with gc_paused():
         spans = _case_spans(case_ids)
         if spans is not None:
             ids, bounds = spans
