@@ -8,7 +8,6 @@ replay, which moves the last bit or two of a mean.
 
 from __future__ import annotations
 
-import math
 import os
 import signal
 import subprocess
@@ -21,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from frictionkit.bench.soak import differences  # one comparison for tests and the soak
 from frictionkit.bus import kafka
 from frictionkit.core.model import Event
 from frictionkit.generate import iter_events
@@ -95,22 +95,6 @@ def store_insights(dsn: str) -> list:
         return insights(store)
     finally:
         store.close()
-
-
-def differences(got: Any, want: Any, path: str = "$") -> list[str]:
-    """Where two insight payloads differ (floats within 1e-9 relative are equal)."""
-    if isinstance(got, float) or isinstance(want, float):
-        ok = isinstance(got, (int, float)) and isinstance(want, (int, float)) and math.isclose(got, want, rel_tol=1e-9)
-        return [] if ok else [f"{path}: {got!r} != {want!r}"]
-    if isinstance(got, dict) and isinstance(want, dict):
-        if got.keys() != want.keys():
-            return [f"{path}: keys {sorted(got)} != {sorted(want)}"]
-        return [d for k in got for d in differences(got[k], want[k], f"{path}.{k}")]
-    if isinstance(got, (list, tuple)) and isinstance(want, (list, tuple)):
-        if len(got) != len(want):
-            return [f"{path}: {len(got)} items != {len(want)}"]
-        return [d for i, (a, b) in enumerate(zip(got, want)) for d in differences(a, b, f"{path}[{i}]")]
-    return [] if got == want else [f"{path}: {got!r} != {want!r}"]
 
 
 def assert_same_insights(got: list, want: list) -> None:
