@@ -11,7 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from .common import STORE_HELP, one_line_errors, out_console, print_json
+from .common import FromOpt, OrgOpt, ProductOpt, StoreOpt, ToOpt, one_line_errors, out_console, print_json
 from .serve import parse_aliases
 
 flows_app = typer.Typer(help="How users move through tasks: flow variants and the screen graph.", no_args_is_help=True)
@@ -24,12 +24,7 @@ class Format(str, Enum):
     dot = "dot"
 
 
-OrgOpt = typer.Option(None, "--org", help="orgId (optional when the store holds one org)")
-ProductOpt = typer.Option(None, "--product", help="productId (optional when the org has one product)")
-FromOpt = typer.Option(None, "--from", help="start of the window: YYYY-MM-DD or RFC 3339 (session start ≥ from)")
-ToOpt = typer.Option(None, "--to", help="end of the window, exclusive; a date includes that whole day (UTC)")
 TaskOpt = typer.Option(None, "--task", help="only this task's runs")
-StoreOpt = typer.Option(None, "--store", help=STORE_HELP)
 AliasOpt = typer.Option(None, "--alias", help="path rule REGEX=ALIAS, e.g. 'orders/\\d+=orders/:id' (repeatable)")
 FormatOpt = typer.Option(Format.table, "--format", help="table, json (exactly the HTTP payload), mermaid or dot")
 

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from .common import STORE_HELP, one_line_errors, out_console, print_csv, print_json
+from .common import FromOpt, OrgOpt, ProductOpt, StoreOpt, ToOpt, one_line_errors, out_console, print_csv, print_json
 
 insights_app = typer.Typer(help="Where users struggle: overview and hotspot screens.", no_args_is_help=True)
 
@@ -19,11 +19,6 @@ class Format(str, Enum):
     csv = "csv"
 
 
-OrgOpt = typer.Option(None, "--org", help="orgId (optional when the store holds one org)")
-ProductOpt = typer.Option(None, "--product", help="productId (optional when the org has one product)")
-FromOpt = typer.Option(None, "--from", help="start of the window: YYYY-MM-DD or RFC 3339 (session start ≥ from)")
-ToOpt = typer.Option(None, "--to", help="end of the window, exclusive; a date includes that whole day (UTC)")
-StoreOpt = typer.Option(None, "--store", help=STORE_HELP)
 FormatOpt = typer.Option(Format.table, "--format", help="table, json (exactly the HTTP payload) or csv")
 
 
