@@ -23,7 +23,7 @@ DEFAULT_BURST = 20_000
 DEFAULT_DELIVERY_TIMEOUT_MS = 10_000
 DEFAULT_RETRY_AFTER_S = 5
 DEFAULT_BODY_TIMEOUT_S = 30.0
-DEFAULT_MAX_INFLIGHT = 64  # ingest requests being handled at once; more get 503 at once (admission control)
+DEFAULT_MAX_INFLIGHT = 128  # ingest requests being handled at once; more get 503 at once (admission control)
 
 
 @dataclass
