@@ -7,11 +7,13 @@ import io
 import sys
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import msgspec
 import typer
 from rich.console import Console
+
+T = TypeVar("T")
 
 err_console = Console(stderr=True, highlight=False)
 out_console = Console(highlight=False)
@@ -45,6 +47,20 @@ def one_line_errors() -> Iterator[None]:
         fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
     except KeyboardInterrupt:
         fail("interrupted", code=130)
+
+
+def insight_payload(store_dsn: str | None, org: str | None, product: str | None, from_: str | None,
+                    to: str | None, build: Callable[[Any, Any], T]) -> T:
+    """Open the store, resolve the filters to a query, build a payload, close:
+    what every insight command does before it renders."""
+    from ..insights.query import resolve_query
+    from ..store import open_store
+
+    store = open_store(store_dsn)
+    try:
+        return build(store, resolve_query(store, org_id=org, product_id=product, from_text=from_, to_text=to))
+    finally:
+        store.close()
 
 
 def now_ms() -> int:

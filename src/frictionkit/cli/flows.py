@@ -11,7 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from .common import FromOpt, OrgOpt, ProductOpt, StoreOpt, ToOpt, one_line_errors, out_console, print_json
+from .common import FromOpt, OrgOpt, ProductOpt, StoreOpt, ToOpt, insight_payload, one_line_errors, out_console, print_json
 from .serve import parse_aliases
 
 flows_app = typer.Typer(help="How users move through tasks: flow variants and the screen graph.", no_args_is_help=True)
@@ -32,18 +32,13 @@ FormatOpt = typer.Option(Format.table, "--format", help="table, json (exactly th
 def _payload(kind: str, org, product, from_, to, task, limit, store_dsn, aliases) -> dict[str, Any]:
     from ..core.flow_paths import FlowConfig
     from ..insights.flows import flows_graph, flows_top
-    from ..insights.query import resolve_query
-    from ..store import open_store
 
     config = FlowConfig(alias_rules=parse_aliases(aliases))
-    store = open_store(store_dsn)
-    try:
-        q = resolve_query(store, org_id=org, product_id=product, from_text=from_, to_text=to)
-        if kind == "top":
-            return flows_top(store, q, limit=limit, task=task, config=config)
-        return flows_graph(store, q, task=task, config=config)
-    finally:
-        store.close()
+    if kind == "top":
+        return insight_payload(store_dsn, org, product, from_, to,
+                               lambda store, q: flows_top(store, q, limit=limit, task=task, config=config))
+    return insight_payload(store_dsn, org, product, from_, to,
+                           lambda store, q: flows_graph(store, q, task=task, config=config))
 
 
 def _pct(x: float | None) -> str:

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from .common import FromOpt, OrgOpt, ProductOpt, StoreOpt, ToOpt, one_line_errors, out_console, print_csv, print_json
+from .common import FromOpt, OrgOpt, ProductOpt, StoreOpt, ToOpt, insight_payload, one_line_errors, out_console, print_csv, print_json
 
 insights_app = typer.Typer(help="Where users struggle: overview and hotspot screens.", no_args_is_help=True)
 
@@ -22,12 +22,6 @@ class Format(str, Enum):
 FormatOpt = typer.Option(Format.table, "--format", help="table, json (exactly the HTTP payload) or csv")
 
 
-def _query(store, org, product, from_, to):
-    from ..insights.query import resolve_query
-
-    return resolve_query(store, org_id=org, product_id=product, from_text=from_, to_text=to)
-
-
 @insights_app.command("overview")
 def overview_cmd(
     org: Optional[str] = OrgOpt,
@@ -39,15 +33,10 @@ def overview_cmd(
 ) -> None:
     """Sessions, users, friction index, efficiency, incidents, tasks, top hotspots."""
     from ..insights.report import overview
-    from ..store import open_store
     from .render import flat_overview, overview_renderable
 
     with one_line_errors():
-        store = open_store(store_dsn)
-        try:
-            payload = overview(store, _query(store, org, product, from_, to))
-        finally:
-            store.close()
+        payload = insight_payload(store_dsn, org, product, from_, to, overview)
     if fmt is Format.json:
         print_json(payload)
     elif fmt is Format.csv:
@@ -68,15 +57,10 @@ def hotspots_cmd(
 ) -> None:
     """Screens ranked by friction: impacted sessions first."""
     from ..insights.report import hotspots
-    from ..store import open_store
     from .render import hotspots_renderable
 
     with one_line_errors():
-        store = open_store(store_dsn)
-        try:
-            payload = hotspots(store, _query(store, org, product, from_, to), limit)
-        finally:
-            store.close()
+        payload = insight_payload(store_dsn, org, product, from_, to, lambda store, q: hotspots(store, q, limit))
     if fmt is Format.json:
         print_json(payload)
     elif fmt is Format.csv:
