@@ -115,14 +115,3 @@ def result_tables(results: list[SessionResult]) -> dict[str, pa.Table]:
         "fact_session_screens": _struct_table(screens, SessionScreenFacts, types, _TS_RENAMES),
         "fact_task_runs": _struct_table(runs, TaskRun, run_types, _TS_RENAMES),
     }
-
-
-def task_run_from_row(row: tuple) -> TaskRun:
-    (org, product, session, task, run_index, start, end, duration, outcome, path, path_ts, session_start, friction,
-     version) = row
-    return TaskRun(
-        org_id=org, product_id=product, session_id=session, task_name=task, run_index=int(run_index),
-        start_ts_ms=int(start), end_ts_ms=int(end), duration_ms=int(duration), outcome=outcome, path=list(path),
-        path_ts_ms=[int(x) for x in path_ts], session_start_ts_ms=int(session_start), frustration_score=float(friction),
-        version=int(version),
-    )
