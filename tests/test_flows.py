@@ -228,7 +228,8 @@ FORBIDDEN_IMPORTS = {"duckdb", "clickhouse_connect", "chdb", "confluent_kafka", 
                      "time", "datetime", "os", "io", "pathlib", "socket", "random"}
 
 
-@pytest.mark.parametrize("module", [flows, __import__("frictionkit.core.flow_paths", fromlist=["x"])])
+@pytest.mark.parametrize("module", [flows, __import__("frictionkit.core.flow_paths", fromlist=["x"]),
+                                    __import__("frictionkit.core.flow_variants", fromlist=["x"])])
 def test_flow_core_is_pure(module):
     tree = ast.parse(Path(module.__file__).read_text())
     imported = set()

@@ -161,6 +161,25 @@ class TaskRun(msgspec.Struct, frozen=True, gc=False):
     version: int
 
 
+class TaskPathGroup(msgspec.Struct, frozen=True, gc=False):
+    """The task runs of one query that share a task and a raw path, summed up.
+
+    What top flows needs from a store: ranking takes only counts, and the
+    per-run values are kept as lists so that the median, the exact (``fsum``)
+    mean friction and merges of paths that clean alike come out exactly as
+    from the runs themselves. Grouped by the store, so a log with many runs
+    but few distinct paths crosses into Python as few records.
+    """
+
+    task_name: str | None
+    path: list[str]  # raw, as in TaskRun.path
+    runs: int
+    completed: int  # runs with outcome "completed"
+    dropped: int  # runs with outcome "abandoned" or "failed"
+    durations_ms: list[int]  # one per run, in no particular order
+    frustration_scores: list[float]  # one per run, in no particular order
+
+
 class SessionResult(msgspec.Struct, frozen=True, gc=False):
     """Everything the processing core derives from one closed session."""
 
