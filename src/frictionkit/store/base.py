@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from ..core.model import Event, SessionKey, SessionResult, TaskRun
+from ..core.model import Event, SessionKey, SessionResult, TaskPathGroup, TaskRun
 
 
 class StoreError(RuntimeError):
@@ -62,6 +62,12 @@ class Store(Protocol):
     ) -> list[TaskRun]:
         """Runs of sessions started in the window; ``with_times=False`` leaves
         ``path_ts_ms`` empty (only the graph's medians need it)."""
+
+    def task_path_groups(
+        self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None
+    ) -> list[TaskPathGroup]:
+        """The same runs as ``task_runs``, summed per (task, raw path) by the
+        engine: what top flows needs, one record per distinct path."""
 
     def sessions_page(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *, limit: int, offset: int = 0,
                       after: tuple[int, str] | None = None, user_hash: str | None = None,

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow as pa
 
-from ..core.model import Event, SessionKey, SessionResult, TaskRun
+from ..core.model import Event, SessionKey, SessionResult, TaskPathGroup, TaskRun
 from .arrow import EVENT_COLUMNS, event_from_row, events_table, result_tables
 from .base import Scope, StoreError, read_sql
 from .ddl import migration_plan, migrations_table_statement
@@ -39,8 +39,8 @@ _EVENT_SELECT = ", ".join(
     f"if(isNull({name}), NULL, toUnixTimestamp64Milli(assumeNotNull({name})))" if name == "received_at" else name
     for name, _ in EVENT_COLUMNS
 )
-_QUERIES = ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql", "sessions_page.sql", "sessions_count.sql",
-            "session_row.sql", "session_incidents.sql", "open_keys.sql")
+_QUERIES = ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql", "task_path_groups.sql", "sessions_page.sql",
+            "sessions_count.sql", "session_row.sql", "session_incidents.sql", "open_keys.sql")
 # Readers join children to their session on a Distributed table; sessions are
 # sharded so that the shard-local join is the right one (see store/ddl.py).
 # The queries name their sums like the columns they sum (the payload keys);
@@ -340,6 +340,16 @@ class ClickHouseStore:
             table = self.client.query_arrow(self._sql["task_runs.sql"], parameters=params, settings=_READ_SETTINGS)
         columns = [column.to_pylist() for column in table.columns]
         return [TaskRun(*row) for row in zip(*columns)]
+
+    def task_path_groups(
+        self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None
+    ) -> list[TaskPathGroup]:
+        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task}
+        with self._guard():
+            table = self.client.query_arrow(self._sql["task_path_groups.sql"], parameters=params,
+                                            settings=_READ_SETTINGS)
+        columns = [column.to_pylist() for column in table.columns]
+        return [TaskPathGroup(*row) for row in zip(*columns)]
 
     # Session drill-down and restart recovery (api/; twins of store/duckdb.py).
 
