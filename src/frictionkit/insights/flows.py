@@ -1,7 +1,8 @@
 """Flow payloads (SPEC §8) over a store, and the graph as Mermaid or DOT.
 
 The discovery itself is ``core.flows`` (pure); this module only fetches the
-task runs of a query and renders. The CLI's ``--format json`` and the HTTP
+task runs of a query (for top flows, already summed per distinct path by the
+store) and renders. The CLI's ``--format json`` and the HTTP
 API return the same dicts.
 """
 
@@ -11,7 +12,7 @@ import re
 from typing import Any
 
 from ..core.flow_paths import FlowConfig
-from ..core.flows import ANY_TASK, flow_graph, flows_payload, graph_payload, top_flows
+from ..core.flows import ANY_TASK, flow_graph, flows_payload, graph_payload, top_flows_from_groups
 from ..store.base import Store
 from .query import InsightQuery
 
@@ -22,9 +23,15 @@ def _runs(store: Store, q: InsightQuery, task: str | None, *, with_times: bool):
 
 def flows_top(store: Store, q: InsightQuery, *, limit: int = 10, task: str | None = None,
               config: FlowConfig | None = None) -> dict[str, Any]:
-    """``GET /v1/flows/top``; ``task`` None means every task (and session flows)."""
-    runs = _runs(store, q, task, with_times=False)
-    return flows_payload(top_flows(runs, config, limit=limit, task=ANY_TASK if task is None else task))
+    """``GET /v1/flows/top``; ``task`` None means every task (and session flows).
+
+    The store groups the runs by (task, raw path) in SQL: ranking needs only
+    counts, and a window of a few hundred thousand runs holds far fewer
+    distinct paths, so this skips building one Python record per run (which
+    was most of the time on large windows). The payload is the same as
+    ``top_flows`` over ``store.task_runs`` (tests/test_flows_grouped.py)."""
+    groups = store.task_path_groups(q.org_id, q.product_id, q.from_ms, q.to_ms, task)
+    return flows_payload(top_flows_from_groups(groups, config, limit=limit, task=ANY_TASK if task is None else task))
 
 
 def flows_graph(store: Store, q: InsightQuery, *, task: str | None = None,
