@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
-from ..bus.codec import bus_key, event_to_bus_json
+from ..bus.codec import bus_key, events_to_bus_json
 from ..core.model import Event
 from ..pipeline.embedded import EmbeddedPipeline
 from ..store import open_store
@@ -173,34 +173,39 @@ class EmbeddedSink:
 
 
 class _Delivery:
-    """Delivery reports of one batch, counted on librdkafka's poll thread."""
+    """Delivery reports of one batch, counted down on the poll thread.
 
-    def __init__(self, count: int, loop: asyncio.AbstractEventLoop) -> None:
+    One bound ``on_delivery`` serves every message of the batch (no closure
+    per message). Only the poll thread runs it (``producer.poll``; ``flush``
+    runs after that thread stopped), so the count needs no lock. A finished
+    batch goes on the sink's list; the poll thread resolves everything on it
+    with one ``call_soon_threadsafe`` per poll, not one loop wakeup per batch.
+    """
+
+    __slots__ = ("remaining", "error", "loop", "future", "finished")
+
+    def __init__(self, count: int, loop: asyncio.AbstractEventLoop, finished: list[_Delivery]) -> None:
         self.remaining = count
         self.error: str | None = None
         self.loop = loop
         self.future: asyncio.Future[None] = loop.create_future()
-        self._lock = threading.Lock()
-
-    def _resolve(self) -> None:
-        if not self.future.done():
-            self.future.set_result(None)
-
-    def fail(self, reason: str) -> None:
-        with self._lock:
-            if self.error is None:
-                self.error = reason
-        self.loop.call_soon_threadsafe(self._resolve)
+        self.finished = finished
 
     def on_delivery(self, err: Any, _msg: Any) -> None:
         if err is not None:
-            self.fail(err.str() if hasattr(err, "str") else str(err))
+            if self.error is None:
+                self.error = err.str() if hasattr(err, "str") else str(err)
+                self.finished.append(self)  # fail fast: the rest of the batch cannot make it a 200
             return
-        with self._lock:
-            self.remaining -= 1
-            done = self.remaining == 0
-        if done:
-            self.loop.call_soon_threadsafe(self._resolve)
+        self.remaining -= 1
+        if self.remaining == 0 and self.error is None:
+            self.finished.append(self)
+
+
+def _resolve(batches: list[_Delivery]) -> None:
+    for batch in batches:
+        if not batch.future.done():  # done: timed out or failed at produce time already
+            batch.future.set_result(None)
 
 
 class KafkaSink:
@@ -222,6 +227,7 @@ class KafkaSink:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._finished: list[_Delivery] = []  # filled (by callbacks) and emptied on the poll thread only
 
     def _make_producer(self) -> Any:
         config = self._kafka.producer_config(
@@ -247,11 +253,26 @@ class KafkaSink:
                 self._producer = self._make_producer()
             return self._producer
 
+    def _hand_over_finished(self) -> None:
+        # Copied and cleared in place: every pending _Delivery holds this list.
+        finished = self._finished[:]
+        self._finished.clear()
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Delivery]] = {}
+        for batch in finished:
+            by_loop.setdefault(batch.loop, []).append(batch)
+        for loop, batches in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_resolve, batches)
+            except RuntimeError:
+                pass  # that loop is closed: nobody waits for these batches any more
+
     def _poll_loop(self) -> None:
         last_probe = 0.0
         while not self._stop.is_set():
             producer = self._producer_now()
             producer.poll(0.05)
+            if self._finished:
+                self._hand_over_finished()
             if self._down and time.monotonic() - last_probe > 1.0:
                 last_probe = time.monotonic()
                 try:
@@ -274,39 +295,48 @@ class KafkaSink:
         self._thread = threading.Thread(target=self._poll_loop, name="frictionkit-kafka-poll", daemon=True)
         self._thread.start()
 
-    def _produce_all(self, events: list[Event], delivery: _Delivery) -> None:
-        producer = self._producer_now()
+    async def _produce_all(self, events: list[Event], delivery: _Delivery) -> str | None:
+        """Queue every event with the client, on the event loop: ``produce`` only
+        copies into librdkafka's queue, so a thread hop per batch (and the GIL
+        hand-offs it brings) would cost more than it saves. A full queue waits
+        here without blocking other requests. Returns why it gave up, if it did."""
+        values = events_to_bus_json(events)
         with_session = self.settings.key_by_session
         deadline = time.monotonic() + self.settings.delivery_timeout_ms / 1000
-        for ev in events:
-            while True:
-                try:
-                    producer.produce(self.topic, event_to_bus_json(ev), bus_key(ev, with_session=with_session),
-                                     on_delivery=delivery.on_delivery)
-                    break
-                except BufferError:
-                    # The local queue is full: wait for deliveries to drain it.
-                    if time.monotonic() > deadline:
-                        delivery.fail("local producer queue full")
-                        return
-                    time.sleep(0.01)
-                except self._ck.KafkaException as err:
-                    delivery.fail(str(err))
-                    return
+        topic, on_delivery, produce = self.topic, delivery.on_delivery, self._producer_now().produce
+        i, n = 0, len(events)
+        while i < n:
+            try:
+                while i < n:
+                    produce(topic, values[i], bus_key(events[i], with_session=with_session), on_delivery=on_delivery)
+                    i += 1
+            except BufferError:
+                # The local queue is full: let the poll thread drain it by deliveries.
+                if time.monotonic() > deadline:
+                    return "local producer queue full"
+                await asyncio.sleep(0.01)
+                produce = self._producer_now().produce
+            except self._ck.KafkaException as err:
+                return str(err)
+        return None
 
     async def publish(self, events: list[Event]) -> None:
         if not events:
             return
         if self._down:
             raise SinkUnavailable("the event bus is unavailable")
-        delivery = _Delivery(len(events), asyncio.get_running_loop())
-        await asyncio.to_thread(self._produce_all, events, delivery)
-        try:
-            await asyncio.wait_for(asyncio.shield(delivery.future), self.settings.delivery_timeout_ms / 1000 + 0.5)
-        except TimeoutError:
-            log.warning("Kafka delivery of %d events timed out", len(events))
-            self._down = True  # fail fast until the poll thread's probe sees a broker again
-            raise SinkUnavailable("the event bus did not confirm delivery in time") from None
+        delivery = _Delivery(len(events), asyncio.get_running_loop(), self._finished)
+        failed = await self._produce_all(events, delivery)
+        if failed is not None and delivery.error is None:
+            delivery.error = failed
+        if delivery.error is None:
+            try:
+                async with asyncio.timeout(self.settings.delivery_timeout_ms / 1000 + 0.5):
+                    await delivery.future
+            except TimeoutError:
+                log.warning("Kafka delivery of %d events timed out", len(events))
+                self._down = True  # fail fast until the poll thread's probe sees a broker again
+                raise SinkUnavailable("the event bus did not confirm delivery in time") from None
         if delivery.error is not None:
             log.warning("Kafka delivery failed: %s", delivery.error)
             self._last_error = delivery.error
