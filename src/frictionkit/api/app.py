@@ -17,6 +17,8 @@ from fastapi.responses import JSONResponse
 
 from ..store.base import StoreError
 from . import errors, openapi
+from .errors import OpaqueErrors
+from .ingest import INGEST_PATH, IngestEndpoint
 from .ingest import router as ingest_router
 from .ratelimit import RateLimiter
 from .read import router as read_router
@@ -53,6 +55,23 @@ class HeaderLimit:
                 await send({"type": "http.response.body", "body": text})
                 return
         await self.app(scope, receive, send)
+
+
+class FrictionkitApp(FastAPI):
+    """FastAPI, with ``POST /v1/events/batch`` answered before FastAPI's own
+    middleware and routing: those layers cost about as much per batch as
+    decoding it. The fast path wraps the same handler in the same ``HeaderLimit``
+    and ``OpaqueErrors`` as the FastAPI route, so the answers are the same; it
+    is off when CORS is configured (the CORS middleware must see the request)."""
+
+    fast_ingest: Any = None
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if (self.fast_ingest is not None and scope["type"] == "http" and scope["path"] == INGEST_PATH
+                and scope["method"] == "POST" and not scope.get("root_path")):
+            await self.fast_ingest(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def _is_embedded_dsn(dsn: str | None) -> bool:
@@ -123,7 +142,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
                     await ticker
             state.close()
 
-    app = FastAPI(
+    app = FrictionkitApp(
         title="frictionkit",
         summary="Ingest UI events; read friction insights, flows and sessions.",
         version="1",
@@ -145,6 +164,8 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     mount_dashboard(app)  # GET / (the dashboard), /dashboard/*, /sdk.js: docs/dashboard.md
     openapi.install(app)  # every answer documented: tests/test_api_schema_fuzz.py
     app.add_middleware(HeaderLimit)  # outermost
+    if not settings.cors_origins:
+        app.fast_ingest = HeaderLimit(OpaqueErrors(IngestEndpoint(state)))
     return app
 
 

@@ -5,16 +5,23 @@ Checks run cheapest first: key, content type and encoding, the rate limit's
 (whatever Content-Length claimed), decompressed with a cap, decoded, charged
 to the rate limit per event, filtered by the key's orgs, and handed to the
 sink. 200 goes out only once the sink says every accepted event is durable.
+
+The handler works on the ASGI scope and ``receive`` and returns status, body
+and headers, so it serves two callers with one behaviour: the FastAPI route
+(documented in OpenAPI; used when CORS is on) and ``IngestEndpoint``, a pure
+ASGI app that ``app.FrictionkitApp`` calls before FastAPI's middleware and
+routing, which cost about as much per batch as decoding it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.requests import ClientDisconnect
 
 from ..core.contract import BatchError, BodyTooLarge, decode_batch, gunzip_capped
@@ -25,7 +32,10 @@ from .state import AppState
 
 router = APIRouter(tags=["ingestion"])
 
+INGEST_PATH = "/v1/events/batch"
 _EVENT_INDEX = re.compile(r"Event (\d+):")
+# The request headers the handler reads (ASGI gives them lower-cased).
+_WANTED = frozenset((b"authorization", b"x-api-key", b"content-type", b"content-encoding", b"content-length"))
 
 _BODY_DOC = {
     "requestBody": {
@@ -47,27 +57,49 @@ _BODY_DOC = {
 }
 
 
+Answer = tuple[int, bytes, "dict[str, str] | None"]
+
+
 def _reply(code: int, status: str, *, accepted: int = 0, rejected: int = 0, errors: list[str] | None = None,
-           headers: dict[str, str] | None = None) -> JSONResponse:
+           headers: dict[str, str] | None = None) -> Answer:
+    # Rendered as Starlette's JSONResponse renders, so both callers answer the same bytes.
     body = {"status": status, "accepted": accepted, "rejected": rejected, "errors": errors or []}
-    return JSONResponse(body, status_code=code, headers=headers)
+    text = json.dumps(body, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
+    return code, text.encode("utf-8"), headers
 
 
-def _fail(code: int, reason: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def _fail(code: int, reason: str, headers: dict[str, str] | None = None) -> Answer:
     return _reply(code, "error", errors=[reason], headers=headers)
 
 
-async def _read_capped(request: Request, cap: int) -> bytes:
+def _headers(scope: dict[str, Any]) -> dict[bytes, str]:
+    """The wanted request headers, the first of each name (as Starlette's
+    ``Headers.get``), decoded as latin-1."""
+    found: dict[bytes, str] = {}
+    for name, value in scope["headers"]:
+        if name in _WANTED and name not in found:
+            found[name] = value.decode("latin-1")
+    return found
+
+
+async def _read_capped(receive: Any, cap: int) -> bytes:
     """At most ``cap`` bytes (plus one chunk) are ever held, whatever the
-    client declared."""
+    client declared. Reads ``receive`` as Starlette's ``Request.stream`` does."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > cap:
-            raise BodyTooLarge(f"body exceeds {cap // (1024 * 1024)} MiB")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    while True:
+        message = await receive()
+        if message["type"] == "http.request":
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > cap:
+                raise BodyTooLarge(f"body exceeds {cap // (1024 * 1024)} MiB")
+            if chunk:
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+        elif message["type"] == "http.disconnect":
+            raise ClientDisconnect()
 
 
 def split_by_org(key: ApiKey, accepted: list[Event], errors: list[str]) -> tuple[list[Event], list[str]]:
@@ -92,19 +124,19 @@ def split_by_org(key: ApiKey, accepted: list[Event], errors: list[str]) -> tuple
     return kept, [e for _i, e in sorted(merged, key=lambda item: item[0])]
 
 
-@router.post("/v1/events/batch", openapi_extra=_BODY_DOC, summary="Ingest a batch of UI events")
-async def ingest_batch(request: Request) -> Any:
-    state: AppState = request.app.state.fk
+
+async def handle(state: AppState, scope: dict[str, Any], receive: Any) -> Answer:
     settings = state.settings
-    key = state.keys.authenticate(bearer_token(request.headers.get("authorization"), request.headers.get("x-api-key")))
+    headers = _headers(scope)
+    key = state.keys.authenticate(bearer_token(headers.get(b"authorization"), headers.get(b"x-api-key")))
     if key is None:
         return _fail(401, "missing or unknown API key", {"WWW-Authenticate": "Bearer"})
     if "ingest" not in key.scopes:
         return _fail(403, "this API key has no ingest scope")
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = headers.get(b"content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         return _fail(415, "Content-Type must be application/json")
-    encoding = request.headers.get("content-encoding", "").strip().lower()
+    encoding = headers.get(b"content-encoding", "").strip().lower()
     if encoding not in ("", "identity", "gzip"):
         return _fail(415, "Content-Encoding must be gzip or absent")
     wait = state.limiter.check(key.name)
@@ -115,14 +147,13 @@ async def ingest_batch(request: Request) -> Any:
         return _fail(503, "the server is overloaded; retry later", {"Retry-After": "1"})
     state.inflight += 1
     try:
-        return await _ingest(request, state, key, encoding)
+        return await _ingest(state, key, headers.get(b"content-length"), encoding, receive)
     finally:
         state.inflight -= 1
 
 
-async def _ingest(request: Request, state: AppState, key: ApiKey, encoding: str) -> JSONResponse:
+async def _ingest(state: AppState, key: ApiKey, declared: str | None, encoding: str, receive: Any) -> Answer:
     settings = state.settings
-    declared = request.headers.get("content-length")
     cap = settings.max_body_bytes
     if declared is not None:
         if not declared.strip().isdigit():
@@ -132,7 +163,7 @@ async def _ingest(request: Request, state: AppState, key: ApiKey, encoding: str)
     try:
         try:
             async with asyncio.timeout(settings.body_timeout_s):
-                body = await _read_capped(request, cap)
+                body = await _read_capped(receive, cap)
         except TimeoutError:
             return _fail(408, f"the body did not arrive within {settings.body_timeout_s:g} s")
         if encoding == "gzip":
@@ -158,3 +189,26 @@ async def _ingest(request: Request, state: AppState, key: ApiKey, encoding: str)
                       headers={"Retry-After": str(settings.retry_after_s)})
     status = "ok" if not errors else ("partial" if accepted else "rejected")
     return _reply(200, status, accepted=len(accepted), rejected=len(errors), errors=errors)
+
+
+@router.post(INGEST_PATH, openapi_extra=_BODY_DOC, summary="Ingest a batch of UI events")
+async def ingest_batch(request: Request) -> Any:
+    code, body, headers = await handle(request.app.state.fk, request.scope, request.receive)
+    return Response(body, status_code=code, headers=headers, media_type="application/json")
+
+
+class IngestEndpoint:
+    """The route as a pure ASGI app: the same handler, answered with the
+    headers Starlette's ``Response`` would send (extra headers, then
+    content-length and content-type)."""
+
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        code, body, headers = await handle(self.state, scope, receive)
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()] if headers else []
+        raw.append((b"content-length", str(len(body)).encode("latin-1")))
+        raw.append((b"content-type", b"application/json"))
+        await send({"type": "http.response.start", "status": code, "headers": raw})
+        await send({"type": "http.response.body", "body": body})
