@@ -26,11 +26,10 @@ def test_soak_with_processor_restarts_loses_nothing_and_equals_replay(tmp_path):
         pytest.skip(message)
     from frictionkit.bench.soak import check, run_soak, summary
 
-    # Processors start once events flow. Started first, their partitions sit idle and commit a wall-clock
-    # watermark far ahead of this generator's past-dated traffic; the 10-minute soak then still loses some
-    # sessions of batches sent just before a sessionizer restart (docs/reliability.md, "bug 2", open), and CI
-    # must not fail by chance on a known open bug. `commands/soak` keeps the processors-first mode to show it.
-    report = run_soak(tmp_path, seconds=60, restart_every=15, rate=600, brokers=brokers, processors_first=False)
+    # Processors start before the load, as deployed: their partitions sit idle first and commit a wall-clock
+    # watermark far ahead of this generator's past-dated traffic, which is what exposed soak bug 2
+    # (docs/reliability.md; reduced in test_stream_restart.py).
+    report = run_soak(tmp_path, seconds=60, restart_every=15, rate=600, brokers=brokers, processors_first=True)
     print(summary(report))
     problems = check(report)
     assert not problems, "\n".join(problems) + "\n" + summary(report)

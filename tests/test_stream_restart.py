@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import random
 
+import msgspec
+
 import pytest
 
 from frictionkit.bus.codec import event_to_bus_json
@@ -127,3 +129,69 @@ def test_sessionized_message_round_trips_and_is_deterministic(partition) -> None
 def test_broken_sessionized_message_is_a_message_error(value) -> None:
     with pytest.raises(MessageError):
         decode_session(value)
+
+
+def test_claims_inherited_from_an_idle_instance_do_not_swallow_sessions_open_at_a_later_commit() -> None:
+    """Soak bug 2 (docs/reliability.md), reduced: instance 1 goes idle, so its
+    watermark jumps to the wall clock and is committed. Instance 2 reads newer
+    traffic that is still dated in the past (event-time watermark, sessions
+    open) and commits; instance 3 resumes from that commit. Every session of
+    the newer traffic must be emitted once whole: before the fix, instance 2
+    paired the inherited wall-clock watermark with its own position, so
+    instance 3 took the sessions open at that commit for emitted ones."""
+    from frictionkit.core.model import Event
+    from frictionkit.stream.codec import session_key
+
+    def traffic(seed: int, start: str, tag: str) -> list[Event]:
+        events = loadgen.events_from_wire(iter_events(sessions=60, seed=seed, start=start))
+        return [msgspec.structs.replace(ev, session_id=f"{tag}{ev.session_id}") for ev in events]
+
+    older, newer = traffic(5, "2000-01-03T08:00:00Z", "a-"), traffic(6, "2000-01-05T08:00:00Z", "b-")
+    arrived = loadgen.arrival_order(older, max_delay_ms=60_000, seed=1) + loadgen.arrival_order(
+        newer, max_delay_ms=60_000, seed=2)
+    values = [event_to_bus_json(ev) for ev in arrived]
+    settings = _settings(HOUR_MS)
+    logic = settings.sessionizer.build()
+    for ev in arrived:
+        logic.on_event(ev)
+    want = {session_key(s): encode_session(s) for s in logic.close_all()}
+
+    out = Collect()
+    first = SessionizerProcessor(settings)
+    first.assigned([TP], {})
+    _feed(first, values, 0, len(older), out)
+    _finish(first, out)  # idle: the wall-clock watermark is what it commits
+    committed, metadata = first.offsets({TP: len(older)})[TP]
+    cut = len(older) + len(newer) // 2
+    second = SessionizerProcessor(settings)
+    second.assigned([TP], {TP: metadata})
+    _feed(second, values, committed, cut, out)  # busy: event-time watermark, sessions open at the cut
+    committed, metadata = second.offsets({TP: cut})[TP]
+    assert committed < cut, "no session was open at the second commit: the case is not exercised"
+    third = SessionizerProcessor(settings)
+    third.assigned([TP], {TP: metadata})
+    _feed(third, values, committed, len(values), out)
+    _finish(third, out)
+
+    got: dict[bytes, bytes] = {}
+    for key, value in out.sessions:
+        assert got.setdefault(key, value) == value, f"{key!r} re-emitted with other content"
+    missing = [k for k in want if k not in got]
+    assert not missing, f"{len(missing)} of {len(want)} sessions never emitted, e.g. {missing[:3]}"
+    assert got == want
+
+
+def test_commit_metadata_claims_round_trip_and_stay_bounded() -> None:
+    from frictionkit.stream.sessionizer import MAX_CLAIMS, format_claims, merge_claims, parse_metadata
+
+    assert parse_metadata("wm=100;pos=7") == [(100, 7)]  # what earlier versions committed
+    assert parse_metadata("wm=100") == [(100, None)]
+    assert parse_metadata(None) == [] and parse_metadata("claims=x@1") == []
+    claims = merge_claims([(100, 7), (50, 9), (40, 5), (100, 3)])  # (40, 5) and (100, 3) are covered
+    assert sorted(claims) == [(50, 9), (100, 7)]
+    assert sorted(parse_metadata(format_claims(claims))) == sorted(claims)
+    many = merge_claims([(1000 - i, i) for i in range(100)])  # none covers another
+    assert len(many) == MAX_CLAIMS
+    assert len(format_claims(many)) < 4096  # the broker's default offset.metadata.max.bytes
+    # Narrowed claims never claim more than the originals did.
+    assert all(any(w <= w0 and p <= p0 for w0, p0 in [(1000 - i, i) for i in range(100)]) for w, p in many)

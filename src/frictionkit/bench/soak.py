@@ -109,10 +109,9 @@ def _raw_has_messages(brokers: str, topic: str) -> bool:
 
 def run_soak(tmp: Path, *, seconds: float, restart_every: float, rate: float, brokers: str,
              drain_timeout_s: float = 300, processors_first: bool = True) -> dict[str, Any]:
-    """``processors_first=False`` starts the processors once events flow: no
-    partition can then sit idle before its first event, which is what makes
-    the sessionizer bug pinned in tests/test_soak.py lose sessions after a
-    restart (docs/reliability.md)."""
+    """``processors_first=False`` starts the processors once events flow, so
+    no partition sits idle before its first event (the trigger of soak bug 2,
+    fixed; docs/reliability.md): kept to compare the two orders."""
     from ..bus import kafka
     from ..pipeline.replay import replay
     from ..store import open_store
@@ -260,7 +259,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", help="write the full report here")
     parser.add_argument("--keep", help="keep logs and stores in this directory")
     parser.add_argument("--processors-after-load", action="store_true",
-                        help="start the processors once events flow (what the CI test does)")
+                        help="start the processors once events flow (default: before the load, as deployed)")
     args = parser.parse_args(argv)
     from ..bus import kafka
 

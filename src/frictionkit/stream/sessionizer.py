@@ -10,13 +10,17 @@ the logic still holds (open events, or the closed-session marker that numbers
 the key's next session ``#n`` and flags late events). Two things make the
 re-read exact:
 
-* the commit carries the partition's watermark and consumed position in its
-  metadata (``wm=<ms>;pos=<offset>``); a session the rebuilt logic closes with
-  a deadline at or before that watermark, from a key with no input at or past
-  that position, was closed, emitted and flushed before the commit, so it is
-  not emitted again (a re-read key may be missing early events: such a partial
-  session must never reach the store); a key with newer input (events dated in
-  the past, arriving after the restart) emits as usual;
+* the commit carries *claims* in its metadata (``claims=<wm>@<pos>|...``):
+  each says "every session whose close deadline is at or before ``wm`` and
+  whose key had all its input before offset ``pos`` has been emitted". A
+  session the rebuilt logic closes that a claim covers is not emitted again (a
+  re-read key may be missing early events: such a partial session must never
+  reach the store); a key with newer input (events dated in the past, arriving
+  after the restart) emits as usual. The committing instance adds its own
+  claim (its watermark, its consumed position) and keeps the claims it
+  inherited until its own covers them: an inherited watermark can be far ahead
+  of this instance's (the previous one went idle and took the wall clock),
+  and pairing it with today's position would claim open sessions as emitted;
 * any other re-emission (a session emitted after the last commit) is
   byte-identical, and every consumer downstream is idempotent per session id.
 """
@@ -36,22 +40,58 @@ from .settings import StreamSettings
 TP = tuple[str, int]
 
 
-def parse_metadata(text: str | None) -> tuple[int | None, int | None]:
-    """(watermark, position) from commit metadata ``wm=<ms>;pos=<offset>``."""
-    fields: dict[str, int] = {}
+Claim = tuple[int, int | None]  # (watermark, position); position None: any input
+MAX_CLAIMS = 16  # offset metadata is capped by the broker (4 KiB by default)
+
+
+def parse_metadata(text: str | None) -> list[Claim]:
+    """Claims from commit metadata: ``claims=<wm>@<pos>|...``, or the single
+    ``wm=<ms>;pos=<offset>`` claim that earlier versions committed."""
+    fields: dict[str, str] = {}
     for part in (text or "").split(";"):
         name, _, value = part.partition("=")
-        try:
-            fields[name] = int(value)
-        except ValueError:
-            continue
-    return fields.get("wm"), fields.get("pos")
+        fields[name] = value
+    claims: list[Claim] = []
+    try:
+        if "claims" in fields:
+            for item in filter(None, fields["claims"].split("|")):
+                wm, _, pos = item.partition("@")
+                claims.append((int(wm), int(pos) if pos else None))
+        elif fields.get("wm"):
+            pos = fields.get("pos")
+            claims.append((int(fields["wm"]), int(pos) if pos else None))
+    except ValueError:
+        return []  # unreadable metadata claims nothing: sessions are re-emitted, never dropped
+    return claims
+
+
+def format_claims(claims: list[Claim]) -> str:
+    return "claims=" + "|".join(f"{wm}@{'' if pos is None else pos}" for wm, pos in claims)
+
+
+def _covers(a: Claim, b: Claim) -> bool:
+    return a[0] >= b[0] and (a[1] is None or (b[1] is not None and a[1] >= b[1]))
+
+
+def merge_claims(claims: list[Claim]) -> list[Claim]:
+    """The claims no other claim covers, at most ``MAX_CLAIMS`` of them."""
+    kept: list[Claim] = []
+    for claim in sorted(set(claims), key=lambda c: (c[0], -1 if c[1] is None else c[1]), reverse=True):
+        if not any(_covers(k, claim) for k in kept):
+            kept.append(claim)
+    while len(kept) > MAX_CLAIMS:
+        # Narrowing two claims into one that claims less is safe for the
+        # sessions (they are re-emitted rather than dropped); it only widens
+        # what a re-read may send again.
+        (w1, p1), (w2, p2) = kept.pop(), kept.pop()
+        kept.append((min(w1, w2), p2 if p1 is None else p1 if p2 is None else min(p1, p2)))
+    return kept
 
 
 class _Partition:
-    __slots__ = ("logic", "key_first", "key_last", "at_eof", "quiet_since_ms", "emitted_wm", "emitted_pos", "dirty")
+    __slots__ = ("logic", "key_first", "key_last", "at_eof", "quiet_since_ms", "inherited", "dirty")
 
-    def __init__(self, config: SessionizerConfig, emitted_wm: int | None, emitted_pos: int | None, now_ms: int) -> None:
+    def __init__(self, config: SessionizerConfig, inherited: list[Claim], now_ms: int) -> None:
         self.logic: SessionizerLogic = config.build()
         # First offset of each key the logic holds, in offset order (keys are
         # added as offsets grow), so the front is the oldest one.
@@ -59,18 +99,24 @@ class _Partition:
         self.at_eof = False
         self.quiet_since_ms = now_ms
         # Last offset of each key the logic holds: a key with an event at or
-        # past ``emitted_pos`` has input the previous run never saw, so its
-        # sessions are new even when they are due by ``emitted_wm`` (events
-        # dated in the past, from an agent that was offline).
+        # past a claim's position has input that claim never saw, so its
+        # sessions are new even when they are due by the claim's watermark
+        # (events dated in the past, from an agent that was offline).
         self.key_last: dict[SessionKey, int] = {}
-        self.emitted_wm = emitted_wm  # sessions due by then were emitted before the last commit...
-        self.emitted_pos = emitted_pos  # ...if all their input came before this offset
+        self.inherited = inherited  # the claims of the last commit
         self.dirty = False
 
     def already_emitted(self, key: SessionKey, deadline_ms: int) -> bool:
-        if self.emitted_wm is None or deadline_ms > self.emitted_wm:
-            return False
-        return self.emitted_pos is None or self.key_last.get(key, -1) < self.emitted_pos
+        last = self.key_last.get(key, -1)
+        return any(deadline_ms <= wm and (pos is None or last < pos) for wm, pos in self.inherited)
+
+    def claims(self, position: int) -> list[Claim]:
+        """What a commit at ``position`` may claim: the inherited claims and
+        this logic's own (every session due by its watermark, from input
+        before ``position``, was closed here: emitted, or suppressed as
+        emitted before)."""
+        wm = self.logic.watermark_ts_ms
+        return merge_claims(self.inherited + ([] if wm is None else [(wm, position)]))
 
     def oldest_offset(self) -> int | None:
         held = self.logic.has_key
@@ -99,8 +145,7 @@ class SessionizerProcessor:
         from .runtime import wall_ms
 
         for tp in tps:
-            wm, pos = parse_metadata(metadata.get(tp))
-            self.parts[tp] = _Partition(self.config, wm, pos, wall_ms())
+            self.parts[tp] = _Partition(self.config, parse_metadata(metadata.get(tp)), wall_ms())
 
     def revoked(self, tps: list[TP]) -> None:
         for tp in tps:
@@ -172,11 +217,8 @@ class SessionizerProcessor:
             if part is None:
                 continue
             oldest = part.oldest_offset()
-            wm = part.logic.watermark_ts_ms
-            if part.emitted_wm is not None and (wm is None or wm < part.emitted_wm):
-                wm = part.emitted_wm  # still re-reading what was already emitted
-            pos = position if part.emitted_pos is None else max(position, part.emitted_pos)
-            result[tp] = (position if oldest is None else min(oldest, position), None if wm is None else f"wm={wm};pos={pos}")
+            claims = part.claims(position)
+            result[tp] = (position if oldest is None else min(oldest, position), format_claims(claims) if claims else None)
         return result
 
     def pending(self) -> int:
