@@ -188,11 +188,12 @@ def rank_flows(groups: Sequence[PathGroup], config: FlowConfig, *, limit: int | 
         if limit is not None:
             ranked = ranked[: max(limit, 0)]
         # Stats only for what is returned: they are the expensive part.
-        return [_variant(variant_id, task, path, members) for _n, variant_id, task, path, members in ranked]
+        return [_variant(variant_id, task, path, members, -negated) for negated, variant_id, task, path, members in ranked]
 
 
-def _variant(variant_id: str, task: str | None, path: tuple[str, ...], members: list[PathGroup]) -> FlowVariant:
-    instances = members[0].size if len(members) == 1 else sum(group.size for group in members)
+def _variant(
+    variant_id: str, task: str | None, path: tuple[str, ...], members: list[PathGroup], instances: int
+) -> FlowVariant:
     if instances == 1:
         return _single_run_variant(variant_id, task, path, members[0])
     durations_ms = sorted(chain.from_iterable(group.durations_ms() for group in members))

@@ -82,17 +82,14 @@ class FlowDiscovery(msgspec.Struct, frozen=True, gc=False):
 class _PathGroup:
     """The runs sharing one (task, cleaned uncut path); a ``flow_variants.PathGroup``."""
 
-    __slots__ = ("task", "path", "runs", "arrivals_ts_ms")
+    __slots__ = ("task", "path", "runs", "arrivals_ts_ms", "size")
 
     def __init__(self, task: str | None, path: tuple[str, ...]) -> None:
         self.task = task
         self.path = path
         self.runs: list[TaskRun] = []
         self.arrivals_ts_ms: list[Sequence[int]] = []
-
-    @property
-    def size(self) -> int:
-        return len(self.runs)
+        self.size = 0  # len(runs) once group_runs is done: ranking reads it per variant
 
     def outcome_counts(self) -> tuple[int, int]:
         outcomes = list(map(_outcome_of, self.runs))
@@ -138,6 +135,8 @@ def group_runs(
             group.runs.append(run)
             if keep_arrivals:
                 group.arrivals_ts_ms.append(arrivals)
+        for group in groups.values():
+            group.size = len(group.runs)
     return list(groups.values())
 
 
