@@ -16,9 +16,10 @@ from ..core.contract import format_ts_ms
 from ..core.model import Event
 
 
-class _BusRecord(msgspec.Struct, rename="camel", omit_defaults=True):
+class _BusRecord(msgspec.Struct, rename="camel", omit_defaults=True, gc=False):
     # Field names mirror core.contract.BusEvent; absent optionals are left out
-    # rather than written as null, which keeps messages small.
+    # rather than written as null, which keeps messages small. gc=False: one
+    # per event, short-lived, and no cycle can go through it.
     org_id: str
     product_id: str
     session_id: str
@@ -83,3 +84,4 @@ def bus_key(ev: Event, *, with_session: bool = False) -> bytes:
     large for one partition."""
     key = f"{ev.org_id}:{ev.product_id}:{ev.session_id}" if with_session else f"{ev.org_id}:{ev.product_id}"
     return key.encode()
+

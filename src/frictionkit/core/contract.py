@@ -37,8 +37,12 @@ Timestamp = Annotated[datetime, Meta(tz=True)]
 Extra = Annotated[dict[str, str | int | float | bool | None], Meta(max_length=MAX_EXTRA_KEYS)]
 
 
-class WireEvent(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+class WireEvent(msgspec.Struct, forbid_unknown_fields=True, rename="camel", gc=False):
     """An event as an agent sends it."""
+
+    # gc=False (inherited by BusEvent): one is made per event, and its fields
+    # (strings, a datetime, a dict of scalars) can never form a cycle, so
+    # tracking it would only feed the cycle collector.
 
     org_id: Id128
     product_id: Id128
