@@ -417,6 +417,14 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1/events/batch"
 
+    def cpu_s(self) -> float:
+        """CPU seconds the server process used so far, all threads (user + system)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return 0.0
+
     def rss_mb(self) -> float:
         try:
             for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
@@ -513,8 +521,10 @@ def run_client_process(url: str, *, run: str, out: Path, cpu: int | None = 1, ke
                        connections: int | None = None, seconds: float | None = None, warmup: float = 0,
                        phases: str | None = None, names: str | None = None, first: int = 0, seed: int = 7,
                        templates: int = 200, timeout: float = 10.0, max_connections: int = 256,
-                       acked_out: Path | None = None) -> dict[str, Any]:
-    """The load generator in its own process (pinned to ``cpu``); returns its JSON result."""
+                       acked_out: Path | None = None, ready_file: Path | None = None) -> dict[str, Any]:
+    """The load generator in its own process (pinned to ``cpu``); returns its JSON
+    result. ``ready_file`` is written once its workload is built, just before
+    the first request."""
     cmd = [sys.executable, "-m", "frictionkit.bench.load", "client", "--url", url, "--key", key, "--run", run,
            "--out", str(out), "--first", str(first), "--seed", str(seed), "--templates", str(templates),
            "--timeout", str(timeout), "--max-connections", str(max_connections)]
@@ -524,6 +534,8 @@ def run_client_process(url: str, *, run: str, out: Path, cpu: int | None = 1, ke
         cmd += ["--connections", str(connections or 16), "--seconds", str(seconds or 10), "--warmup", str(warmup)]
     if acked_out:
         cmd += ["--acked-out", str(acked_out)]
+    if ready_file:
+        cmd += ["--ready-file", str(ready_file)]
     proc = subprocess.run(cmd, preexec_fn=(lambda: pin(cpu)) if cpu is not None else None,
                           capture_output=True, text=True)
     if proc.returncode != 0:

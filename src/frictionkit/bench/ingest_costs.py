@@ -1,0 +1,164 @@
+"""Where a 100-event batch's time goes in ``frictionkit serve``, measured in
+this process on one core (``commands/bench-ingest`` prints and records it).
+
+Each stage runs on the load generator's own batches, best of five rounds, in
+ms per batch. The Kafka stage produces to a topic of its own with the sink's
+producer settings and splits the CPU three ways: the ``produce`` calls (on
+the event loop in serve), serving the delivery reports (serve's poll thread),
+and librdkafka's own threads (compression, the broker connection).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any, Callable
+
+import msgspec
+
+from .load import DEFAULT_KEY, Workload
+
+BATCHES = 20
+ROUNDS = 5
+
+
+def _best(fn: Callable[[int], Any], per_round: int = 200) -> float:
+    """ms per call of ``fn(i)``, the best of ``ROUNDS`` rounds."""
+    times = []
+    for _ in range(ROUNDS):
+        t0 = time.perf_counter()
+        for i in range(per_round):
+            fn(i % BATCHES)
+        times.append((time.perf_counter() - t0) / per_round * 1000)
+    return min(times)
+
+
+class _EncodeOnlySink:
+    """The Kafka sink's work short of the client: the bus encoding."""
+
+    async def publish(self, events: list) -> None:
+        from ..bus.codec import bus_key, events_to_bus_json
+
+        events_to_bus_json(events)
+        [bus_key(ev) for ev in events]
+
+
+def _handler_cost(bodies: list[bytes]) -> float:
+    """The whole ingestion handler (headers, key, limits, body, contract, reply)
+    as ASGI without HTTP, with a sink that only encodes for the bus."""
+    from ..api.ingest import IngestEndpoint
+    from ..api.ratelimit import RateLimiter
+    from ..api.settings import resolve_settings
+    from ..api.state import AppState
+
+    settings = resolve_settings(store_dsn="duckdb:///:memory:", api_keys=DEFAULT_KEY)
+    state = AppState(settings=settings, keys=settings.keys, limiter=RateLimiter(0, 0), sink=_EncodeOnlySink(),
+                     access=None)  # type: ignore[arg-type]
+    endpoint = IngestEndpoint(state)
+    answers: list[int] = []
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            answers.append(message["status"])
+
+    async def one(i: int) -> None:
+        body = bodies[i]
+
+        async def receive() -> dict:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        scope = {"type": "http", "method": "POST", "path": "/v1/events/batch",
+                 "headers": [(b"host", b"bench"), (b"content-type", b"application/json"),
+                             (b"authorization", b"Bearer " + DEFAULT_KEY.encode()),
+                             (b"content-length", str(len(body)).encode())]}
+        await endpoint(scope, receive, send)
+
+    async def rounds() -> float:
+        times = []
+        for _ in range(ROUNDS):
+            t0 = time.perf_counter()
+            for i in range(200):
+                await one(i % BATCHES)
+            times.append((time.perf_counter() - t0) / 200 * 1000)
+        return min(times)
+
+    cost = asyncio.run(rounds())
+    assert set(answers) == {200}, f"the handler answered {sorted(set(answers))}"
+    return cost
+
+
+def _kafka_costs(brokers: str, batches: list[list], rounds: int = 300) -> dict[str, float]:
+    from ..bus import kafka
+    from ..bus.codec import bus_key, events_to_bus_json
+    from .ingest import _delete_topic
+
+    topic = f"bench.c{uuid.uuid4().hex[:6]}.costs"
+    kafka.create_topics(brokers, partitions=3, topics=[topic])
+    try:
+        producer = kafka._ck().Producer(kafka.producer_config(brokers))
+        encoded = [(events_to_bus_json(b), [bus_key(ev) for ev in b]) for b in batches]
+        delivered = [0]
+
+        def on_delivery(err: Any, _msg: Any) -> None:
+            delivered[0] += 1
+
+        # Pipelined as in serve, where many batches are in flight: produce a
+        # batch, serve whatever reports are in, go on; wait for the rest at the end.
+        produce_s = serve_s = 0.0
+        cpu0 = time.process_time()
+        for n in range(rounds):
+            values, keys = encoded[n % len(encoded)]
+            t0 = time.thread_time()
+            for value, key in zip(values, keys):
+                producer.produce(topic, value, key, -1, on_delivery)  # as KafkaSink does
+            t1 = time.thread_time()
+            producer.poll(0)
+            produce_s += t1 - t0
+            serve_s += time.thread_time() - t1
+        t1 = time.thread_time()
+        expected = sum(len(encoded[n % len(encoded)][0]) for n in range(rounds))
+        deadline = time.monotonic() + 30
+        while delivered[0] < expected and time.monotonic() < deadline:
+            producer.poll(0.05)
+        serve_s += time.thread_time() - t1
+        total_s = time.process_time() - cpu0
+        if delivered[0] < expected:
+            raise RuntimeError(f"only {delivered[0]} of {expected} delivery reports within 30 s")
+        producer.flush(10)
+    finally:
+        _delete_topic(brokers, topic)
+    return {"produce": produce_s / rounds * 1000, "delivery reports": serve_s / rounds * 1000,
+            "librdkafka threads": max(0.0, total_s - produce_s - serve_s) / rounds * 1000}
+
+
+def batch_costs(brokers: str | None) -> dict[str, float]:
+    """Stage -> ms per 100-event batch."""
+    from ..api.auth import KeyRing, bearer_token, parse_api_keys
+    from ..bus.codec import bus_key, events_to_bus_json
+    from ..core.contract import decode_batch
+
+    workload = Workload(run="costs", templates=BATCHES)
+    bodies = [workload.body(n) for n in range(BATCHES)]
+    now = int(time.time() * 1000)
+    ring = KeyRing(parse_api_keys(DEFAULT_KEY))
+    batches = [decode_batch(b, received_at_ms=now).accepted for b in bodies]
+    costs = {
+        "reference: generic decode (`msgspec.json.decode`)": _best(lambda i: msgspec.json.decode(bodies[i])),
+        "key check (SHA-256, constant-time compare)": _best(
+            lambda i: ring.authenticate(bearer_token(f"Bearer {DEFAULT_KEY}"))),
+        "contract: `decode_batch` (typed decode, every §3 check)": _best(
+            lambda i: decode_batch(bodies[i], received_at_ms=now)),
+        "bus encoding: `events_to_bus_json` + `bus_key`": _best(
+            lambda i: (events_to_bus_json(batches[i]), [bus_key(ev) for ev in batches[i]])),
+        "whole handler without HTTP and Kafka (the three above and the glue)": _handler_cost(bodies),
+    }
+    if brokers:
+        for stage, ms in _kafka_costs(brokers, batches).items():
+            costs[f"Kafka: {stage}"] = ms
+    return {stage: round(ms, 3) for stage, ms in costs.items()}
+
+
+def costs_table(costs: dict[str, float]) -> str:
+    return "\n".join(["| stage, per 100-event batch | ms |", "|---|---:|"]
+                     + [f"| {stage} | {ms:.3f} |" for stage, ms in costs.items()])
