@@ -137,7 +137,8 @@ def _breakdown(rows: list[dict[str, Any]], costs: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
-def write_doc(path: Path, rows: list[dict[str, Any]], args: argparse.Namespace, costs: dict[str, float]) -> None:
+def write_doc(path: Path, rows: list[dict[str, Any]], args: argparse.Namespace, costs: dict[str, float],
+              measured_at: float | None = None) -> None:
     ref = next((r for r in rows if r["target"] == "raw"), None)
     verdict = []
     for r in rows:
@@ -158,7 +159,7 @@ limit off. A request counts when it got a 200 with every event accepted.
 system) from the client's first request to its last, divided by the requests
 sent: unlike events/s it hardly depends on what else the machine is doing.
 
-Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, {os.cpu_count()} cores,
+Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(measured_at))} on {platform.machine()}, {os.cpu_count()} cores,
 Python {platform.python_version()}. **The machine was shared with other
 engineers' test runs while this ran (1-minute load average before each run in
 the JSON below), so the figures are noisy**: run `commands/bench-ingest` again
@@ -198,14 +199,19 @@ pipelined as in `serve`):
 
 ## Issue #4: what changed, before and after
 
-Same session, 2026-11-29 09:20 UTC (load average 1.1–2.5), 12 s per target,
-`serve` at commit bb576a9 against `serve` after these changes:
+One session, 2026-11-29 09:31–09:33 UTC (load average 1.6–2.0), 12 s per
+target, `serve` at commit bb576a9 (before) and after these changes, run
+alternately; two rounds for Kafka, so two figures each:
 
 | target | events/s before | events/s after | server CPU ms / batch before | after |
 |---|---:|---:|---:|---:|
-| reference | 378,247 | (same run) | 0.24 | |
-| Kafka acks=all | 54,009 (0.14×) | 122,781 (0.32×) | 1.83 | 0.82 |
-| embedded (DuckDB) | 38,063 (0.10×) | 42,487 (0.11×) | 2.58 | 2.33 |
+| reference (raw ASGI, decode only) | 361,316 / 354,608 (the same runs) | – | 0.28 | – |
+| Kafka acks=all | 55,637 / 50,065 (0.15× / 0.14×) | 120,717 / 109,024 (0.33× / 0.31×) | 1.82 / 2.00 | 0.83 / 0.92 |
+| embedded (DuckDB) | 33,935 (0.09×) | 36,584 (0.10×) | 2.91 | 2.72 |
+
+Across all runs of the final code between 09:28 and 09:37 UTC (load average
+0.5–2.0), Kafka came out at 0.29–0.39× the reference and 0.74–0.97 ms of
+server CPU per batch; before, 0.14–0.15× and 1.8–2.0 ms.
 
 In-process, per batch: encoding for the bus 0.58 → 0.13 ms (`format_ts_ms`
 from tables and cached date prefixes, ~1.9 → ~0.35 µs; the records built
@@ -221,21 +227,24 @@ much as the rest of the Kafka work); `produce` takes positional arguments
 
 ## What is left
 
-The ≥ 0.5× target needs about 0.5 ms of server CPU per batch; `serve` on
-Kafka spends about 0.8. What remains is spread out, with no single item
-left that is large: the contract's typed decode and checks (~0.16 ms, of
+The ≥ 0.5× target needs about 0.55 ms of server CPU per batch (half the
+reference's ~3,500 batches/s on one core, which the broker's JVM shares);
+`serve` on Kafka spends 0.74–0.97 ms. What remains is spread out, with no
+single item left that is large: the contract's typed decode and checks (~0.16 ms, of
 which msgspec's own C decode is ~0.1), the bus encoding (~0.13 ms: one
 record, one timestamp string and one JSON encode per event), librdkafka
 (~0.2 ms: `produce` calls, one delivery report per message, compression and
 the broker connection; lz4 was the cheapest of none, lz4, snappy and zstd),
 and HTTP (~0.2 ms, as for the reference). One message per event on
 `events.raw` (the stream processors rely on it) fixes the per-event client
-work. Further steps, none taken here: a native codec for the
-decode→encode path, more than one `serve` process (the benchmark pins the
-server to one core, as it does the reference), or the httptools parser (for
-both; `serve` keeps h11 for its header cap). The embedded mode is bounded by
-its store thread (one DuckDB transaction per group of batches; see
-docs/reliability.md), not by HTTP.
+work. Tried and not kept: polling the producer from the event loop instead
+of the poll thread (no better), `linger.ms` 20 instead of 5 (2–3 % less CPU,
+up to 15 ms more for a lone batch). Further steps, none taken here: a
+native codec for the decode→encode path, more than one `serve` process (the
+benchmark pins the server to one core, as it does the reference), or the
+httptools parser (for both; `serve` keeps h11 for its header cap). The
+embedded mode is bounded by its store thread (one DuckDB transaction per
+group of batches; see docs/reliability.md), not by HTTP.
 
 Raw results:
 
