@@ -47,7 +47,18 @@ def _wait_started(settings, processor: str, timeout: float = 60) -> None:
 
 
 def test_each_processor_sigkilled_several_times_and_restarted(tmp_path) -> None:
-    events, settings, expected = _published(tmp_path, sessions=400, seed=21)
+    """The traffic is published in ten parts, one before each kill, so every
+    processor dies with work in hand (all at once, the work was sometimes done
+    before the kills). The idle watermark waits 10 s: the pauses between parts
+    must not close sessions whose next events are still to come."""
+    require_broker()
+    events = traffic(sessions=400, seed=21)
+    settings = fresh_settings(tmp_path, idle_after_ms=10_000)
+    expected = replay_insights(events, tmp_path)
+    ordered = arrivals(events, seed=21)
+    kills = 3 * len(PROCESSORS)
+    parts = [ordered[i * len(ordered) // (kills + 1):(i + 1) * len(ordered) // (kills + 1)] for i in range(kills + 1)]
+    loadgen.publish(settings.brokers, settings.topics.raw, parts.pop(0))
     extra = {"sessionizer": FAST_FAILOVER + SHORT_RETENTION}
     procs = {name: spawn(name, settings, *extra.get(name, FAST_FAILOVER)) for name in PROCESSORS}
     rng = random.Random(5)
@@ -56,11 +67,13 @@ def test_each_processor_sigkilled_several_times_and_restarted(tmp_path) -> None:
         _wait_started(settings, "sessionizer")
         for _ in range(3):
             for name in rng.sample(PROCESSORS, len(PROCESSORS)):
+                loadgen.publish(settings.brokers, settings.topics.raw, parts.pop(0))
                 time.sleep(rng.uniform(0.2, 1.5))
                 mid_run_kills += any(total_lag(settings).values())
                 procs[name].kill()
                 procs[name].wait()
                 procs[name] = spawn(name, settings, *extra.get(name, FAST_FAILOVER))
+        assert not parts
         drained(settings, timeout=240)
     finally:
         logs = {name: terminate(p) for name, p in procs.items()}
