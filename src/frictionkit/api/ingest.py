@@ -34,6 +34,8 @@ router = APIRouter(tags=["ingestion"])
 
 INGEST_PATH = "/v1/events/batch"
 _EVENT_INDEX = re.compile(r"Event (\d+):")
+# While the store pauses, up to this many times the in-flight limit may wait.
+STALL_DEPTH = 4
 # The request headers the handler reads (ASGI gives them lower-cased).
 _WANTED = frozenset((b"authorization", b"x-api-key", b"content-type", b"content-encoding", b"content-length"))
 
@@ -142,8 +144,10 @@ async def handle(state: AppState, scope: dict[str, Any], receive: Any) -> Answer
     wait = state.limiter.check(key.name)
     if wait:
         return _fail(429, "rate limit exceeded for this API key", {"Retry-After": str(wait)})
-    if settings.max_inflight and state.inflight >= settings.max_inflight:
-        # Admission control: shed load at once instead of queueing without bound.
+    limit = settings.max_inflight
+    if limit and state.inflight >= limit and not (state.inflight < STALL_DEPTH * limit and state.sink.stalled()):
+        # Admission control: shed load at once instead of queueing without
+        # bound; a deeper queue only while the store pauses (api/stall.py).
         return _fail(503, "the server is overloaded; retry later", {"Retry-After": "1"})
     state.inflight += 1
     try:

@@ -21,6 +21,7 @@ from ..pipeline.embedded import EmbeddedPipeline
 from ..store import open_store
 from ..store.base import Store, StoreError
 from .settings import Settings, redact_dsn
+from .stall import StallWatch
 
 log = logging.getLogger("frictionkit.serve")
 T = TypeVar("T")
@@ -97,6 +98,11 @@ class EmbeddedSink:
         self._pipeline: EmbeddedPipeline | None = None
         self._waiting: list[tuple[list[Event], asyncio.Future[None]]] = []
         self._committing = False
+        self.stall = StallWatch()
+
+    def stalled(self) -> bool:
+        """Is the store in a pause (a checkpoint) rather than overloaded? See ``api/stall.py``."""
+        return self.stall.stalled()
 
     def _watermark(self) -> int:
         return int(self.settings.clock() * 1000) - self.lateness_ms
@@ -143,6 +149,7 @@ class EmbeddedSink:
                 events = [ev for batch, _ in group for ev in batch]
                 watermark = self._watermark()
                 failed = False
+                self.stall.commit_started(len(events))
                 try:
                     await self.access.run(
                         lambda s: self._guarded(s, lambda p: p.process(events, watermark_ts_ms=watermark))
@@ -150,6 +157,8 @@ class EmbeddedSink:
                 except Exception as err:  # noqa: BLE001 - whatever failed, nothing was committed
                     log.error("store write failed: %s", type(err).__name__ if not isinstance(err, StoreError) else err)
                     failed = True
+                finally:
+                    self.stall.commit_ended()
                 for _, done in group:
                     if done.done():
                         continue  # the client went away; its events are committed or not like the rest
@@ -228,6 +237,9 @@ class KafkaSink:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._finished: list[_Delivery] = []  # filled (by callbacks) and emptied on the poll thread only
+
+    def stalled(self) -> bool:
+        return False  # a slow broker is waited for per batch (delivery timeout), not queued behind
 
     def _make_producer(self) -> Any:
         config = self._kafka.producer_config(
