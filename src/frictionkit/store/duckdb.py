@@ -33,7 +33,7 @@ def _connect(path: str):
         # the buffer pool from growing with the file (DuckDB's default is 80 %
         # of RAM); DuckDB spills to disk beyond it.
         config = {
-            "checkpoint_threshold": "512MB",
+            "checkpoint_threshold": os.environ.get("FRICTIONKIT_DUCKDB_CHECKPOINT", "512MB"),
             "memory_limit": os.environ.get("FRICTIONKIT_DUCKDB_MEMORY", "512MB"),
         }
         return duckdb.connect(path, config=config)
