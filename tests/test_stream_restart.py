@@ -195,3 +195,31 @@ def test_commit_metadata_claims_round_trip_and_stay_bounded() -> None:
     assert len(format_claims(many)) < 4096  # the broker's default offset.metadata.max.bytes
     # Narrowed claims never claim more than the originals did.
     assert all(any(w <= w0 and p <= p0 for w0, p0 in [(1000 - i, i) for i in range(100)]) for w, p in many)
+
+
+def test_past_dated_traffic_after_an_idle_spell_is_sessionized_whole() -> None:
+    """A partition that sat idle has flushed its sessions by the wall clock.
+    Traffic dated in the past that then arrives (a backfill, an agent that was
+    offline, the soak's generator) must still be sessionized by its own event
+    time: before, the wall-clock watermark stayed, so every tick closed every
+    open session, cutting sessions at fetch boundaries; the rest of a cut
+    session came back as a second session with the same id."""
+    settings = _settings(HOUR_MS)
+    events = loadgen.events_from_wire(iter_events(sessions=80, seed=9, start="2000-01-03T08:00:00Z"))
+    arrived = loadgen.arrival_order(events, max_delay_ms=60_000, seed=4)
+    logic = settings.sessionizer.build()
+    for ev in arrived:
+        logic.on_event(ev)
+    from frictionkit.stream.codec import session_key
+    want = {session_key(s): encode_session(s) for s in logic.close_all()}
+
+    proc, out = SessionizerProcessor(settings), Collect()
+    proc.assigned([TP], {})
+    proc.eof(TP, NOW)
+    proc.tick(out, NOW + 10 * proc.s.idle_after_ms)  # idle before any traffic
+    _feed(proc, [event_to_bus_json(ev) for ev in arrived], 0, len(arrived), out)
+    _finish(proc, out)
+    got: dict[bytes, bytes] = {}
+    for key, value in out.sessions:
+        assert got.setdefault(key, value) == value, f"{key!r} emitted twice with other content (a cut session)"
+    assert got == want

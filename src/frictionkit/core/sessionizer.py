@@ -143,6 +143,18 @@ class SessionizerLogic:
         if self.watermark_ts_ms is not None and wm < self.watermark_ts_ms:
             wm = self.watermark_ts_ms
         self.watermark_ts_ms = wm
+        return self._close_until(wm)
+
+    def flush(self, until_ts_ms: int) -> list[Session]:
+        """Close what is due by ``until_ts_ms`` (and forget keys past their
+        retention by it) without making it the watermark: events that arrive
+        later are still judged by their own event time. For a source gone
+        idle: its open sessions close by the wall clock, yet traffic dated in
+        the past that arrives afterwards (a backfill, an agent that was
+        offline) is sessionized whole instead of closing at every advance."""
+        return self._close_until(until_ts_ms)
+
+    def _close_until(self, wm: int) -> list[Session]:
         closed: list[Session] = []
         heap = self._deadlines
         while heap and heap[0][0] <= wm:

@@ -1,8 +1,11 @@
 """The sessionizer processor: ``events.raw`` -> closed sessions on ``events.sessionized``.
 
 One core ``SessionizerLogic`` per assigned partition, so each partition has
-its own event-time watermark (max ts - allowed lateness), advanced with the
-wall clock once the partition sits at its end for ``idle_after_ms``.
+its own event-time watermark (max ts - allowed lateness). Once the partition
+sits at its end for ``idle_after_ms``, its sessions are flushed by the wall
+clock (SPEC §5's idle advance), without making the wall clock its watermark:
+traffic dated in the past that arrives later is still sessionized whole by
+its own event time.
 
 No state store: state is rebuilt by re-reading the partition from the
 committed offset, which therefore never passes the first offset of any key
@@ -89,7 +92,8 @@ def merge_claims(claims: list[Claim]) -> list[Claim]:
 
 
 class _Partition:
-    __slots__ = ("logic", "key_first", "key_last", "at_eof", "quiet_since_ms", "inherited", "dirty")
+    __slots__ = ("logic", "key_first", "key_last", "at_eof", "quiet_since_ms", "eof_since_ms", "inherited", "flushed",
+                 "position", "dirty")
 
     def __init__(self, config: SessionizerConfig, inherited: list[Claim], now_ms: int) -> None:
         self.logic: SessionizerLogic = config.build()
@@ -97,13 +101,18 @@ class _Partition:
         # added as offsets grow), so the front is the oldest one.
         self.key_first: OrderedDict[SessionKey, int] = OrderedDict()
         self.at_eof = False
-        self.quiet_since_ms = now_ms
+        self.quiet_since_ms = now_ms  # the last idle tick, or the start of this quiet spell
+        self.eof_since_ms = now_ms  # the start of this quiet spell
         # Last offset of each key the logic holds: a key with an event at or
         # past a claim's position has input that claim never saw, so its
         # sessions are new even when they are due by the claim's watermark
         # (events dated in the past, from an agent that was offline).
         self.key_last: dict[SessionKey, int] = {}
         self.inherited = inherited  # the claims of the last commit
+        # Claims of this logic's idle flushes: the wall-clock time it closed
+        # sessions by, with the position it had consumed to then.
+        self.flushed: list[Claim] = []
+        self.position: int | None = None
         self.dirty = False
 
     def already_emitted(self, key: SessionKey, deadline_ms: int) -> bool:
@@ -116,7 +125,7 @@ class _Partition:
         before ``position``, was closed here: emitted, or suppressed as
         emitted before)."""
         wm = self.logic.watermark_ts_ms
-        return merge_claims(self.inherited + ([] if wm is None else [(wm, position)]))
+        return merge_claims(self.inherited + self.flushed + ([] if wm is None else [(wm, position)]))
 
     def oldest_offset(self) -> int | None:
         held = self.logic.has_key
@@ -163,6 +172,7 @@ class SessionizerProcessor:
             part.key_first.pop(key, None)
             part.key_first[key] = msg.offset()
         part.key_last[key] = msg.offset()
+        part.position = msg.offset() + 1
         status = part.logic.on_event(ev)
         self.stats["events"] += 1
         if status is DUPLICATE:
@@ -175,24 +185,31 @@ class SessionizerProcessor:
         part = self.parts.get(tp)
         if part is not None and not part.at_eof:
             part.at_eof = True
-            part.quiet_since_ms = now_ms
+            part.quiet_since_ms = part.eof_since_ms = now_ms
 
     def tick(self, out: Outputs, now_ms: int) -> None:
         for part in self.parts.values():
-            watermark = None
+            logic = part.logic
             if part.at_eof and now_ms - part.quiet_since_ms >= self.s.idle_after_ms:
-                logic = part.logic
                 # Idle: event time is taken to run with the wall clock, both as
                 # the clock itself (live traffic) and as time passed since the
                 # partition went quiet (a source whose clock is ahead of ours).
-                watermark = now_ms - self.config.allowed_lateness_ms
+                # A flush, not a new watermark: traffic dated in the past that
+                # arrives later is sessionized by its own event time, not
+                # closed piecemeal at every tick.
+                until = now_ms - self.config.allowed_lateness_ms
                 if logic.watermark_ts_ms is not None:
-                    watermark = max(watermark, logic.watermark_ts_ms + now_ms - part.quiet_since_ms)
+                    until = max(until, logic.watermark_ts_ms + now_ms - part.eof_since_ms)
                 part.quiet_since_ms = now_ms
-            elif not part.dirty:
+                closed = logic.flush(until)
+                if part.position is not None:
+                    part.flushed = merge_claims(part.flushed + [(until, part.position)])
+            elif part.dirty:
+                closed = logic.advance()
+            else:
                 continue
             part.dirty = False
-            for session in part.logic.advance(watermark):
+            for session in closed:
                 self._emit(part, session, out)
 
     def _deadline(self, session: Session) -> int:
