@@ -172,6 +172,9 @@ _encoder = msgspec.json.Encoder()
 
 
 _FRIENDLIER = {
+    # msgspec >= 0.23 reports invalid UTF-8 inside a string as a DecodeError
+    # with this text; earlier versions raise UnicodeDecodeError (below).
+    "Invalid UTF-8 encoded string": "invalid UTF-8 in a JSON string",
     "Invalid RFC3339 encoded datetime": "not an RFC 3339 timestamp with time and zone",
     "Expected `datetime` with a timezone component": "RFC 3339 timestamp without a zone (add Z or ±hh:mm)",
 }
