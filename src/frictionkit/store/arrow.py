@@ -6,12 +6,14 @@ conversion keeps the stores' rows identical.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, TypeVar
 
 import msgspec
 import pyarrow as pa
 
 from ..core.model import Event, Incident, SessionFacts, SessionResult, SessionScreenFacts, TaskRun
+
+S = TypeVar("S", bound=msgspec.Struct)
 
 TS = pa.timestamp("ms")
 _json = msgspec.json.Encoder()
@@ -115,3 +117,12 @@ def result_tables(results: list[SessionResult]) -> dict[str, pa.Table]:
         "fact_session_screens": _struct_table(screens, SessionScreenFacts, types, _TS_RENAMES),
         "fact_task_runs": _struct_table(runs, TaskRun, run_types, _TS_RENAMES),
     }
+
+
+def structs_from_arrow(table: pa.Table, cls: type[S]) -> list[S]:
+    """One ``cls`` per row of a query result whose columns are ``cls``'s fields
+    in order. Column by column: about twice as fast as row tuples when some
+    columns are lists, and top flows and the flow graph may read a few hundred
+    thousand rows."""
+    return [cls(*row) for row in zip(*(column.to_pylist() for column in table.columns))]
+

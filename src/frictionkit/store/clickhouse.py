@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pyarrow as pa
 
 from ..core.model import Event, SessionKey, SessionResult, TaskPathGroup, TaskRun
-from .arrow import EVENT_COLUMNS, event_from_row, events_table, result_tables
+from .arrow import EVENT_COLUMNS, event_from_row, events_table, result_tables, structs_from_arrow
 from .base import Scope, StoreError, read_sql
 from .ddl import migration_plan, migrations_table_statement
 
@@ -334,12 +334,9 @@ class ClickHouseStore:
     ) -> list[TaskRun]:
         params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task,
                   "with_times": with_times}
-        # Arrow, column by column: top flows may read a few hundred thousand
-        # runs, and row tuples with array columns cost twice as much.
         with self._guard():
             table = self.client.query_arrow(self._sql["task_runs.sql"], parameters=params, settings=_READ_SETTINGS)
-        columns = [column.to_pylist() for column in table.columns]
-        return [TaskRun(*row) for row in zip(*columns)]
+        return structs_from_arrow(table, TaskRun)
 
     def task_path_groups(
         self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None
@@ -348,8 +345,7 @@ class ClickHouseStore:
         with self._guard():
             table = self.client.query_arrow(self._sql["task_path_groups.sql"], parameters=params,
                                             settings=_READ_SETTINGS)
-        columns = [column.to_pylist() for column in table.columns]
-        return [TaskPathGroup(*row) for row in zip(*columns)]
+        return structs_from_arrow(table, TaskPathGroup)
 
     # Session drill-down and restart recovery (api/; twins of store/duckdb.py).
 
