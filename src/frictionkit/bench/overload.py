@@ -20,15 +20,13 @@ was not stored). Server RSS is sampled throughout.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from .load import RssSampler, Workload, run_client_process, start_server
+from .verdict import finish
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -145,14 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="overload-") as tmp:
         report = run_overload(Path(tmp), seconds=args.seconds, recovery_seconds=args.recovery_seconds,
                               capacity=args.capacity, measure_seconds=args.measure_seconds, timeout=args.timeout)
-    print(table(report))
-    problems = check(report)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1))
-    if problems:
-        print("\nFAILED:\n" + "\n".join(f"  - {p}" for p in problems), file=sys.stderr)
-        sys.exit(1)
-    print("\nall overload checks passed", file=sys.stderr)
+    finish("overload", table(report), report, check(report), args.json)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ and the insights (overview and hotspots of every scope) equal a replay
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import signal
@@ -35,6 +34,7 @@ from typing import Any
 import msgspec
 
 from .load import RssSampler, Workload, run_client_process, start_server
+from .verdict import finish
 
 PROCESSORS = ["sessionizer", "incident-detector", "metrics-aggregator"]
 
@@ -273,14 +273,7 @@ def main(argv: list[str] | None = None) -> None:
         with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
             report = run_soak(Path(tmp), seconds=args.seconds, restart_every=args.restart_every, rate=args.rate,
                               brokers=args.brokers, processors_first=not args.processors_after_load)
-    print(summary(report))
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1))
-    problems = check(report)
-    if problems:
-        print("\nFAILED:\n" + "\n".join(f"  - {p}" for p in problems), file=sys.stderr)
-        sys.exit(1)
-    print("\nall soak checks passed", file=sys.stderr)
+    finish("soak", summary(report), report, check(report), args.json)
 
 
 if __name__ == "__main__":
