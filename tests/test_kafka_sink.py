@@ -17,7 +17,7 @@ from api_support import past_ms
 from frictionkit.api.settings import resolve_settings
 from frictionkit.api.sinks import KafkaSink, SinkUnavailable
 from frictionkit.bus import kafka
-from frictionkit.core.contract import decode_event_line
+from frictionkit.core.contract import decode_bus_message
 from frictionkit.core.model import Event
 
 pytestmark = pytest.mark.kafka
@@ -68,7 +68,7 @@ def _consume(topic: str, expected: int, timeout_s: float = 20.0) -> list[Event]:
         while len(out) < expected and time.monotonic() < deadline:
             msg = consumer.poll(0.5)
             if msg is not None and msg.error() is None:
-                out.append(decode_event_line(msg.value(), now_ms=None))
+                out.extend(decode_bus_message(msg.value()))
     finally:
         consumer.close()
     return out

@@ -13,7 +13,7 @@ import msgspec
 
 import pytest
 
-from frictionkit.bus.codec import event_to_bus_json
+from frictionkit.bus.codec import bus_messages, event_to_bus_json
 from frictionkit.core.metrics import process_session
 from frictionkit.core.sessionizer import SessionizerConfig
 from frictionkit.generate import iter_events
@@ -54,12 +54,17 @@ class Collect:
         self.sessions.append((key, value))
 
 
-@pytest.fixture(scope="module")
-def partition() -> list[bytes]:
+@pytest.fixture(scope="module", params=["one event per message", "serve's arrays"])
+def partition(request) -> list[bytes]:
+    """The partition's messages: one event each (any producer), or as ``serve``
+    writes them, the events of one request that share a key in one array, so a
+    message holds events of many sessions and a commit can fall inside them."""
     events = loadgen.events_from_wire(iter_events(sessions=120, seed=31))
     arrived = loadgen.with_retried_batches(loadgen.arrival_order(events, max_delay_ms=60_000, seed=1),
                                            batch=50, fraction=0.1, seed=2)
-    return [event_to_bus_json(ev) for ev in arrived]
+    if request.param == "one event per message":
+        return [event_to_bus_json(ev) for ev in arrived]
+    return [value for lo in range(0, len(arrived), 20) for _, value in bus_messages(arrived[lo:lo + 20])]
 
 
 def _settings(retention_ms: int) -> StreamSettings:

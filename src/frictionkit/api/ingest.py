@@ -24,7 +24,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.requests import ClientDisconnect
 
-from ..core.contract import BatchError, BodyTooLarge, decode_batch, gunzip_capped
+from ..core.contract import BatchError, BatchResult, BodyTooLarge, decode_batch, gunzip_capped
 from ..core.model import Event
 from .auth import ApiKey, bearer_token
 from .sinks import SinkUnavailable
@@ -104,27 +104,29 @@ async def _read_capped(receive: Any, cap: int) -> bytes:
             raise ClientDisconnect()
 
 
-def split_by_org(key: ApiKey, accepted: list[Event], errors: list[str]) -> tuple[list[Event], list[str]]:
+def split_by_org(key: ApiKey, result: BatchResult) -> BatchResult:
     """Reject the events of orgs the key may not write, keeping the batch index
     in the reason (accepted events come back without their index, so it is
     rebuilt from the indices the contract rejected)."""
     if key.orgs is None:
-        return accepted, errors
+        return result
+    errors = result.errors
     rejected_at = {int(m.group(1)) for m in map(_EVENT_INDEX.match, errors) if m}
-    total = len(accepted) + len(errors)
+    total = len(result.accepted) + len(errors)
     indices = [i for i in range(total) if i not in rejected_at]
     kept: list[Event] = []
+    kept_raws: list[Any] = []
     extra: list[tuple[int, str]] = []
-    for index, ev in zip(indices, accepted):
+    for index, ev, raw in zip(indices, result.accepted, result.raws or [None] * len(result.accepted)):
         if key.permits_org(ev.org_id):
             kept.append(ev)
+            kept_raws.append(raw)
         else:
             extra.append((index, f"Event {index}: orgId {ev.org_id[:128]!r} is not permitted for this API key"))
     if not extra:
-        return kept, errors
+        return result
     merged = [(int(m.group(1)) if (m := _EVENT_INDEX.match(e)) else -1, e) for e in errors] + extra
-    return kept, [e for _i, e in sorted(merged, key=lambda item: item[0])]
-
+    return BatchResult(accepted=kept, errors=[e for _i, e in sorted(merged, key=lambda item: item[0])], raws=kept_raws)
 
 
 async def handle(state: AppState, scope: dict[str, Any], receive: Any) -> Answer:
@@ -184,9 +186,10 @@ async def _ingest(state: AppState, key: ApiKey, declared: str | None, encoding: 
     wait = state.limiter.take(key.name, total)
     if wait:
         return _fail(429, "rate limit exceeded for this API key", {"Retry-After": str(wait)})
-    accepted, errors = split_by_org(key, result.accepted, result.errors)
+    result = split_by_org(key, result)
+    accepted, errors = result.accepted, result.errors
     try:
-        await state.sink.publish(accepted)
+        await state.sink.publish(accepted, result.raws)
     except SinkUnavailable as err:
         # The agent retries the whole batch: nothing of it is acknowledged.
         return _reply(503, "error", accepted=0, rejected=0, errors=[str(err)],

@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
-from ..bus.codec import bus_key, events_to_bus_json
+from ..bus.codec import bus_messages
 from ..core.model import Event
 from ..pipeline.embedded import EmbeddedPipeline
 from ..store import open_store
@@ -130,7 +130,7 @@ class EmbeddedSink:
     def start(self) -> None:
         self.access.call_sync(self._ensure_pipeline)
 
-    async def publish(self, events: list[Event]) -> None:
+    async def publish(self, events: list[Event], raws: list[Any] | None = None) -> None:
         """Group commit: batches that arrive while a transaction is running wait
         and go into the next one together, so a store commit is paid once per
         group rather than once per request. Each caller still returns only
@@ -218,8 +218,9 @@ def _resolve(batches: list[_Delivery]) -> None:
 
 
 class KafkaSink:
-    """Publishes to ``events.raw``: idempotent producer, acks=all; a batch is
-    acknowledged only once every event's delivery report came back clean."""
+    """Publishes to ``events.raw``: idempotent producer, acks=all; one message
+    per key and batch (``bus.codec.bus_messages``); a batch is acknowledged
+    only once every message's delivery report came back clean."""
 
     mode = "distributed"
 
@@ -307,22 +308,21 @@ class KafkaSink:
         self._thread = threading.Thread(target=self._poll_loop, name="frictionkit-kafka-poll", daemon=True)
         self._thread.start()
 
-    async def _produce_all(self, events: list[Event], delivery: _Delivery) -> str | None:
-        """Queue every event with the client, on the event loop: ``produce`` only
+    async def _produce_all(self, messages: list[tuple[bytes, bytes]], delivery: _Delivery) -> str | None:
+        """Queue every message with the client, on the event loop: ``produce`` only
         copies into librdkafka's queue, so a thread hop per batch (and the GIL
         hand-offs it brings) would cost more than it saves. A full queue waits
         here without blocking other requests. Returns why it gave up, if it did."""
-        values = events_to_bus_json(events)
-        with_session = self.settings.key_by_session
         deadline = time.monotonic() + self.settings.delivery_timeout_ms / 1000
         topic, on_delivery, produce = self.topic, delivery.on_delivery, self._producer_now().produce
-        i, n = 0, len(events)
+        i, n = 0, len(messages)
         while i < n:
             try:
                 while i < n:
+                    key, value = messages[i]
                     # Positional (partition -1: the client's partitioner, as when it is
                     # left out): parsing keywords is a third of the call's cost.
-                    produce(topic, values[i], bus_key(events[i], with_session=with_session), -1, on_delivery)
+                    produce(topic, value, key, -1, on_delivery)
                     i += 1
             except BufferError:
                 # The local queue is full: let the poll thread drain it by deliveries.
@@ -334,13 +334,16 @@ class KafkaSink:
                 return str(err)
         return None
 
-    async def publish(self, events: list[Event]) -> None:
+    async def publish(self, events: list[Event], raws: list[Any] | None = None) -> None:
+        """``raws``: the events' JSON as the agent sent it, where it can go on
+        the bus as it is (``BatchResult.raws``)."""
         if not events:
             return
         if self._down:
             raise SinkUnavailable("the event bus is unavailable")
-        delivery = _Delivery(len(events), asyncio.get_running_loop(), self._finished)
-        failed = await self._produce_all(events, delivery)
+        messages = bus_messages(events, raws, with_session=self.settings.key_by_session)
+        delivery = _Delivery(len(messages), asyncio.get_running_loop(), self._finished)
+        failed = await self._produce_all(messages, delivery)
         if failed is not None and delivery.error is None:
             delivery.error = failed
         if delivery.error is None:

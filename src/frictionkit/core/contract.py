@@ -24,6 +24,9 @@ from .model import Event
 MAX_EVENTS_PER_BATCH = 1000
 MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_EVENT_BYTES = 32 * 1024
+# A bus event is the agent's event (at most MAX_EVENT_BYTES) plus what the
+# server stamps on it: eventId, receivedAt, agentId and sdkVersion.
+MAX_BUS_EVENT_BYTES = MAX_EVENT_BYTES + 1024
 MAX_FUTURE_MS = 10 * 60 * 1000
 SKEW_CORRECTION_THRESHOLD_MS = 5_000
 MAX_EXTRA_KEYS = 32
@@ -167,6 +170,7 @@ def format_ts_ms(ts_ms: int) -> str:
 
 _wire_decoder = msgspec.json.Decoder(WireEvent)
 _bus_decoder = msgspec.json.Decoder(BusEvent)
+_bus_array_decoder = msgspec.json.Decoder(list[BusEvent])
 _batch_decoder = msgspec.json.Decoder(WireBatch)
 _encoder = msgspec.json.Encoder()
 
@@ -197,6 +201,10 @@ def _reason(err: Exception) -> str:
     if " - at `$." in text:
         text, _, path = text.rpartition(" - at `$.")
         return f"{path.rstrip('`')}: {text}"
+    if " - at `$[" in text:  # an array of bus events: "event <i>: <field>: ..."
+        text, _, path = text.rpartition(" - at `$[")
+        index, _, field = path.rstrip("`").partition("]")
+        return f"event {index}: {field.lstrip('.') + ': ' if field else ''}{text}"
     return text
 
 
@@ -243,27 +251,60 @@ def _to_event(wire: WireEvent, now_ms: int | None, skew_ms: int, received_at_ms:
     )
 
 
+def _bus_to_event(wire: BusEvent, now_ms: int | None) -> Event:
+    received_at_ms = datetime_to_ms(wire.received_at) if wire.received_at else None
+    return _to_event(wire, now_ms, 0, received_at_ms, wire.agent_id, wire.sdk_version)
+
+
 def decode_event_line(line: bytes, *, now_ms: int | None) -> Event:
     """One replay line (the bus format: wire fields plus server fields)."""
-    if len(line) > MAX_EVENT_BYTES:
-        raise ContractError(f"event is larger than {MAX_EVENT_BYTES // 1024} KiB")
+    return _decode_bus_event(line, now_ms, MAX_EVENT_BYTES)
+
+
+def _decode_bus_event(line: bytes, now_ms: int | None, max_bytes: int) -> Event:
+    if len(line) > max_bytes:
+        raise ContractError(f"event is larger than {max_bytes // 1024} KiB")
     try:
         wire = _bus_decoder.decode(line)
     except _DECODE_ERRORS as err:
         raise ContractError(_reason(err)) from None
-    received_at_ms = datetime_to_ms(wire.received_at) if wire.received_at else None
-    return to_event(
-        wire,
-        now_ms=now_ms,
-        received_at_ms=received_at_ms,
-        agent_id=wire.agent_id,
-        sdk_version=wire.sdk_version,
-    )
+    return _bus_to_event(wire, now_ms)
+
+
+def decode_bus_message(value: bytes) -> list[Event]:
+    """One ``events.raw`` message: a single event (one per message, as any
+    producer may write), or a JSON array of events (what ``serve`` writes:
+    the events of one request that share a message key).
+
+    All or nothing: if one event of an array breaks the contract, the error
+    names its index and no event of the message is returned, so every
+    processor skips the same message whole.
+    """
+    if value[:1] != b"[":
+        return [_decode_bus_event(value, None, MAX_BUS_EVENT_BYTES)]
+    try:
+        wires = _bus_array_decoder.decode(value)
+    except _DECODE_ERRORS as err:
+        raise ContractError(_reason(err)) from None
+    if not wires:
+        raise ContractError("an empty array of events")
+    events: list[Event] = []
+    for index, wire in enumerate(wires):
+        try:
+            events.append(_bus_to_event(wire, None))
+        except ContractError as err:
+            raise ContractError(f"event {index}: {err}") from None
+    return events
 
 
 class BatchResult(msgspec.Struct):
     accepted: list[Event]
     errors: list[str]  # "Event <i>: <reason>"
+    # Per accepted event, its JSON as the agent sent it, where that JSON plus
+    # the server's receivedAt, agentId and sdkVersion is the event on the bus
+    # (it has an eventId, and the batch's ts needed no skew correction); else
+    # None. Lets the Kafka sink pass events through without encoding them.
+    raws: list[msgspec.Raw | None] = msgspec.field(default_factory=list)
 
     @property
     def rejected(self) -> int:
@@ -287,8 +328,9 @@ def decode_batch(body: bytes, *, received_at_ms: int) -> BatchResult:
             skew_ms = received_at_ms - sent_at_ms
     accepted: list[Event] = []
     errors: list[str] = []
+    raws: list[msgspec.Raw | None] = []
     agent_id, sdk_version = batch.agent_id, batch.sdk_version
-    decode, append = _wire_decoder.decode, accepted.append
+    decode, append, keep_raw = _wire_decoder.decode, accepted.append, raws.append
     for index, raw in enumerate(batch.events):
         try:
             if len(raw) > MAX_EVENT_BYTES:
@@ -298,9 +340,10 @@ def decode_batch(body: bytes, *, received_at_ms: int) -> BatchResult:
             except _DECODE_ERRORS as err:
                 raise ContractError(_reason(err)) from None
             append(_to_event(wire, received_at_ms, skew_ms, received_at_ms, agent_id, sdk_version))
+            keep_raw(raw if skew_ms == 0 and wire.event_id is not None else None)
         except ContractError as err:
             errors.append(f"Event {index}: {err}")
-    return BatchResult(accepted=accepted, errors=errors)
+    return BatchResult(accepted=accepted, errors=errors, raws=raws)
 
 
 def gunzip_capped(body: bytes, max_bytes: int = MAX_BODY_BYTES) -> bytes:

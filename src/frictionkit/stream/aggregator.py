@@ -24,7 +24,7 @@ import logging
 from collections import OrderedDict
 from typing import Any, Callable
 
-from ..core.contract import ContractError, decode_event_line
+from ..core.contract import ContractError, decode_bus_message
 from ..core.metrics import process_session
 from ..core.model import Event, SessionResult
 from ..store.base import Store
@@ -78,10 +78,11 @@ class MetricsAggregatorProcessor:
         value = msg.value() or b""
         if topic == self.s.topics.raw:
             try:
-                pending.events.append(decode_event_line(value, now_ms=None))
+                events = decode_bus_message(value)
             except ContractError as err:
                 raise MessageError(f"event breaks the contract: {err}") from None
-            self.stats["events"] += 1
+            pending.events.extend(events)
+            self.stats["events"] += len(events)
         elif topic == self.s.topics.sessionized:
             result = process_session(decode_session(value), self.s.core)
             pending.results.append(result)

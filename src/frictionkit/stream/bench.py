@@ -105,25 +105,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--partitions", type=int, default=3)
     ap.add_argument("--brokers", default=kafka.brokers_from_env())
+    ap.add_argument("--shape", choices=SHAPES, default="single",
+                    help="events.raw messages: one event each (any producer), or as serve writes them "
+                         "(the events of one 100-event request that share a key, as one JSON array)")
     ap.add_argument("--out", default="docs/bench-stream.md")
     args = ap.parse_args(argv)
     tmp = tempfile.mkdtemp(prefix="bench-stream-")
     sessions = max(1, args.events // 43)
     t = time.perf_counter()
-    values = []
-    from ..bus.codec import bus_key, event_to_bus_json
-
-    for ev in loadgen.events_from_wire(iter_events(sessions=sessions, seed=99)):
-        values.append((event_to_bus_json(ev), bus_key(ev)))
-    n = len(values)
-    print(f"generated {n:,} events ({sessions:,} sessions) in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+    events = loadgen.events_from_wire(iter_events(sessions=sessions, seed=99))
+    values = _messages(events, args.shape)
+    n = len(events)
+    print(f"generated {n:,} events ({sessions:,} sessions, {len(values):,} messages) in "
+          f"{time.perf_counter() - t:.1f}s", file=sys.stderr)
 
     # 1. throughput on data already on the bus
     s1 = _settings(args.brokers, tmp, args.partitions)
     t = time.perf_counter()
     _publish(s1, values)
     publish_s = time.perf_counter() - t
-    ref_s = passthrough(s1, n)
+    ref_s = passthrough(s1, len(values))
     print(f"passthrough {n / ref_s:,.0f} events/s", file=sys.stderr)
     procs = _spawn(s1)
     t = time.perf_counter()
@@ -157,13 +158,28 @@ def main(argv: list[str] | None = None) -> int:
     peak = {name: max(s[1][name] for s in samples) for name in PROCESSORS}
     drained_s = samples[-1][0]
 
-    table = _table(n, args.partitions, publish_s, ref_s, proc_s, burst_s, at_end, peak, drained_s)
+    table = _table(n, len(values), args.shape, args.partitions, publish_s, ref_s, proc_s, burst_s, at_end, peak,
+                   drained_s)
     print(table)
     if args.out:
         os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
         with open(args.out, "w") as fh:
             fh.write(table)
     return 0
+
+
+SHAPES = ("single", "arrays")
+REQUEST_EVENTS = 100  # events per HTTP request, as bench-ingest's load generator sends
+
+
+def _messages(events: list, shape: str) -> list[tuple[bytes, bytes]]:
+    """``(value, key)`` messages for ``events.raw`` in the chosen shape."""
+    from ..bus.codec import bus_key, bus_messages, event_to_bus_json
+
+    if shape == "single":
+        return [(event_to_bus_json(ev), bus_key(ev)) for ev in events]
+    return [(value, key) for lo in range(0, len(events), REQUEST_EVENTS)
+            for key, value in bus_messages(events[lo:lo + REQUEST_EVENTS])]
 
 
 def _publish(settings: StreamSettings, values: list[tuple[bytes, bytes]]) -> None:
@@ -180,18 +196,19 @@ def _publish(settings: StreamSettings, values: list[tuple[bytes, bytes]]) -> Non
         raise kafka.KafkaUnavailable("burst not delivered")
 
 
-def _table(n, partitions, publish_s, ref_s, proc_s, burst_s, at_end, peak, drained_s) -> str:
+def _table(n, messages, shape, partitions, publish_s, ref_s, proc_s, burst_s, at_end, peak, drained_s) -> str:
     ratio = ref_s / proc_s
     lines = [
         "# Stream benchmark",
         "",
-        f"`commands/bench-stream --events {n}` on one local KRaft broker, {partitions} partitions, "
+        f"`commands/bench-stream --events {n} --shape {shape}` on one local KRaft broker, {partitions} partitions, "
         f"{os.cpu_count()} cores shared by broker, producer and processors; processors one process each, "
         "DuckDB store; idle watermark after 1 s.",
         "",
         "| measure | value |",
         "|---|---|",
         f"| events | {n:,} |",
+        f"| messages on events.raw ({'one event each' if shape == 'single' else 'serve arrays'}) | {messages:,} |",
         f"| publish (idempotent producer, acks=all) | {n / publish_s:,.0f} events/s |",
         f"| reference: raw consume→produce passthrough | {n / ref_s:,.0f} events/s |",
         f"| three processors, raw → store drained | {n / proc_s:,.0f} events/s |",
@@ -202,7 +219,7 @@ def _table(n, partitions, publish_s, ref_s, proc_s, burst_s, at_end, peak, drain
         "| peak lag (sessionizer / detector / aggregator) | " + " / ".join(f"{peak[p]:,}" for p in PROCESSORS) + " |",
         f"| burst start → every group at lag 0 | {drained_s:.1f} s |",
         "",
-        "Lag counts messages not yet committed by a group on its input topics; the sessionizer commits",
+        "Lag counts messages (not events) not yet committed by a group on its input topics; the sessionizer commits",
         "no further than the first offset of a key it still holds, so its lag only reaches 0 once the",
         "idle watermark has closed and forgotten every session.",
         "",

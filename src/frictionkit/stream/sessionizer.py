@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from ..core.contract import ContractError, decode_event_line
+from ..core.contract import ContractError, decode_bus_message
 from ..core.model import Session, SessionKey
 from ..core.sessionizer import DUPLICATE, LATE, SessionizerConfig, SessionizerLogic
 from .codec import MessageError, encode_session, session_key
@@ -164,21 +164,26 @@ class SessionizerProcessor:
         part = self.parts[(msg.topic(), msg.partition())]
         part.at_eof = False
         try:
-            ev = decode_event_line(msg.value() or b"", now_ms=None)
+            events = decode_bus_message(msg.value() or b"")
         except ContractError as err:
             raise MessageError(f"event breaks the contract: {err}") from None
-        key = ev.key
-        if not part.logic.has_key(key):
-            part.key_first.pop(key, None)
-            part.key_first[key] = msg.offset()
-        part.key_last[key] = msg.offset()
-        part.position = msg.offset() + 1
-        status = part.logic.on_event(ev)
-        self.stats["events"] += 1
-        if status is DUPLICATE:
-            self.stats["duplicates"] += 1
-        elif status is LATE:
-            self.stats["late"] += 1  # stored in events_raw by the aggregator, not sessionized
+        # The events of one message share its offset: positions, key_first and
+        # key_last count whole messages, which are consumed whole before any
+        # tick, so every claim about "input before offset p" still holds.
+        offset, logic, stats = msg.offset(), part.logic, self.stats
+        for ev in events:
+            key = ev.key
+            if not logic.has_key(key):
+                part.key_first.pop(key, None)
+                part.key_first[key] = offset
+            part.key_last[key] = offset
+            status = logic.on_event(ev)
+            if status is DUPLICATE:
+                stats["duplicates"] += 1
+            elif status is LATE:
+                stats["late"] += 1  # stored in events_raw by the aggregator, not sessionized
+        stats["events"] += len(events)
+        part.position = offset + 1
         part.dirty = True
 
     def eof(self, tp: TP, now_ms: int) -> None:

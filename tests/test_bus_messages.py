@@ -1,0 +1,89 @@
+"""events.raw carries the events of one request that share a key as one
+message (a JSON array); processors read that and one event per message."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from frictionkit.bus import codec
+from frictionkit.bus.codec import MAX_BUS_MESSAGE_BYTES, bus_key, bus_messages, event_to_bus_json
+from frictionkit.core.contract import MAX_EVENT_BYTES, ContractError, decode_bus_message, decode_event_line
+from frictionkit.core.model import Event
+
+T0 = 1_795_773_600_000
+
+
+def _event(i: int, org: str = "acme", product: str = "crm", session: str = "s1", **kw) -> Event:
+    return Event(f"e{i}", org, product, session, "u", T0 + i, "click", "home", "/", "desktop",
+                 received_at_ms=T0 + 60_000, agent_id="agent", sdk_version="1.0", **kw)
+
+
+def test_a_batch_becomes_one_message_per_key_in_arrival_order():
+    events = [_event(0), _event(1, org="globex"), _event(2, session="s2"), _event(3), _event(4, org="globex")]
+    messages = bus_messages(events)
+    assert [key for key, _ in messages] == [b"acme:crm", b"globex:crm"]
+    decoded = {key: decode_bus_message(value) for key, value in messages}
+    assert decoded[b"acme:crm"] == [events[0], events[2], events[3]]
+    assert decoded[b"globex:crm"] == [events[1], events[4]]
+    assert all(bus_key(ev) == key for key, evs in decoded.items() for ev in evs)
+
+
+def test_keyed_by_session_a_message_holds_one_session_key():
+    events = [_event(0), _event(1, session="s2"), _event(2)]
+    messages = bus_messages(events, with_session=True)
+    assert [(key, [e.event_id for e in decode_bus_message(v)]) for key, v in messages] == [
+        (b"acme:crm:s1", ["e0", "e2"]), (b"acme:crm:s2", ["e1"])]
+
+
+def test_an_array_message_holds_the_same_bytes_per_event_as_a_single_event_message():
+    events = [_event(i, extra={"k": i}, latency_ms=1.5) for i in range(3)]
+    [(_, value)] = bus_messages(events)
+    assert json.loads(value) == [json.loads(event_to_bus_json(ev)) for ev in events]
+
+
+def test_big_batches_are_split_under_the_message_limit_keeping_order(monkeypatch):
+    monkeypatch.setattr(codec, "MAX_BUS_MESSAGE_BYTES", 2_000)
+    events = [_event(i, extra={"pad": "x" * 200}) for i in range(40)]
+    messages = bus_messages(events)
+    assert len(messages) > 1 and all(len(v) <= 2_000 for _, v in messages)
+    assert [e for _, v in messages for e in decode_bus_message(v)] == events
+    # One event larger than the limit goes alone (Kafka's own limit then decides).
+    big = _event(99, extra={"pad": "y" * 250, **{f"k{i}": "z" * 250 for i in range(10)}})
+    assert [len(decode_bus_message(v)) for _, v in bus_messages([big])] == [1]
+    assert MAX_BUS_MESSAGE_BYTES < 1_000_000  # Kafka's default message.max.bytes
+
+
+def test_a_single_event_message_is_read_as_before():
+    ev = _event(7)
+    assert decode_bus_message(event_to_bus_json(ev)) == [ev]
+
+
+def test_a_bad_event_rejects_its_whole_array_naming_its_index():
+    good = json.loads(event_to_bus_json(_event(0)))
+    for bad, reason in [
+        (dict(good, orgId=3), "event 1: orgId: Expected `str`, got `int`"),
+        (dict(good, foo=1), "event 1: Object contains unknown field `foo`"),
+        (5, "event 1: Expected `object`, got `int`"),
+        (dict(good, latencyMs=-1), "event 1: latencyMs: Expected `float` >= 0.0"),
+    ]:
+        with pytest.raises(ContractError) as info:
+            decode_bus_message(json.dumps([good, bad]).encode())
+        assert str(info.value) == reason
+    with pytest.raises(ContractError, match="empty array"):
+        decode_bus_message(b"[]")
+    with pytest.raises(ContractError, match="truncated"):
+        decode_bus_message(b"[{")
+
+
+def test_server_fields_may_take_a_bus_event_past_the_agents_size_limit():
+    """An agent's event of up to 32 KiB gains eventId, receivedAt, agentId and
+    sdkVersion on the bus; that must not make the processors drop it. Replay
+    lines keep the agent's limit."""
+    ev = _event(0, extra={"k" * (MAX_EVENT_BYTES - 200): 1})
+    line = event_to_bus_json(ev)
+    assert len(line) > MAX_EVENT_BYTES
+    assert decode_bus_message(line) == [ev]
+    with pytest.raises(ContractError, match="32 KiB"):
+        decode_event_line(line, now_ms=None)
