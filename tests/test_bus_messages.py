@@ -8,8 +8,9 @@ import json
 import pytest
 
 from frictionkit.bus import codec
-from frictionkit.bus.codec import MAX_BUS_MESSAGE_BYTES, bus_key, bus_messages, event_to_bus_json
-from frictionkit.core.contract import MAX_EVENT_BYTES, ContractError, decode_bus_message, decode_event_line
+from frictionkit.bus.codec import MAX_BUS_MESSAGE_BYTES, bus_key, bus_messages, checked_bus_messages, event_to_bus_json
+from frictionkit.core.contract import (MAX_EVENT_BYTES, ContractError, check_batch, decode_batch, decode_bus_message,
+                                      decode_event_line)
 from frictionkit.core.model import Event
 
 T0 = 1_795_773_600_000
@@ -87,3 +88,56 @@ def test_server_fields_may_take_a_bus_event_past_the_agents_size_limit():
     assert decode_bus_message(line) == [ev]
     with pytest.raises(ContractError, match="32 KiB"):
         decode_event_line(line, now_ms=None)
+
+
+def _by_key(events: list[Event], with_session: bool = False) -> dict[bytes, list[Event]]:
+    out: dict[bytes, list[Event]] = {}
+    for ev in events:
+        out.setdefault(bus_key(ev, with_session=with_session), []).append(ev)
+    return out
+
+
+def _wire(i: int, **kw) -> dict:
+    return {"orgId": "acme", "productId": "crm", "sessionId": "s1", "userHash": "u", "ts": "2026-11-27T10:00:00.000Z",
+            "eventType": "click", "screenId": "home", "route": "/", "deviceType": "desktop", "eventId": f"e{i}", **kw}
+
+
+BODIES = {
+    "plain": {"agentId": "a-1", "sdkVersion": "2.0", "events": [_wire(i) for i in range(5)]},
+    "two keys, zones, sub-ms digits, escapes, extras": {"agentId": "a\u00e9\"1", "sdkVersion": "2.0", "events": [
+        _wire(0, ts="2026-11-27T12:00:00.123999+02:00", extra={"task_name": "t\u2603", "n": 1.5}),
+        _wire(1, orgId="globex", ts="2026-11-27T09:59:59.9Z", latencyMs=3),
+        _wire(2, sessionId="s2", screenId="\u00e9cran", extra={}),
+        _wire(3, orgId="globex", elementLabelHash=None)]},
+    "skew corrected": {"agentId": "a", "sdkVersion": "1", "sentAt": "2026-11-27T12:00:00Z",
+                       "events": [_wire(i) for i in range(3)]},
+    "ids derived by the server": {"agentId": "a", "sdkVersion": "1",
+                                  "events": [_wire(0), {k: v for k, v in _wire(1).items() if k != "eventId"}]},
+}
+
+
+@pytest.mark.parametrize("with_session", [False, True])
+@pytest.mark.parametrize("name", list(BODIES))
+@pytest.mark.parametrize("pretty", [False, True], ids=["compact", "pretty"])
+def test_the_ingestion_path_puts_on_the_bus_exactly_the_events_the_contract_accepted(name, pretty, with_session):
+    """Spliced (the agent's JSON plus the server's fields) or encoded again,
+    every reader decodes the very events ``decode_batch`` makes of the body."""
+    body = json.dumps(BODIES[name], indent=2 if pretty else None).encode()
+    received_at_ms = T0 + 3_600_000
+    checked = check_batch(body, received_at_ms=received_at_ms)
+    assert checked.passthrough == (name in ("plain", "two keys, zones, sub-ms digits, escapes, extras"))
+    want = decode_batch(body, received_at_ms=received_at_ms).accepted
+    assert len(want) == len(BODIES[name]["events"])
+    messages = checked_bus_messages(checked, with_session=with_session)
+    got = {key: decode_bus_message(value) for key, value in messages}
+    assert len(got) == len(messages)  # one message per key
+    assert got == _by_key(want, with_session)
+
+
+def test_spliced_messages_are_split_under_the_limit_too(monkeypatch):
+    monkeypatch.setattr(codec, "MAX_BUS_MESSAGE_BYTES", 1_500)
+    body = json.dumps({"agentId": "a", "sdkVersion": "1", "events": [_wire(i) for i in range(30)]}).encode()
+    checked = check_batch(body, received_at_ms=T0 + 3_600_000)
+    messages = checked_bus_messages(checked)
+    assert len(messages) > 2 and all(len(v) <= 1_500 for _, v in messages)
+    assert [e for _, v in messages for e in decode_bus_message(v)] == decode_batch(body, received_at_ms=T0 + 3_600_000).accepted

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import time
 import uuid
 
@@ -111,3 +112,33 @@ def test_a_batch_with_a_failed_message_is_not_acknowledged(brokers, where):
             asyncio.run(run())
     finally:
         sink.close()
+
+
+def test_a_batch_whose_reports_never_come_fails_at_its_deadline():
+    """Reports that never arrive (a broker that stopped answering, a producer
+    recreated after a fatal error) fail the batch at the sink's delivery
+    timeout, swept by the poll thread: a 503, never a hang or a 200."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{s.getsockname()[1]}"
+    settings = resolve_settings(store_dsn="duckdb:///:memory:", api_keys="k", brokers=dead)
+    settings.delivery_timeout_ms = 1_000
+    sink = KafkaSink(settings)
+    # The client would give up only after a minute, and says nothing of the
+    # dead broker here: only our deadline can end the wait.
+    sink._make_producer = lambda: sink._ck.Producer(kafka.producer_config(
+        dead, **{"message.timeout.ms": 60_000, "error_cb": lambda _err: None}))
+    sink.start()
+    sink._down = False  # as if the broker had answered a moment ago
+    try:
+        async def run():
+            started = time.monotonic()
+            with pytest.raises(SinkUnavailable, match="in time"):
+                await asyncio.wait_for(sink.publish(_events(0, 5)), 15)  # a hang fails, not blocks
+            return time.monotonic() - started
+
+        waited = asyncio.run(run())
+    finally:
+        sink._stop.set()
+    assert 1.0 <= waited < 10, waited
+    assert sink._down and not sink._waiting

@@ -20,12 +20,12 @@ import json
 import re
 from typing import Any
 
+import msgspec
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.requests import ClientDisconnect
 
-from ..core.contract import BatchError, BatchResult, BodyTooLarge, decode_batch, gunzip_capped
-from ..core.model import Event
+from ..core.contract import BatchError, BodyTooLarge, CheckedBatch, check_batch, gunzip_capped
 from .auth import ApiKey, bearer_token
 from .sinks import SinkUnavailable
 from .state import AppState
@@ -65,7 +65,10 @@ Answer = tuple[int, bytes, "dict[str, str] | None"]
 def _reply(code: int, status: str, *, accepted: int = 0, rejected: int = 0, errors: list[str] | None = None,
            headers: dict[str, str] | None = None) -> Answer:
     # Rendered as Starlette's JSONResponse renders, so both callers answer the same bytes.
-    body = {"status": status, "accepted": accepted, "rejected": rejected, "errors": errors or []}
+    if not errors:  # the usual answer, without json.dumps: the same bytes
+        return code, b'{"status":"%s","accepted":%d,"rejected":%d,"errors":[]}' % (
+            status.encode(), accepted, rejected), headers
+    body = {"status": status, "accepted": accepted, "rejected": rejected, "errors": errors}
     text = json.dumps(body, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
     return code, text.encode("utf-8"), headers
 
@@ -104,29 +107,31 @@ async def _read_capped(receive: Any, cap: int) -> bytes:
             raise ClientDisconnect()
 
 
-def split_by_org(key: ApiKey, result: BatchResult) -> BatchResult:
+def split_by_org(key: ApiKey, checked: CheckedBatch) -> CheckedBatch:
     """Reject the events of orgs the key may not write, keeping the batch index
     in the reason (accepted events come back without their index, so it is
     rebuilt from the indices the contract rejected)."""
     if key.orgs is None:
-        return result
-    errors = result.errors
+        return checked
+    errors = checked.errors
     rejected_at = {int(m.group(1)) for m in map(_EVENT_INDEX.match, errors) if m}
-    total = len(result.accepted) + len(errors)
+    total = len(checked.wires) + len(errors)
     indices = [i for i in range(total) if i not in rejected_at]
-    kept: list[Event] = []
-    kept_raws: list[Any] = []
+    keep: list[int] = []
     extra: list[tuple[int, str]] = []
-    for index, ev, raw in zip(indices, result.accepted, result.raws or [None] * len(result.accepted)):
-        if key.permits_org(ev.org_id):
-            kept.append(ev)
-            kept_raws.append(raw)
+    for position, (index, wire) in enumerate(zip(indices, checked.wires)):
+        if key.permits_org(wire.org_id):
+            keep.append(position)
         else:
-            extra.append((index, f"Event {index}: orgId {ev.org_id[:128]!r} is not permitted for this API key"))
+            extra.append((index, f"Event {index}: orgId {wire.org_id[:128]!r} is not permitted for this API key"))
     if not extra:
-        return result
+        return checked
     merged = [(int(m.group(1)) if (m := _EVENT_INDEX.match(e)) else -1, e) for e in errors] + extra
-    return BatchResult(accepted=kept, errors=[e for _i, e in sorted(merged, key=lambda item: item[0])], raws=kept_raws)
+    wires = [checked.wires[i] for i in keep]
+    return msgspec.structs.replace(
+        checked, wires=wires, raws=[checked.raws[i] for i in keep], ts_ms=[checked.ts_ms[i] for i in keep],
+        errors=[e for _i, e in sorted(merged, key=lambda item: item[0])],
+        missing_ids=sum(1 for w in wires if w.event_id is None))
 
 
 async def handle(state: AppState, scope: dict[str, Any], receive: Any) -> Answer:
@@ -175,27 +180,26 @@ async def _ingest(state: AppState, key: ApiKey, declared: str | None, encoding: 
         if encoding == "gzip":
             body = gunzip_capped(body, cap)
         received_at_ms = int(settings.clock() * 1000)
-        result = decode_batch(body, received_at_ms=received_at_ms)
+        checked = check_batch(body, received_at_ms=received_at_ms)
     except BodyTooLarge as err:
         return _fail(413, str(err))
     except BatchError as err:
         return _fail(400, f"malformed batch: {err}")
     except ClientDisconnect:
         return _fail(400, "the client went away before the body was complete")
-    total = len(result.accepted) + len(result.errors)
-    wait = state.limiter.take(key.name, total)
+    wait = state.limiter.take(key.name, len(checked.wires) + len(checked.errors))
     if wait:
         return _fail(429, "rate limit exceeded for this API key", {"Retry-After": str(wait)})
-    result = split_by_org(key, result)
-    accepted, errors = result.accepted, result.errors
+    checked = split_by_org(key, checked)
+    accepted, errors = len(checked.wires), checked.errors
     try:
-        await state.sink.publish(accepted, result.raws)
+        await state.sink.publish_checked(checked)
     except SinkUnavailable as err:
         # The agent retries the whole batch: nothing of it is acknowledged.
         return _reply(503, "error", accepted=0, rejected=0, errors=[str(err)],
                       headers={"Retry-After": str(settings.retry_after_s)})
     status = "ok" if not errors else ("partial" if accepted else "rejected")
-    return _reply(200, status, accepted=len(accepted), rejected=len(errors), errors=errors)
+    return _reply(200, status, accepted=accepted, rejected=len(errors), errors=errors)
 
 
 @router.post(INGEST_PATH, openapi_extra=_BODY_DOC, summary="Ingest a batch of UI events")

@@ -9,13 +9,15 @@ acknowledges nothing).
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
-from ..bus.codec import bus_messages
+from ..bus.codec import bus_messages, checked_bus_messages
+from ..core.contract import CheckedBatch
 from ..core.model import Event
 from ..pipeline.embedded import EmbeddedPipeline
 from ..store import open_store
@@ -130,7 +132,11 @@ class EmbeddedSink:
     def start(self) -> None:
         self.access.call_sync(self._ensure_pipeline)
 
-    async def publish(self, events: list[Event], raws: list[Any] | None = None) -> None:
+    async def publish_checked(self, checked: CheckedBatch) -> None:
+        """``publish`` for a batch straight from the contract (the ingestion route)."""
+        await self.publish(checked.events())
+
+    async def publish(self, events: list[Event]) -> None:
         """Group commit: batches that arrive while a transaction is running wait
         and go into the next one together, so a store commit is paid once per
         group rather than once per request. Each caller still returns only
@@ -191,7 +197,7 @@ class _Delivery:
     with one ``call_soon_threadsafe`` per poll, not one loop wakeup per batch.
     """
 
-    __slots__ = ("remaining", "error", "loop", "future", "finished")
+    __slots__ = ("remaining", "error", "loop", "future", "finished", "deadline")
 
     def __init__(self, count: int, loop: asyncio.AbstractEventLoop, finished: list[_Delivery]) -> None:
         self.remaining = count
@@ -199,6 +205,7 @@ class _Delivery:
         self.loop = loop
         self.future: asyncio.Future[None] = loop.create_future()
         self.finished = finished
+        self.deadline = 0.0  # time.monotonic() by which every report must be in
 
     def on_delivery(self, err: Any, _msg: Any) -> None:
         if err is not None:
@@ -209,6 +216,9 @@ class _Delivery:
         self.remaining -= 1
         if self.remaining == 0 and self.error is None:
             self.finished.append(self)
+
+
+TIMED_OUT = "the event bus did not confirm delivery in time"
 
 
 def _resolve(batches: list[_Delivery]) -> None:
@@ -238,6 +248,10 @@ class KafkaSink:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._finished: list[_Delivery] = []  # filled (by callbacks) and emptied on the poll thread only
+        # Batches waiting for reports, in deadline order (appended on the event
+        # loop, expired on the poll thread): one sweep per poll instead of a
+        # timer per batch, which cost as much as producing the batch.
+        self._waiting: collections.deque[_Delivery] = collections.deque()
 
     def stalled(self) -> bool:
         return False  # a slow broker is waited for per batch (delivery timeout), not queued behind
@@ -279,11 +293,27 @@ class KafkaSink:
             except RuntimeError:
                 pass  # that loop is closed: nobody waits for these batches any more
 
+    def _expire(self, now: float) -> None:
+        """Batches whose reports are not all in by their deadline fail (503):
+        a broker that stopped answering, or a producer recreated after a fatal
+        error, whose messages will never be reported."""
+        waiting = self._waiting
+        while waiting:
+            head = waiting[0]
+            if head.error is None and head.remaining > 0:
+                if head.deadline > now:
+                    break
+                head.error = TIMED_OUT
+                self._finished.append(head)
+            waiting.popleft()
+
     def _poll_loop(self) -> None:
         last_probe = 0.0
         while not self._stop.is_set():
             producer = self._producer_now()
             producer.poll(0.05)
+            if self._waiting:
+                self._expire(time.monotonic())
             if self._finished:
                 self._hand_over_finished()
             if self._down and time.monotonic() - last_probe > 1.0:
@@ -334,26 +364,32 @@ class KafkaSink:
                 return str(err)
         return None
 
-    async def publish(self, events: list[Event], raws: list[Any] | None = None) -> None:
-        """``raws``: the events' JSON as the agent sent it, where it can go on
-        the bus as it is (``BatchResult.raws``)."""
-        if not events:
-            return
+    async def publish_checked(self, checked: CheckedBatch) -> None:
+        """``publish`` for a batch straight from the contract (the ingestion
+        route): most go on the bus without an ``Event`` ever being made."""
+        if checked.wires:
+            await self._publish_messages(checked_bus_messages(checked, with_session=self.settings.key_by_session),
+                                         len(checked.wires))
+
+    async def publish(self, events: list[Event]) -> None:
+        if events:
+            await self._publish_messages(bus_messages(events, with_session=self.settings.key_by_session), len(events))
+
+    async def _publish_messages(self, messages: list[tuple[bytes, bytes]], events: int) -> None:
         if self._down:
             raise SinkUnavailable("the event bus is unavailable")
-        messages = bus_messages(events, raws, with_session=self.settings.key_by_session)
         delivery = _Delivery(len(messages), asyncio.get_running_loop(), self._finished)
         failed = await self._produce_all(messages, delivery)
         if failed is not None and delivery.error is None:
             delivery.error = failed
         if delivery.error is None:
-            try:
-                async with asyncio.timeout(self.settings.delivery_timeout_ms / 1000 + 0.5):
-                    await delivery.future
-            except TimeoutError:
-                log.warning("Kafka delivery of %d events timed out", len(events))
+            delivery.deadline = time.monotonic() + self.settings.delivery_timeout_ms / 1000 + 0.5
+            self._waiting.append(delivery)
+            await delivery.future
+            if delivery.error is TIMED_OUT:
+                log.warning("Kafka delivery of %d events timed out", events)
                 self._down = True  # fail fast until the poll thread's probe sees a broker again
-                raise SinkUnavailable("the event bus did not confirm delivery in time") from None
+                raise SinkUnavailable(TIMED_OUT)
         if delivery.error is not None:
             log.warning("Kafka delivery failed: %s", delivery.error)
             self._last_error = delivery.error

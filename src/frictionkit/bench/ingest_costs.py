@@ -37,10 +37,10 @@ def _best(fn: Callable[[int], Any], per_round: int = 200) -> float:
 class _EncodeOnlySink:
     """The Kafka sink's work short of the client: the bus encoding."""
 
-    async def publish(self, events: list, raws: list | None = None) -> None:
-        from ..bus.codec import bus_messages
+    async def publish_checked(self, checked: Any) -> None:
+        from ..bus.codec import checked_bus_messages
 
-        bus_messages(events, raws)
+        checked_bus_messages(checked)
 
 
 def _handler_cost(bodies: list[bytes]) -> float:
@@ -141,27 +141,26 @@ def _kafka_costs(brokers: str, batches: list[list[tuple[bytes, bytes]]], rounds:
 def batch_costs(brokers: str | None) -> dict[str, float]:
     """Stage -> ms per 100-event batch."""
     from ..api.auth import KeyRing, bearer_token, parse_api_keys
-    from ..bus.codec import bus_messages
-    from ..core.contract import decode_batch
+    from ..bus.codec import checked_bus_messages
+    from ..core.contract import check_batch
 
     workload = Workload(run="costs", templates=BATCHES)
     bodies = [workload.body(n) for n in range(BATCHES)]
     now = int(time.time() * 1000)
     ring = KeyRing(parse_api_keys(DEFAULT_KEY))
-    decoded = [decode_batch(b, received_at_ms=now) for b in bodies]
-    batches = [d.accepted for d in decoded]
+    checked = [check_batch(b, received_at_ms=now) for b in bodies]
     costs = {
         "reference: generic decode (`msgspec.json.decode`)": _best(lambda i: msgspec.json.decode(bodies[i])),
         "key check (SHA-256, constant-time compare)": _best(
             lambda i: ring.authenticate(bearer_token(f"Bearer {DEFAULT_KEY}"))),
-        "contract: `decode_batch` (typed decode, every §3 check)": _best(
-            lambda i: decode_batch(bodies[i], received_at_ms=now)),
-        "bus encoding: `bus_messages` (one JSON array per key, the agent's JSON spliced)": _best(
-            lambda i: bus_messages(batches[i], decoded[i].raws)),
+        "contract: `check_batch` (typed decode, every §3 check)": _best(
+            lambda i: check_batch(bodies[i], received_at_ms=now)),
+        "bus encoding: `checked_bus_messages` (one JSON array per key, the agent's JSON spliced)": _best(
+            lambda i: checked_bus_messages(checked[i])),
         "whole handler without HTTP and Kafka (the three above and the glue)": _handler_cost(bodies),
     }
     if brokers:
-        messages = [bus_messages(d.accepted, d.raws) for d in decoded]
+        messages = [checked_bus_messages(c) for c in checked]
         for stage, ms in _kafka_costs(brokers, messages).items():
             costs[f"Kafka: {stage}"] = ms
     return {stage: round(ms, 3) for stage, ms in costs.items()}

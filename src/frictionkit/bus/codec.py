@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from ..core.contract import format_ts_ms
+from ..core.contract import CheckedBatch, format_ts_ms
 from ..core.model import Event
 
 
@@ -73,57 +73,73 @@ def event_to_bus_json(ev: Event) -> bytes:
 MAX_BUS_MESSAGE_BYTES = 512 * 1024
 
 
-def bus_messages(events: list[Event], raws: list[msgspec.Raw | None] | None = None, *,
-                 with_session: bool = False) -> list[tuple[bytes, bytes]]:
+def bus_messages(events: list[Event], *, with_session: bool = False) -> list[tuple[bytes, bytes]]:
     """``(key, value)`` messages for ``events.raw``: the events that share a
     key, in their order, as one JSON array per message, split in halves until
     each message is at most ``MAX_BUS_MESSAGE_BYTES``.
 
-    ``raws`` (``BatchResult.raws``): where an event's JSON as the agent sent it
-    is given, the server's fields are spliced into it rather than the event
-    encoded again: the same event for every reader (the contract decodes both
-    alike), at a fraction of the cost. The events of one HTTP batch share
-    their ``receivedAt``, so its string is made once per distinct value.
+    The events of one HTTP batch share their ``receivedAt``, so its string is
+    made once per distinct value rather than once per event.
     """
     groups: dict[tuple[str, ...], list[bytes]] = {}
-    last: tuple[int | None, str | None, str | None] | None = None
+    last_ms: int | None = None
     received_at: str | None = None
-    suffix = b"}"
-    encode, join = _encoder.encode, b"".join
-    for i, ev in enumerate(events):
-        stamp = (ev.received_at_ms, ev.agent_id, ev.sdk_version)
-        if stamp != last:
-            last = stamp
-            received_at = format_ts_ms(ev.received_at_ms) if ev.received_at_ms is not None else None
-            suffix = encode(_ServerFields(received_at, ev.agent_id, ev.sdk_version))
-            suffix = (b"," + suffix[1:]) if len(suffix) > 2 else b"}"
-        raw = raws[i] if raws is not None else None
-        part = encode(_record(ev, received_at)) if raw is None else join((memoryview(raw)[:-1], suffix))
+    encode = _encoder.encode
+    for ev in events:
+        if ev.received_at_ms != last_ms:
+            last_ms = ev.received_at_ms
+            received_at = format_ts_ms(last_ms) if last_ms is not None else None
         group_key = (ev.org_id, ev.product_id, ev.session_id) if with_session else (ev.org_id, ev.product_id)
         parts = groups.get(group_key)
         if parts is None:
             parts = groups[group_key] = []
-        parts.append(part)
+        parts.append(encode(_record(ev, received_at)))
     out: list[tuple[bytes, bytes]] = []
     for group_key, parts in groups.items():
-        _split(":".join(group_key).encode(), parts, out)
+        _split(":".join(group_key).encode(), parts, b"", out)
     return out
 
 
-class _ServerFields(msgspec.Struct, rename="camel", omit_defaults=True):
-    received_at: str | None = None
-    agent_id: str | None = None
-    sdk_version: str | None = None
+def checked_bus_messages(checked: CheckedBatch, *, with_session: bool = False) -> list[tuple[bytes, bytes]]:
+    """``bus_messages`` for a batch straight from the contract: where every
+    event goes on the bus as the agent sent it (``CheckedBatch.passthrough``),
+    the server's fields are spliced into the agent's JSON rather than the
+    event decoded into an ``Event`` and encoded again. A reader gets the same
+    event either way: the contract decodes both alike, and the agent's JSON
+    cannot carry the server's fields (they are unknown fields on the wire)."""
+    if not checked.passthrough:
+        return bus_messages(checked.events(), with_session=with_session)
+    stamp = _encoder.encode(_ServerFields(format_ts_ms(checked.received_at_ms), checked.agent_id,
+                                          checked.sdk_version))
+    tail = b"," + stamp[1:]  # ',"receivedAt":...}' closes each event in place of its own '}'
+    groups: dict[tuple[str, ...], list[memoryview]] = {}
+    for wire, raw in zip(checked.wires, checked.raws):
+        group_key = (wire.org_id, wire.product_id, wire.session_id) if with_session else (wire.org_id, wire.product_id)
+        parts = groups.get(group_key)
+        if parts is None:
+            parts = groups[group_key] = []
+        parts.append(memoryview(raw)[:-1])  # a Raw object ends with its '}'
+    out: list[tuple[bytes, bytes]] = []
+    for group_key, parts in groups.items():
+        _split(":".join(group_key).encode(), parts, tail, out)
+    return out
 
 
-def _split(key: bytes, parts: list[bytes], out: list[tuple[bytes, bytes]]) -> None:
-    size = sum(map(len, parts)) + len(parts) + 1
+class _ServerFields(msgspec.Struct, rename="camel"):
+    received_at: str
+    agent_id: str
+    sdk_version: str
+
+
+def _split(key: bytes, parts: list[Any], tail: bytes, out: list[tuple[bytes, bytes]]) -> None:
+    """One message ``[part+tail,part+tail,...]`` per key, halved while too large."""
+    size = sum(map(len, parts)) + len(parts) * (len(tail) + 1) + 1
     if size <= MAX_BUS_MESSAGE_BYTES or len(parts) == 1:
-        out.append((key, b"[" + b",".join(parts) + b"]"))
+        out.append((key, b"[" + (tail + b",").join(parts) + tail + b"]"))
         return
     half = len(parts) // 2
-    _split(key, parts[:half], out)
-    _split(key, parts[half:], out)
+    _split(key, parts[:half], tail, out)
+    _split(key, parts[half:], tail, out)
 
 
 def bus_key(ev: Event, *, with_session: bool = False) -> bytes:

@@ -13,13 +13,15 @@ import hashlib
 import math
 import re
 import zlib
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
 
 from .model import Event
+# Re-exported: callers have always found the event time helpers here.
+from .timefmt import datetime_to_ms, format_ts_ms  # noqa: F401
 
 MAX_EVENTS_PER_BATCH = 1000
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -100,17 +102,6 @@ _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})\Z"
 )
 _EPOCH = datetime(1970, 1, 1).toordinal()
-_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_ONE_MS = timedelta(milliseconds=1)
-
-
-def datetime_to_ms(dt: datetime) -> int:
-    """Aware datetime -> epoch ms, truncating sub-millisecond digits (floor)."""
-    # The timedelta's parts rather than ``// timedelta(milliseconds=1)``: the
-    # same floor (days and seconds are exact, microseconds are >= 0) without
-    # a second timedelta per event.
-    delta = dt - _EPOCH_UTC
-    return (delta.days * 86400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 
 def parse_ts_ms(text: str) -> int:
@@ -139,33 +130,6 @@ def parse_ts_ms(text: str) -> int:
             raise ContractError(f"ts {text[:64]!r} has an invalid zone offset")
         ts_ms -= sign * offset_min * 60_000
     return ts_ms
-
-
-# format_ts_ms runs twice per event on the way to the bus; an f-string with
-# six format specs and a datetime per call cost ~1.9 µs. Tables of the
-# fixed-width pieces and a cache of date prefixes make it ~0.35 µs.
-_DATE_PREFIX: dict[int, str] = {}  # days since the epoch -> "YYYY-MM-DDT"
-_DATE_PREFIX_MAX = 4096  # ~11 years of days; cleared when full, refilled on use
-_HH_MM = tuple(f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60))
-_SS = tuple(f"{s:02d}." for s in range(60))
-_MS_Z = tuple(f"{ms:03d}Z" for ms in range(1000))
-
-
-def _date_prefix(days: int) -> str:
-    d = datetime.fromordinal(_EPOCH + days)  # raises outside years 1..9999, as before
-    prefix = f"{d.year:04d}-{d.month:02d}-{d.day:02d}T"
-    if len(_DATE_PREFIX) >= _DATE_PREFIX_MAX:
-        _DATE_PREFIX.clear()
-    _DATE_PREFIX[days] = prefix
-    return prefix
-
-
-def format_ts_ms(ts_ms: int) -> str:
-    """UTC epoch milliseconds -> RFC 3339 with milliseconds and ``Z``."""
-    seconds, ms = divmod(ts_ms, 1000)
-    days, rem = divmod(seconds, 86400)
-    minute, second = divmod(rem, 60)
-    return (_DATE_PREFIX.get(days) or _date_prefix(days)) + _HH_MM[minute] + _SS[second] + _MS_Z[ms]
 
 
 _wire_decoder = msgspec.json.Decoder(WireEvent)
@@ -231,6 +195,11 @@ def _to_event(wire: WireEvent, now_ms: int | None, skew_ms: int, received_at_ms:
               sdk_version: str | None) -> Event:
     # ``to_event`` with positional arguments: decode_batch calls this once per
     # event, and six keywords per call cost more than the checks below.
+    return _event(wire, _checked_ts_ms(wire, now_ms, skew_ms), received_at_ms, agent_id, sdk_version)
+
+
+def _checked_ts_ms(wire: WireEvent, now_ms: int | None, skew_ms: int) -> int:
+    """The checks msgspec cannot express; returns the event time in epoch ms."""
     ts_ms = datetime_to_ms(wire.ts) + skew_ms
     if now_ms is not None and ts_ms > now_ms + MAX_FUTURE_MS:
         raise ContractError("ts is more than 10 minutes in the future")
@@ -242,6 +211,11 @@ def _to_event(wire: WireEvent, now_ms: int | None, skew_ms: int, received_at_ms:
                 raise ContractError(f"extra.{key[:64]}: string longer than {MAX_EXTRA_STRING}")
             if isinstance(value, float) and not math.isfinite(value):
                 raise ContractError(f"extra.{key[:64]}: number must be finite")
+    return ts_ms
+
+
+def _event(wire: WireEvent, ts_ms: int, received_at_ms: int | None, agent_id: str | None,
+           sdk_version: str | None) -> Event:
     # Positional: this runs once per event and keywords cost a third more.
     return Event(
         wire.event_id or derive_event_id(wire), wire.org_id, wire.product_id, wire.session_id, wire.user_hash,
@@ -288,10 +262,18 @@ def decode_bus_message(value: bytes) -> list[Event]:
         raise ContractError(_reason(err)) from None
     if not wires:
         raise ContractError("an empty array of events")
+    return bus_events_to_events(wires)
+
+
+def bus_events_to_events(wires: list[BusEvent]) -> list[Event]:
+    """Bus events already decoded by msgspec (as part of a larger message, in
+    one call) -> ``Event``s, with the checks msgspec cannot express. The
+    error names the first bad event's index."""
     events: list[Event] = []
+    append = events.append
     for index, wire in enumerate(wires):
         try:
-            events.append(_bus_to_event(wire, None))
+            append(_bus_to_event(wire, None))
         except ContractError as err:
             raise ContractError(f"event {index}: {err}") from None
     return events
@@ -300,22 +282,45 @@ def decode_bus_message(value: bytes) -> list[Event]:
 class BatchResult(msgspec.Struct):
     accepted: list[Event]
     errors: list[str]  # "Event <i>: <reason>"
-    # Per accepted event, its JSON as the agent sent it, where that JSON plus
-    # the server's receivedAt, agentId and sdkVersion is the event on the bus
-    # (it has an eventId, and the batch's ts needed no skew correction); else
-    # None. Lets the Kafka sink pass events through without encoding them.
-    raws: list[msgspec.Raw | None] = msgspec.field(default_factory=list)
 
     @property
     def rejected(self) -> int:
         return len(self.errors)
 
 
-def decode_batch(body: bytes, *, received_at_ms: int) -> BatchResult:
-    """Decode a ``POST /v1/events/batch`` body (already decompressed).
+class CheckedBatch(msgspec.Struct):
+    """A batch that went through every check of the contract, before any
+    ``Event`` is made: the Kafka sink publishes most batches straight from
+    here (the agent's JSON of each event plus the server's fields), and making
+    and freeing a hundred ``Event``s cost as much again as that."""
+
+    wires: list[WireEvent]  # the accepted events, in batch order
+    raws: list[msgspec.Raw]  # each accepted event's JSON as the agent sent it
+    ts_ms: list[int]  # each accepted event's time, after skew correction
+    errors: list[str]  # "Event <i>: <reason>"
+    received_at_ms: int
+    skew_ms: int
+    agent_id: str
+    sdk_version: str
+    missing_ids: int = 0  # accepted events without an eventId (the server derives one)
+
+    def events(self) -> list[Event]:
+        received_at_ms, agent_id, sdk_version = self.received_at_ms, self.agent_id, self.sdk_version
+        return [_event(wire, ts_ms, received_at_ms, agent_id, sdk_version) for wire, ts_ms in zip(self.wires, self.ts_ms)]
+
+    @property
+    def passthrough(self) -> bool:
+        """Is each accepted event, on the bus, the agent's JSON plus receivedAt,
+        agentId and sdkVersion? Not when its ts was corrected for clock skew or
+        the server derives its eventId."""
+        return self.skew_ms == 0 and self.missing_ids == 0
+
+
+def check_batch(body: bytes, *, received_at_ms: int) -> CheckedBatch:
+    """Decode and check a ``POST /v1/events/batch`` body (already decompressed).
 
     Raises ``BatchError`` when the batch as a whole is malformed; otherwise
-    returns the accepted events and one reason per rejected event.
+    one reason per rejected event, and the accepted ones.
     """
     try:
         batch = _batch_decoder.decode(body)
@@ -326,11 +331,12 @@ def decode_batch(body: bytes, *, received_at_ms: int) -> BatchResult:
         sent_at_ms = datetime_to_ms(batch.sent_at)
         if abs(received_at_ms - sent_at_ms) > SKEW_CORRECTION_THRESHOLD_MS:
             skew_ms = received_at_ms - sent_at_ms
-    accepted: list[Event] = []
+    wires: list[WireEvent] = []
+    raws: list[msgspec.Raw] = []
+    times: list[int] = []
     errors: list[str] = []
-    raws: list[msgspec.Raw | None] = []
-    agent_id, sdk_version = batch.agent_id, batch.sdk_version
-    decode, append, keep_raw = _wire_decoder.decode, accepted.append, raws.append
+    missing_ids = 0
+    decode = _wire_decoder.decode
     for index, raw in enumerate(batch.events):
         try:
             if len(raw) > MAX_EVENT_BYTES:
@@ -339,11 +345,22 @@ def decode_batch(body: bytes, *, received_at_ms: int) -> BatchResult:
                 wire = decode(raw)
             except _DECODE_ERRORS as err:
                 raise ContractError(_reason(err)) from None
-            append(_to_event(wire, received_at_ms, skew_ms, received_at_ms, agent_id, sdk_version))
-            keep_raw(raw if skew_ms == 0 and wire.event_id is not None else None)
+            times.append(_checked_ts_ms(wire, received_at_ms, skew_ms))
         except ContractError as err:
             errors.append(f"Event {index}: {err}")
-    return BatchResult(accepted=accepted, errors=errors, raws=raws)
+            continue
+        wires.append(wire)
+        raws.append(raw)
+        if wire.event_id is None:
+            missing_ids += 1
+    return CheckedBatch(wires, raws, times, errors, received_at_ms, skew_ms, batch.agent_id, batch.sdk_version,
+                        missing_ids)
+
+
+def decode_batch(body: bytes, *, received_at_ms: int) -> BatchResult:
+    """``check_batch``, with the accepted events as ``Event``s."""
+    checked = check_batch(body, received_at_ms=received_at_ms)
+    return BatchResult(accepted=checked.events(), errors=checked.errors)
 
 
 def gunzip_capped(body: bytes, max_bytes: int = MAX_BODY_BYTES) -> bytes:

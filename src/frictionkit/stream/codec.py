@@ -12,7 +12,7 @@ from __future__ import annotations
 import msgspec
 
 from ..bus.codec import event_to_bus_json
-from ..core.contract import ContractError, decode_event_line, format_ts_ms
+from ..core.contract import BusEvent, ContractError, bus_events_to_events, format_ts_ms
 from ..core.model import Incident, Session
 
 FORMAT_VERSION = 1
@@ -28,7 +28,10 @@ class _SessionHeader(msgspec.Struct, rename="camel"):
     event_count: int
     start_ts: str
     end_ts: str
-    events: list[msgspec.Raw]
+    # Decoded with the header in one call (the contract's typed struct), not
+    # one call per event: the detector and the aggregator both read every
+    # session, so this is once per event twice over.
+    events: list[BusEvent]
 
 
 class _IncidentMessage(msgspec.Struct, rename="camel"):
@@ -83,12 +86,16 @@ def encode_session(session: Session) -> bytes:
 def decode_session(value: bytes) -> Session:
     try:
         head = _session_decoder.decode(value)
-    except msgspec.DecodeError as err:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as err:
+        version = _version_of(value)
+        if version is not None and version != FORMAT_VERSION:
+            raise MessageError(f"sessionized message format v{version} is not supported "
+                               f"(expected v{FORMAT_VERSION})") from None
         raise MessageError(f"not a sessionized message: {err}") from None
     if head.v != FORMAT_VERSION:
         raise MessageError(f"sessionized message format v{head.v} is not supported (expected v{FORMAT_VERSION})")
     try:
-        events = [decode_event_line(bytes(raw), now_ms=None) for raw in head.events]
+        events = bus_events_to_events(head.events)
     except ContractError as err:
         raise MessageError(f"session {head.session_id}: event breaks the contract: {err}") from None
     if not events or len(events) != head.event_count:
@@ -104,6 +111,19 @@ def decode_session(value: bytes) -> Session:
         seq=head.seq,
         events=events,
     )
+
+
+class _Version(msgspec.Struct):
+    v: int | None = None
+
+
+def _version_of(value: bytes) -> int | None:
+    """The format version of a message that does not decode as ours: a newer
+    format should say so rather than look like garbage."""
+    try:
+        return msgspec.json.decode(value, type=_Version).v
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None
 
 
 def incident_key(inc: Incident) -> bytes:
