@@ -160,10 +160,9 @@ system) from the client's first request to its last, divided by the requests
 sent: unlike events/s it hardly depends on what else the machine is doing.
 
 Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(measured_at))} on {platform.machine()}, {os.cpu_count()} cores,
-Python {platform.python_version()}. **The machine was shared with other
-engineers' test runs while this ran (1-minute load average before each run in
-the JSON below), so the figures are noisy**: run `commands/bench-ingest` again
-on a quiet machine for figures to quote, and compare ratios from one run.
+Python {platform.python_version()}. The 1-minute load average before each run
+is in the JSON below; events/s move with whatever else the machine does, so
+compare ratios from one run, and server CPU per batch across runs.
 
 {table(rows)}
 
@@ -178,11 +177,16 @@ What the targets do per batch:
   traffic is in the past: incidents, metrics, facts) and one DuckDB
   transaction (`events_raw` + fact tables) before the 200. All store work is
   on one thread, so this mode is bounded by the store, not by HTTP.
-* **kafka**: the key and the contract, then one message per event to a
-  3-partition `events.raw` (idempotent producer, acks=all, lz4): `produce`
-  called on the event loop, one delivery counter per batch, counted down by
-  the poll thread, which resolves the finished batches once per poll; the 200
-  only after every delivery report came back clean.
+* **kafka**: the key and the contract (`check_batch`: the same typed decode
+  and checks, without making an `Event` of each event), then one message per
+  key and request to a 3-partition `events.raw` (idempotent producer,
+  acks=all, lz4): a JSON array of the request's events for that key, each the
+  agent's own JSON with the server's `receivedAt`, `agentId` and `sdkVersion`
+  spliced in (`bus.codec.checked_bus_messages`; re-encoded instead when the
+  server corrected `ts` for clock skew or derives the `eventId`). `produce`
+  runs on the event loop; one delivery counter per request, counted down by
+  the poll thread, which also fails requests whose reports are overdue; the
+  200 only after every delivery report came back clean.
 
 Both `serve` targets answer this route in `app.FrictionkitApp` before
 FastAPI's middleware and routing (the same handler as the documented FastAPI
@@ -193,58 +197,52 @@ route, which still serves it when CORS is configured).
 Per 100-event batch, measured in-process on CPU 0 after the load runs
 (`bench/ingest_costs.py`: the load generator's batches, best of five rounds;
 the Kafka stages produce to a topic of their own with the sink's settings,
-pipelined as in `serve`):
+pipelined as in `serve`, on a producer already connected):
 
 {_breakdown(rows, costs)}
 
-## Issue #4: what changed, before and after
+## Issue #4, second pass: one message per key and request
 
-One session, 2026-11-29 09:31–09:33 UTC (load average 1.6–2.0), 12 s per
-target, `serve` at commit bb576a9 (before) and after these changes, run
-alternately; two rounds for Kafka, so two figures each:
+Kafka's cost is per message: the client's `produce` call and delivery
+report, and the broker's record. With one message per event that was about
+3 µs per event on this machine (`produce` with lz4 and idempotence, measured
+alone), half the budget the 0.5× target leaves. `serve` now writes the events
+of one request that share a key as one message, a JSON array; the processors
+read both shapes (`core.contract.decode_bus_message`; a bad event rejects its
+whole message, so every processor skips the same one). In the same step the
+bus encoding became a splice of the agent's JSON, the per-batch
+`asyncio.timeout` on the delivery became a sweep on the poll thread, and the
+usual 200 body is formatted without `json.dumps`.
 
-| target | events/s before | events/s after | server CPU ms / batch before | after |
-|---|---:|---:|---:|---:|
-| reference (raw ASGI, decode only) | 361,316 / 354,608 (the same runs) | – | 0.28 | – |
-| Kafka acks=all | 55,637 / 50,065 (0.15× / 0.14×) | 120,717 / 109,024 (0.33× / 0.31×) | 1.82 / 2.00 | 0.83 / 0.92 |
-| embedded (DuckDB) | 33,935 (0.09×) | 36,584 (0.10×) | 2.91 | 2.72 |
+Server CPU per batch with the same load (one session, 2026-11-29 11:13–11:40
+UTC; the machine was slower than in the first pass in the morning, when the
+same code as "before" gave 0.74–0.97 ms and 0.29–0.39×):
 
-Across all runs of the final code between 09:28 and 09:37 UTC (load average
-0.5–2.0), Kafka came out at 0.29–0.39× the reference and 0.74–0.97 ms of
-server CPU per batch; before, 0.14–0.15× and 1.8–2.0 ms.
+| step | server CPU ms / batch | × reference |
+|---|---:|---:|
+| before (one message per event, commit fad86dd) | 1.20 / 1.26 | 0.26 / 0.26 |
+| one array message per key and request | 0.92 | 0.32 |
+| + the agent's JSON spliced, delivery deadlines swept, plain 200 body | 0.74 | 0.41 |
+| + no `Event` made on the Kafka path (`check_batch`) | 0.75 | 0.41 |
 
-In-process, per batch: encoding for the bus 0.58 → 0.13 ms (`format_ts_ms`
-from tables and cached date prefixes, ~1.9 → ~0.35 µs; the records built
-positionally; one `receivedAt` string per batch); the app called as ASGI
-without HTTP and Kafka (a sink that only encodes) 0.96 → 0.35 ms: the
-encoding, and FastAPI's middleware and routing (~0.17 ms), which the fast
-path skips (`decode_batch` 0.17 → 0.16 ms). The
-Kafka sink no longer hops to a thread per batch (that hop, with six worker
-threads and the poll thread taking turns at the GIL on one core, cost about as
-much as the rest of the Kafka work); `produce` takes positional arguments
-(keyword parsing was a third of each call). The key check was measured at
-~1 µs per request with one key (3 µs with 50): not worth a cache.
+By thread, under load (from `/proc`): the event loop 0.76 ms per batch, the
+poll thread 0.02, librdkafka's broker thread 0.08.
 
 ## What is left
 
-The ≥ 0.5× target needs about 0.55 ms of server CPU per batch (half the
-reference's ~3,500 batches/s on one core, which the broker's JVM shares);
-`serve` on Kafka spends 0.74–0.97 ms. What remains is spread out, with no
-single item left that is large: the contract's typed decode and checks (~0.16 ms, of
-which msgspec's own C decode is ~0.1), the bus encoding (~0.13 ms: one
-record, one timestamp string and one JSON encode per event), librdkafka
-(~0.2 ms: `produce` calls, one delivery report per message, compression and
-the broker connection; lz4 was the cheapest of none, lz4, snappy and zstd),
-and HTTP (~0.2 ms, as for the reference). One message per event on
-`events.raw` (the stream processors rely on it) fixes the per-event client
-work. Tried and not kept: polling the producer from the event loop instead
-of the poll thread (no better), `linger.ms` 20 instead of 5 (2–3 % less CPU,
-up to 15 ms more for a lone batch). Further steps, none taken here: a
-native codec for the decode→encode path, more than one `serve` process (the
-benchmark pins the server to one core, as it does the reference), or the
-httptools parser (for both; `serve` keeps h11 for its header cap). The
-embedded mode is bounded by its store thread (one DuckDB transaction per
-group of batches; see docs/reliability.md), not by HTTP.
+The ≥ 0.5× target needs about 0.6 ms of server CPU per batch (half the
+reference's ~3,100 batches/s on one core); `serve` on Kafka spends about
+0.75. What remains is spread out: HTTP in uvicorn's h11 (~0.2 ms, as for
+the reference), the contract's typed decode and checks (~0.17 ms: msgspec's
+own decode of each event is ~0.08 of it, as much as the reference's whole
+decode), the event loop and the ASGI layers (~0.1), `produce` of three
+messages of ~15 KB each (~0.09: the client copies each value) and the
+client's broker thread (~0.08). Further steps, none taken here: a native
+decode-and-check of the batch, more than one `serve` process (the benchmark
+pins the server to one core, as it does the reference), or the httptools
+parser (for both; `serve` keeps h11 for its header cap). The embedded mode
+is bounded by its store thread (one DuckDB transaction per group of batches;
+see docs/reliability.md), not by HTTP.
 
 Raw results:
 
