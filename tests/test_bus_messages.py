@@ -141,3 +141,9 @@ def test_spliced_messages_are_split_under_the_limit_too(monkeypatch):
     messages = checked_bus_messages(checked)
     assert len(messages) > 2 and all(len(v) <= 1_500 for _, v in messages)
     assert [e for _, v in messages for e in decode_bus_message(v)] == decode_batch(body, received_at_ms=T0 + 3_600_000).accepted
+
+
+def test_a_bus_array_is_the_single_event_encodings_joined():
+    events = [_event(i, extra={"i": i}) for i in range(3)] + [Event("x", "acme", "crm", "s1", "u", T0, "click", "h", "/",
+                                                                      "desktop")]
+    assert codec.events_to_bus_array(events) == b"[" + b",".join(map(event_to_bus_json, events)) + b"]"

@@ -68,6 +68,22 @@ def event_to_bus_json(ev: Event) -> bytes:
     return _encoder.encode(_record(ev, received_at))
 
 
+def events_to_bus_array(events: list[Event]) -> bytes:
+    """The events as one JSON array of bus-format events, in one encode call:
+    the same bytes as ``event_to_bus_json`` of each, joined. A session's
+    events share a handful of ``receivedAt`` values (one per request), so
+    each string is made once per run of equal values."""
+    records = []
+    last_ms: int | None = None
+    received_at: str | None = None
+    for ev in events:
+        if ev.received_at_ms != last_ms:
+            last_ms = ev.received_at_ms
+            received_at = format_ts_ms(last_ms) if last_ms is not None else None
+        records.append(_record(ev, received_at))
+    return _encoder.encode(records)
+
+
 # Under Kafka's default limit of 1 MB per message (broker and producer), with
 # room for the record's own overhead.
 MAX_BUS_MESSAGE_BYTES = 512 * 1024

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import msgspec
 
-from ..bus.codec import event_to_bus_json
+from ..bus.codec import events_to_bus_array
 from ..core.contract import BusEvent, ContractError, bus_events_to_events, format_ts_ms
 from ..core.model import Incident, Session
 
@@ -79,8 +79,8 @@ def encode_session(session: Session) -> bytes:
             "endTs": format_ts_ms(events[-1].ts_ms),
         }
     )
-    # Splice the bus-format events in as they are, without a decode/encode round.
-    return head[:-1] + b',"events":[' + b",".join(event_to_bus_json(ev) for ev in events) + b"]}"
+    # The header, then the events as one bus-format array.
+    return head[:-1] + b',"events":' + events_to_bus_array(events) + b"}"
 
 
 def decode_session(value: bytes) -> Session:
