@@ -214,16 +214,23 @@ bus encoding became a splice of the agent's JSON, the per-batch
 `asyncio.timeout` on the delivery became a sweep on the poll thread, and the
 usual 200 body is formatted without `json.dumps`.
 
-Server CPU per batch with the same load (one session, 2026-11-29 11:13–11:40
-UTC; the machine was slower than in the first pass in the morning, when the
-same code as "before" gave 0.74–0.97 ms and 0.29–0.39×):
+Before and after, run alternately in one session (2026-11-29 11:56–12:00
+UTC, load average 1.5–1.75, 10 s per target, two rounds each; the machine
+was slower all round than at the first pass in the morning, when the
+"before" code gave 0.74–0.97 ms and 0.29–0.39×):
 
-| step | server CPU ms / batch | × reference |
+| code | server CPU ms / batch | × reference |
 |---|---:|---:|
-| before (one message per event, commit fad86dd) | 1.20 / 1.26 | 0.26 / 0.26 |
-| one array message per key and request | 0.92 | 0.32 |
-| + the agent's JSON spliced, delivery deadlines swept, plain 200 body | 0.74 | 0.41 |
-| + no `Event` made on the Kafka path (`check_batch`) | 0.75 | 0.41 |
+| before: one message per event (commit fad86dd) | 1.04 / 1.16 | 0.29 / 0.28 |
+| after: one array per key and request, spliced | 0.77 / 0.81 | 0.43 / 0.41 |
+
+The steps on the way, one run each (11:13–11:40): one message per event
+1.20–1.26 ms (0.26×); one array message per key and request 0.92 ms
+(0.32×); with the agent's JSON spliced, delivery deadlines swept on the poll
+thread and the plain 200 body 0.74 ms (0.41×); without making `Event`s on
+the Kafka path, 0.75 ms (0.41×: within noise, kept because it also drops the
+per-event copy the splice needed). The embedded target, same
+alternation: 26,500–27,000 events/s before, 27,100–29,200 after.
 
 By thread, under load (from `/proc`): the event loop 0.76 ms per batch, the
 poll thread 0.02, librdkafka's broker thread 0.08.

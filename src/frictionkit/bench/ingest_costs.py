@@ -21,6 +21,7 @@ from .load import DEFAULT_KEY, Workload
 
 BATCHES = 20
 ROUNDS = 5
+IN_FLIGHT = 32  # bench-ingest's connections
 
 
 def _best(fn: Callable[[int], Any], per_round: int = 200) -> float:
@@ -109,9 +110,13 @@ def _kafka_costs(brokers: str, batches: list[list[tuple[bytes, bytes]]], rounds:
         producer.flush(10)
         delivered[0] = 0
 
-        # Pipelined as in serve, where many batches are in flight: produce a
-        # batch, serve whatever reports are in, go on; wait for the rest at the end.
+        # Pipelined as in serve, where up to IN_FLIGHT batches (the load's
+        # connections) wait for their reports: produce a batch, serve whatever
+        # reports are in, go on; wait for the rest at the end. Unbounded, the
+        # client's queue would grow to every batch of the run and its memory
+        # would cost more than the messages.
         produce_s = serve_s = 0.0
+        sent = 0
         cpu0 = time.process_time()
         for n in range(rounds):
             messages = encoded[n % len(encoded)]
@@ -119,7 +124,10 @@ def _kafka_costs(brokers: str, batches: list[list[tuple[bytes, bytes]]], rounds:
             for key, value in messages:
                 producer.produce(topic, value, key, -1, on_delivery)  # as KafkaSink does
             t1 = time.thread_time()
+            sent += len(messages)
             producer.poll(0)
+            while sent - delivered[0] > IN_FLIGHT * len(messages):
+                producer.poll(0.001)
             produce_s += t1 - t0
             serve_s += time.thread_time() - t1
         t1 = time.thread_time()

@@ -47,20 +47,26 @@ class EmbeddedPipeline:
     def process(self, events: list[Event], *, watermark_ts_ms: int | None = None) -> None:
         """Take one chunk of valid events (any order, duplicates allowed)."""
         # Duplicates within the chunk are dropped by the store's insert and by
-        # the sessionizer's per-session id set; no third pass here.
+        # the sessionizer's per-session id set; no third pass here. The key
+        # checks run once per distinct key of the chunk, not once per event:
+        # a chunk holds far fewer sessions than events, and each check is a
+        # Python call (the Bloom filter, the sessionizer).
+        keys = {(ev.org_id, ev.product_id, ev.session_id) for ev in events}
         stored = self._stored_keys
+        was_stored = {key for key in keys if key in stored}
         # Sessions never stored cannot hold duplicates in the store: their
         # events skip the store's duplicate lookup, which would otherwise
         # grow with the table.
-        seen_before: list[Event] = []
-        fresh: list[Event] = []
-        for ev in events:
-            (seen_before if (ev.org_id, ev.product_id, ev.session_id) in stored else fresh).append(ev)
+        if was_stored:
+            seen_before = [ev for ev in events if (ev.org_id, ev.product_id, ev.session_id) in was_stored]
+            fresh = [ev for ev in events if (ev.org_id, ev.product_id, ev.session_id) not in was_stored]
+        else:
+            seen_before, fresh = [], events
         with self.store.transaction():
             inserted = self.store.insert_events(seen_before) + self.store.insert_events(fresh, assume_new=True)
             self.stats.accepted += len(events)
             self.stats.duplicates += len(events) - inserted
-            self._load_history(events)
+            self._load_history(keys, was_stored)
             logic = self.logic
             on_event = logic.on_event
             for ev in events:
@@ -91,20 +97,17 @@ class EmbeddedPipeline:
                 self._write(closed)
         return self.stats
 
-    def _load_history(self, events: list[Event]) -> None:
-        logic, stored = self.logic, self._stored_keys
-        wanted: set[SessionKey] = set()
-        new_keys: set[SessionKey] = set()
-        for ev in events:
-            key = (ev.org_id, ev.product_id, ev.session_id)
-            if not logic.has_key(key):
-                if key in stored:
-                    wanted.add(key)
-                else:
-                    new_keys.add(key)
-        self.reload(sorted(wanted))
-        for key in new_keys:
-            stored.add(key)
+    def _load_history(self, keys: set[SessionKey], was_stored: set[SessionKey]) -> None:
+        """Before the sessionizer sees a chunk: load the stored history of its
+        keys that the sessionizer does not hold but the store may, and note
+        the others as stored from now on."""
+        held = self.logic.has_key
+        absent = [key for key in keys if not held(key)]
+        self.reload(sorted(key for key in absent if key in was_stored))
+        add = self._stored_keys.add
+        for key in absent:
+            if key not in was_stored:
+                add(key)
 
     def _write(self, closed: list[Session]) -> None:
         if not closed:
