@@ -11,6 +11,8 @@ import time
 import msgspec
 import pytest
 
+from frictionkit.bus.codec import event_to_bus_json
+from frictionkit.core.model import Event
 from frictionkit.store import open_store
 from frictionkit.store.base import StoreError
 from frictionkit.stream import PROCESSORS, loadgen
@@ -162,7 +164,11 @@ def test_store_away_for_a_while_retries_commits_nothing_unwritten_and_loses_noth
 
 def test_unusable_messages_go_to_the_deadletter_and_processing_goes_on(tmp_path) -> None:
     events, settings, expected = _published(tmp_path, sessions=40, seed=24)
-    garbage = [b"not json", b'{"orgId": "a"}', b"\xff\xfe"]
+    # Arrays as serve writes them are all or nothing: the good event next to a
+    # bad one must not reach events_raw (nor a session) through any processor.
+    good = event_to_bus_json(Event("stray-1", events[0].org_id, events[0].product_id, "stray", "u", events[0].ts_ms,
+                                   "click", "home", "/", "desktop"))
+    garbage = [b"not json", b'{"orgId": "a"}', b"\xff\xfe", b"[" + good + b',{"orgId": 3}]', b"[]"]
     loadgen.publish_raw(settings.brokers, settings.topics.raw, garbage)
     loadgen.publish_raw(settings.brokers, settings.topics.sessionized, [b'{"v": 1}'])
     run = InProcess("all", settings)
@@ -170,17 +176,19 @@ def test_unusable_messages_go_to_the_deadletter_and_processing_goes_on(tmp_path)
         drained(settings, timeout=120)
     finally:
         stats = run.finish()
-    assert stats["sessionizer"]["deadletters"] == 3
+    assert stats["sessionizer"]["deadletters"] == 5
     assert stats["incident-detector"]["deadletters"] == 1
     # The aggregator reads events.raw and events.sessionized too.
-    assert stats["metrics-aggregator"]["deadletters"] == 4
+    assert stats["metrics-aggregator"]["deadletters"] == 6
     letters = _read_all(settings, settings.topics.deadletter)
     by_processor: dict[str, list] = {}
     for msg in letters:
         by_processor.setdefault(header(msg, PROCESSOR_HEADER), []).append(msg)
     assert sorted(m.value() for m in by_processor["sessionizer"]) == sorted(garbage)
     assert all(header(m, REASON_HEADER) for m in letters)
-    assert "contract" in header(by_processor["sessionizer"][0], REASON_HEADER)
+    reasons = {m.value(): header(m, REASON_HEADER) for m in by_processor["sessionizer"]}
+    assert all("contract" in reason for reason in reasons.values())
+    assert "event 1: orgId" in reasons[garbage[3]] and "empty array" in reasons[b"[]"]
     assert event_count(settings.store_dsn) == (len(events), len(events))
     assert_same_insights(store_insights(settings.store_dsn), expected)
 
