@@ -172,7 +172,7 @@ What the targets do per batch:
 
 * **reference**: read the body, `msgspec.json.decode` it to Python objects, answer.
 * **embedded**: the key (SHA-256 + constant-time compare), the contract
-  (`decode_batch`: typed decode and every §3 check), then the embedded
+  (`check_batch`: typed decode and every §3 check, then an `Event` each), then the embedded
   pipeline (sessionizer; the batch's sessions close at once because the
   traffic is in the past: incidents, metrics, facts) and one DuckDB
   transaction (`events_raw` + fact tables) before the 200. All store work is
