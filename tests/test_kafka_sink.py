@@ -16,7 +16,8 @@ import pytest
 
 from api_support import past_ms
 from frictionkit.api.settings import resolve_settings
-from frictionkit.api.sinks import KafkaSink, SinkUnavailable
+from frictionkit.api.kafka_sink import KafkaSink
+from frictionkit.api.sinks import SinkUnavailable
 from frictionkit.bus import kafka
 from frictionkit.core.contract import decode_bus_message
 from frictionkit.core.model import Event

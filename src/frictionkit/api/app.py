@@ -23,7 +23,8 @@ from .ingest import router as ingest_router
 from .ratelimit import RateLimiter
 from .read import router as read_router
 from .settings import Settings
-from .sinks import EmbeddedSink, KafkaSink, StoreAccess
+from .kafka_sink import KafkaSink
+from .sinks import EmbeddedSink, StoreAccess
 from .state import AppState
 
 log = logging.getLogger("frictionkit.serve")

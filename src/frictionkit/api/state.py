@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from .auth import KeyRing
 from .ratelimit import RateLimiter
 from .settings import Settings
-from .sinks import EmbeddedSink, KafkaSink, StoreAccess
+from .kafka_sink import KafkaSink
+from .sinks import EmbeddedSink, StoreAccess
 
 
 @dataclass
