@@ -64,6 +64,9 @@ def _last_index_at_or_before(events: list[Event], lo: int, ts_ms: int) -> int:
     return lo - 1
 
 
+_NEVER = float("inf")
+
+
 def find_task_runs(events: list[Event], abandon_after_ms: int) -> list[TaskRunSpan]:
     runs: list[TaskRunSpan] = []
     open_runs: dict[str, int] = {}  # task name -> start index
@@ -71,13 +74,19 @@ def find_task_runs(events: list[Event], abandon_after_ms: int) -> list[TaskRunSp
     def abandon(name: str, start: int, end: int) -> None:
         runs.append(TaskRunSpan(task_name=name, start_index=start, end_index=max(start, end), outcome="abandoned"))
 
+    # The earliest abandonment deadline of the open runs (or earlier, once a
+    # run it belonged to has ended): the open runs are only scanned when an
+    # event passes it, not at every event while a task is open.
+    next_deadline = _NEVER
     for i, ev in enumerate(events):
-        if open_runs:
+        if ev.ts_ms > next_deadline:
             for name, start in list(open_runs.items()):
                 deadline = events[start].ts_ms + abandon_after_ms
                 if ev.ts_ms > deadline:
                     del open_runs[name]
                     abandon(name, start, _last_index_at_or_before(events, start, deadline))
+            next_deadline = min((events[start].ts_ms + abandon_after_ms for start in open_runs.values()),
+                                default=_NEVER)
         marker = task_marker(ev)
         if marker is None:
             continue
@@ -86,6 +95,7 @@ def find_task_runs(events: list[Event], abandon_after_ms: int) -> list[TaskRunSp
             if name in open_runs:
                 abandon(name, open_runs.pop(name), i - 1)
             open_runs[name] = i
+            next_deadline = min(next_deadline, ev.ts_ms + abandon_after_ms)
         elif name in open_runs:
             runs.append(TaskRunSpan(task_name=name, start_index=open_runs.pop(name), end_index=i, outcome=_OUTCOME[action]))
     for name, start in open_runs.items():
