@@ -1,5 +1,6 @@
 """events.raw carries the events of one request that share a key as one
-message (a JSON array); processors read that and one event per message."""
+message (a BusBatch: the server's stamp once, then the events); processors
+read that and one event per message."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import pytest
 
 from frictionkit.bus import codec
 from frictionkit.bus.codec import MAX_BUS_MESSAGE_BYTES, bus_key, bus_messages, checked_bus_messages, event_to_bus_json
-from frictionkit.core.contract import (MAX_EVENT_BYTES, ContractError, check_batch, decode_batch, decode_bus_message,
-                                      decode_event_line)
+from frictionkit.core.contract import (BUS_BATCH_PREFIX, MAX_EVENT_BYTES, ContractError, check_batch, decode_batch,
+                                      decode_bus_message, decode_event_line)
 from frictionkit.core.model import Event
 
 T0 = 1_795_773_600_000
@@ -38,10 +39,23 @@ def test_keyed_by_session_a_message_holds_one_session_key():
         (b"acme:crm:s1", ["e0", "e2"]), (b"acme:crm:s2", ["e1"])]
 
 
-def test_an_array_message_holds_the_same_bytes_per_event_as_a_single_event_message():
+def test_a_batch_message_is_the_stamp_once_then_the_events_without_it():
     events = [_event(i, extra={"k": i}, latency_ms=1.5) for i in range(3)]
     [(_, value)] = bus_messages(events)
-    assert json.loads(value) == [json.loads(event_to_bus_json(ev)) for ev in events]
+    assert value.startswith(BUS_BATCH_PREFIX)
+    body = json.loads(value)
+    assert body["batch"] == {"receivedAt": "2026-11-27T10:01:00.000Z", "agentId": "agent", "sdkVersion": "1.0"}
+    single = [json.loads(event_to_bus_json(ev)) for ev in events]
+    assert body["events"] == [{k: v for k, v in e.items() if k not in ("receivedAt", "agentId", "sdkVersion")}
+                              for e in single]
+
+
+def test_events_of_different_requests_never_share_a_stamp():
+    events = [_event(0), Event("e1", "acme", "crm", "s1", "u", T0, "click", "h", "/", "desktop",
+                               received_at_ms=T0 + 1, agent_id="other", sdk_version="2.0"), _event(2)]
+    messages = bus_messages(events)
+    assert len(messages) == 2
+    assert [e for _, v in messages for e in decode_bus_message(v)] == [events[0], events[2], events[1]]
 
 
 def test_big_batches_are_split_under_the_message_limit_keeping_order(monkeypatch):
@@ -61,21 +75,25 @@ def test_a_single_event_message_is_read_as_before():
     assert decode_bus_message(event_to_bus_json(ev)) == [ev]
 
 
-def test_a_bad_event_rejects_its_whole_array_naming_its_index():
+def test_a_bad_event_rejects_its_whole_batch_naming_its_index():
     good = json.loads(event_to_bus_json(_event(0)))
+    stamp = {k: good.pop(k) for k in ("receivedAt", "agentId", "sdkVersion")}
     for bad, reason in [
         (dict(good, orgId=3), "event 1: orgId: Expected `str`, got `int`"),
         (dict(good, foo=1), "event 1: Object contains unknown field `foo`"),
+        (dict(good, receivedAt=stamp["receivedAt"]), "event 1: Object contains unknown field `receivedAt`"),
         (5, "event 1: Expected `object`, got `int`"),
         (dict(good, latencyMs=-1), "event 1: latencyMs: Expected `float` >= 0.0"),
     ]:
         with pytest.raises(ContractError) as info:
-            decode_bus_message(json.dumps([good, bad]).encode())
+            decode_bus_message(json.dumps({"batch": stamp, "events": [good, bad]}).encode())
         assert str(info.value) == reason
-    with pytest.raises(ContractError, match="empty array"):
-        decode_bus_message(b"[]")
+    with pytest.raises(ContractError, match="without events"):
+        decode_bus_message(json.dumps({"batch": stamp, "events": []}).encode())
     with pytest.raises(ContractError, match="truncated"):
-        decode_bus_message(b"[{")
+        decode_bus_message(b'{"batch":{')
+    with pytest.raises(ContractError, match="Expected `object`, got `array`"):
+        decode_bus_message(b"[]")  # not a shape of ours: neither an event nor a batch
 
 
 def test_server_fields_may_take_a_bus_event_past_the_agents_size_limit():
@@ -143,7 +161,7 @@ def test_spliced_messages_are_split_under_the_limit_too(monkeypatch):
     assert [e for _, v in messages for e in decode_bus_message(v)] == decode_batch(body, received_at_ms=T0 + 3_600_000).accepted
 
 
-def test_a_bus_array_is_the_single_event_encodings_joined():
+def test_a_sessions_bus_array_is_the_single_event_encodings_joined():
     events = [_event(i, extra={"i": i}) for i in range(3)] + [Event("x", "acme", "crm", "s1", "u", T0, "click", "h", "/",
                                                                       "desktop")]
     assert codec.events_to_bus_array(events) == b"[" + b",".join(map(event_to_bus_json, events)) + b"]"

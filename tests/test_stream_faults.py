@@ -11,7 +11,7 @@ import time
 import msgspec
 import pytest
 
-from frictionkit.bus.codec import event_to_bus_json
+from frictionkit.bus.codec import bus_messages
 from frictionkit.core.model import Event
 from frictionkit.store import open_store
 from frictionkit.store.base import StoreError
@@ -164,11 +164,12 @@ def test_store_away_for_a_while_retries_commits_nothing_unwritten_and_loses_noth
 
 def test_unusable_messages_go_to_the_deadletter_and_processing_goes_on(tmp_path) -> None:
     events, settings, expected = _published(tmp_path, sessions=40, seed=24)
-    # Arrays as serve writes them are all or nothing: the good event next to a
+    # Batches as serve writes them are all or nothing: the good event next to a
     # bad one must not reach events_raw (nor a session) through any processor.
-    good = event_to_bus_json(Event("stray-1", events[0].org_id, events[0].product_id, "stray", "u", events[0].ts_ms,
-                                   "click", "home", "/", "desktop"))
-    garbage = [b"not json", b'{"orgId": "a"}', b"\xff\xfe", b"[" + good + b',{"orgId": 3}]', b"[]"]
+    [(_, good)] = bus_messages([Event("stray-1", events[0].org_id, events[0].product_id, "stray", "u",
+                                      events[0].ts_ms, "click", "home", "/", "desktop")])
+    garbage = [b"not json", b'{"orgId": "a"}', b"\xff\xfe", good[:-2] + b',{"orgId": 3}]}',
+               b'{"batch":{},"events":[]}']
     loadgen.publish_raw(settings.brokers, settings.topics.raw, garbage)
     loadgen.publish_raw(settings.brokers, settings.topics.sessionized, [b'{"v": 1}'])
     run = InProcess("all", settings)
@@ -188,7 +189,7 @@ def test_unusable_messages_go_to_the_deadletter_and_processing_goes_on(tmp_path)
     assert all(header(m, REASON_HEADER) for m in letters)
     reasons = {m.value(): header(m, REASON_HEADER) for m in by_processor["sessionizer"]}
     assert all("contract" in reason for reason in reasons.values())
-    assert "event 1: orgId" in reasons[garbage[3]] and "empty array" in reasons[b"[]"]
+    assert "event 1: orgId" in reasons[garbage[3]] and "without events" in reasons[garbage[4]]
     assert event_count(settings.store_dsn) == (len(events), len(events))
     assert_same_insights(store_insights(settings.store_dsn), expected)
 

@@ -3,11 +3,14 @@ reads back (wire camelCase fields plus the server's ``eventId``, ``receivedAt``,
 ``agentId``, ``sdkVersion``).
 
 ``serve`` writes the events of one request that share a message key as one
-message, a JSON array (``bus_messages``): Kafka's cost is per message (the
+message, a ``BusBatch``: ``{"batch":{receivedAt, agentId, sdkVersion},
+"events":[...]}`` (``bus_messages``). Kafka's cost is per message (the
 client's ``produce`` call, its delivery report, the broker's record), about
 3 µs each on this machine, which one message per event paid a hundred times
-per batch. Processors read both that and one event per message (what any
-other producer may write, and what ``event_to_bus_json`` makes).
+per request; and with the stamp once per message, each event goes on the
+bus as the agent's own JSON, copied, not decoded and encoded again.
+Processors read both that and one event per message (what any other
+producer may write, and what ``event_to_bus_json`` makes).
 
 ``ts`` is written after clock-skew correction: the bus carries the time the
 server decided on, so every processor sees the same event time.
@@ -53,19 +56,19 @@ class _BusRecord(msgspec.Struct, rename="camel", omit_defaults=True, gc=False):
 _encoder = msgspec.json.Encoder()
 
 
-def _record(ev: Event, received_at: str | None) -> _BusRecord:
+def _record(ev: Event, received_at: str | None, agent_id: str | None, sdk_version: str | None) -> _BusRecord:
     # Positional, in _BusRecord's field order: this runs once per event on the
     # ingestion path, and 21 keywords cost about as much as the encoding.
     return _BusRecord(
         ev.org_id, ev.product_id, ev.session_id, ev.user_hash, format_ts_ms(ev.ts_ms), ev.event_type,
         ev.screen_id, ev.route, ev.device_type, ev.event_id, ev.app_name, ev.element_type, ev.element_label_hash,
-        ev.error_code, ev.os, ev.browser, ev.latency_ms, ev.extra, received_at, ev.agent_id, ev.sdk_version,
+        ev.error_code, ev.os, ev.browser, ev.latency_ms, ev.extra, received_at, agent_id, sdk_version,
     )
 
 
 def event_to_bus_json(ev: Event) -> bytes:
     received_at = format_ts_ms(ev.received_at_ms) if ev.received_at_ms is not None else None
-    return _encoder.encode(_record(ev, received_at))
+    return _encoder.encode(_record(ev, received_at, ev.agent_id, ev.sdk_version))
 
 
 def events_to_bus_array(events: list[Event]) -> bytes:
@@ -80,7 +83,7 @@ def events_to_bus_array(events: list[Event]) -> bytes:
         if ev.received_at_ms != last_ms:
             last_ms = ev.received_at_ms
             received_at = format_ts_ms(last_ms) if last_ms is not None else None
-        records.append(_record(ev, received_at))
+        records.append(_record(ev, received_at, ev.agent_id, ev.sdk_version))
     return _encoder.encode(records)
 
 
@@ -91,71 +94,67 @@ MAX_BUS_MESSAGE_BYTES = 512 * 1024
 
 def bus_messages(events: list[Event], *, with_session: bool = False) -> list[tuple[bytes, bytes]]:
     """``(key, value)`` messages for ``events.raw``: the events that share a
-    key, in their order, as one JSON array per message, split in halves until
-    each message is at most ``MAX_BUS_MESSAGE_BYTES``.
-
-    The events of one HTTP batch share their ``receivedAt``, so its string is
-    made once per distinct value rather than once per event.
-    """
-    groups: dict[tuple[str, ...], list[bytes]] = {}
-    last_ms: int | None = None
-    received_at: str | None = None
+    key and a server stamp (``receivedAt``, ``agentId``, ``sdkVersion``: one
+    per request), in their order, as one ``BusBatch`` per message, split in
+    halves until each message is at most ``MAX_BUS_MESSAGE_BYTES``."""
+    groups: dict[tuple[Any, ...], list[bytes]] = {}
     encode = _encoder.encode
     for ev in events:
-        if ev.received_at_ms != last_ms:
-            last_ms = ev.received_at_ms
-            received_at = format_ts_ms(last_ms) if last_ms is not None else None
-        group_key = (ev.org_id, ev.product_id, ev.session_id) if with_session else (ev.org_id, ev.product_id)
-        parts = groups.get(group_key)
+        key = (ev.org_id, ev.product_id, ev.session_id) if with_session else (ev.org_id, ev.product_id)
+        group = (key, ev.received_at_ms, ev.agent_id, ev.sdk_version)
+        parts = groups.get(group)
         if parts is None:
-            parts = groups[group_key] = []
-        parts.append(encode(_record(ev, received_at)))
+            parts = groups[group] = []
+        parts.append(encode(_record(ev, None, None, None)))
     out: list[tuple[bytes, bytes]] = []
-    for group_key, parts in groups.items():
-        _split(":".join(group_key).encode(), parts, b"", out)
+    for (key, received_at_ms, agent_id, sdk_version), parts in groups.items():
+        received_at = format_ts_ms(received_at_ms) if received_at_ms is not None else None
+        _split(":".join(key).encode(), parts, _batch_head(received_at, agent_id, sdk_version), out)
     return out
 
 
 def checked_bus_messages(checked: CheckedBatch, *, with_session: bool = False) -> list[tuple[bytes, bytes]]:
     """``bus_messages`` for a batch straight from the contract: where every
     event goes on the bus as the agent sent it (``CheckedBatch.passthrough``),
-    the server's fields are spliced into the agent's JSON rather than the
-    event decoded into an ``Event`` and encoded again. A reader gets the same
-    event either way: the contract decodes both alike, and the agent's JSON
-    cannot carry the server's fields (they are unknown fields on the wire)."""
+    its JSON is copied as it is, with no ``Event`` made and nothing encoded
+    again. A reader gets the same events either way: the contract decodes
+    both alike."""
     if not checked.passthrough:
         return bus_messages(checked.events(), with_session=with_session)
-    stamp = _encoder.encode(_ServerFields(format_ts_ms(checked.received_at_ms), checked.agent_id,
-                                          checked.sdk_version))
-    tail = b"," + stamp[1:]  # ',"receivedAt":...}' closes each event in place of its own '}'
-    groups: dict[tuple[str, ...], list[memoryview]] = {}
+    groups: dict[tuple[str, ...], list[Any]] = {}
     for wire, raw in zip(checked.wires, checked.raws):
-        group_key = (wire.org_id, wire.product_id, wire.session_id) if with_session else (wire.org_id, wire.product_id)
-        parts = groups.get(group_key)
+        key = (wire.org_id, wire.product_id, wire.session_id) if with_session else (wire.org_id, wire.product_id)
+        parts = groups.get(key)
         if parts is None:
-            parts = groups[group_key] = []
-        parts.append(memoryview(raw)[:-1])  # a Raw object ends with its '}'
+            parts = groups[key] = []
+        parts.append(raw)
+    head = _batch_head(format_ts_ms(checked.received_at_ms), checked.agent_id, checked.sdk_version)
     out: list[tuple[bytes, bytes]] = []
-    for group_key, parts in groups.items():
-        _split(":".join(group_key).encode(), parts, tail, out)
+    for key, parts in groups.items():
+        _split(":".join(key).encode(), parts, head, out)
     return out
 
 
-class _ServerFields(msgspec.Struct, rename="camel"):
-    received_at: str
-    agent_id: str
-    sdk_version: str
+def _batch_head(received_at: str | None, agent_id: str | None, sdk_version: str | None) -> bytes:
+    """``{"batch":{...},"events":[`` (``core.contract.BusBatch``), ``batch`` first."""
+    return b'{"batch":' + _encoder.encode(_Stamp(received_at, agent_id, sdk_version)) + b',"events":['
 
 
-def _split(key: bytes, parts: list[Any], tail: bytes, out: list[tuple[bytes, bytes]]) -> None:
-    """One message ``[part+tail,part+tail,...]`` per key, halved while too large."""
-    size = sum(map(len, parts)) + len(parts) * (len(tail) + 1) + 1
+class _Stamp(msgspec.Struct, rename="camel", omit_defaults=True):
+    received_at: str | None = None
+    agent_id: str | None = None
+    sdk_version: str | None = None
+
+
+def _split(key: bytes, parts: list[Any], head: bytes, out: list[tuple[bytes, bytes]]) -> None:
+    """One message per key, halved while it is too large."""
+    size = len(head) + sum(map(len, parts)) + len(parts) + 2
     if size <= MAX_BUS_MESSAGE_BYTES or len(parts) == 1:
-        out.append((key, b"[" + (tail + b",").join(parts) + tail + b"]"))
+        out.append((key, head + b",".join(parts) + b"]}"))
         return
     half = len(parts) // 2
-    _split(key, parts[:half], tail, out)
-    _split(key, parts[half:], tail, out)
+    _split(key, parts[:half], head, out)
+    _split(key, parts[half:], head, out)
 
 
 def bus_key(ev: Event, *, with_session: bool = False) -> bytes:

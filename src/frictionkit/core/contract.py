@@ -78,6 +78,27 @@ class BusEvent(WireEvent, forbid_unknown_fields=True, rename="camel"):
     sdk_version: Str256 | None = None
 
 
+class BusStamp(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    """What the server stamps on every event of one request."""
+
+    received_at: Timestamp | None = None
+    agent_id: Str256 | None = None
+    sdk_version: Str256 | None = None
+
+
+class BusBatch(msgspec.Struct, forbid_unknown_fields=True):
+    """One ``events.raw`` message as ``serve`` writes it: the events of one
+    request that share a message key, in order, with the server's stamp once.
+    ``batch`` comes first in the JSON, so a reader tells it from a single
+    event (which may not have that field) by its first bytes."""
+
+    batch: BusStamp
+    events: list[WireEvent]
+
+
+BUS_BATCH_PREFIX = b'{"batch":'
+
+
 class WireBatch(msgspec.Struct, rename="camel"):
     # Events stay raw so one bad event is rejected alone, with its index.
     agent_id: Annotated[str, Meta(min_length=1, max_length=128)]
@@ -134,7 +155,7 @@ def parse_ts_ms(text: str) -> int:
 
 _wire_decoder = msgspec.json.Decoder(WireEvent)
 _bus_decoder = msgspec.json.Decoder(BusEvent)
-_bus_array_decoder = msgspec.json.Decoder(list[BusEvent])
+_bus_batch_decoder = msgspec.json.Decoder(BusBatch)
 _batch_decoder = msgspec.json.Decoder(WireBatch)
 _encoder = msgspec.json.Encoder()
 
@@ -164,11 +185,11 @@ def _reason(err: Exception) -> str:
         text = text.replace(theirs, ours)
     if " - at `$." in text:
         text, _, path = text.rpartition(" - at `$.")
-        return f"{path.rstrip('`')}: {text}"
-    if " - at `$[" in text:  # an array of bus events: "event <i>: <field>: ..."
-        text, _, path = text.rpartition(" - at `$[")
-        index, _, field = path.rstrip("`").partition("]")
-        return f"event {index}: {field.lstrip('.') + ': ' if field else ''}{text}"
+        path = path.rstrip("`")
+        if path.startswith("events["):  # an event of a bus batch: "event <i>: <field>: ..."
+            index, _, field = path[len("events["):].partition("]")
+            return f"event {index}: {field.lstrip('.') + ': ' if field else ''}{text}"
+        return f"{path}: {text}"
     return text
 
 
@@ -246,23 +267,33 @@ def _decode_bus_event(line: bytes, now_ms: int | None, max_bytes: int) -> Event:
 
 
 def decode_bus_message(value: bytes) -> list[Event]:
-    """One ``events.raw`` message: a single event (one per message, as any
-    producer may write), or a JSON array of events (what ``serve`` writes:
-    the events of one request that share a message key).
+    """One ``events.raw`` message: a single event in the bus format (one per
+    message, as any producer may write), or a ``BusBatch`` (what ``serve``
+    writes).
 
-    All or nothing: if one event of an array breaks the contract, the error
-    names its index and no event of the message is returned, so every
+    A batch is all or nothing: if one of its events breaks the contract, the
+    error names its index and no event of the message is returned, so every
     processor skips the same message whole.
     """
-    if value[:1] != b"[":
+    if not value.startswith(BUS_BATCH_PREFIX):
         return [_decode_bus_event(value, None, MAX_BUS_EVENT_BYTES)]
     try:
-        wires = _bus_array_decoder.decode(value)
+        batch = _bus_batch_decoder.decode(value)
     except _DECODE_ERRORS as err:
         raise ContractError(_reason(err)) from None
-    if not wires:
-        raise ContractError("an empty array of events")
-    return bus_events_to_events(wires)
+    if not batch.events:
+        raise ContractError("a batch without events")
+    stamp = batch.batch
+    received_at_ms = datetime_to_ms(stamp.received_at) if stamp.received_at else None
+    agent_id, sdk_version = stamp.agent_id, stamp.sdk_version
+    events: list[Event] = []
+    append = events.append
+    for index, wire in enumerate(batch.events):
+        try:
+            append(_to_event(wire, None, 0, received_at_ms, agent_id, sdk_version))
+        except ContractError as err:
+            raise ContractError(f"event {index}: {err}") from None
+    return events
 
 
 def bus_events_to_events(wires: list[BusEvent]) -> list[Event]:
