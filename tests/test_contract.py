@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from frictionkit.core.contract import (
     MAX_EVENT_BYTES,
     BatchError,
     BodyTooLarge,
     ContractError,
+    check_batch,
+    datetime_to_ms,
     decode_batch,
     decode_event_line,
     format_ts_ms,
@@ -468,3 +473,26 @@ def test_gunzip_rejects_invalid_and_truncated_gzip():
         gunzip_capped(b"plain text, not gzip")
     with pytest.raises(BatchError):
         gunzip_capped(gzip.compress(b"x" * 5000)[:-12])
+
+
+@settings(max_examples=300, deadline=None)
+@given(now_s=st.integers(1_600_000_000, 2_000_000_000), clock_ahead_s=st.sampled_from([0, 0, 3, -3, 3_600, -7_200]),
+       offset_us=st.integers(-3_000, 3_000), zone=st.sampled_from(["Z", "+02:00", "-05:30"]))
+def test_the_future_limit_of_a_batch_is_the_per_event_rule_to_the_microsecond(now_s, clock_ahead_s, offset_us, zone):
+    """check_batch compares each datetime with one limit computed per batch;
+    the rule is floor_ms(ts) + skew > now + 10 min, as replay and the bus
+    apply it, whatever the zone, the skew and the sub-millisecond digits."""
+    now_ms = now_s * 1000 + 537
+    sent_ms = (now_s + clock_ahead_s) * 1000
+    skew_ms = now_ms - sent_ms if abs(now_ms - sent_ms) > 5 * SECOND else 0  # SPEC §3
+    tz = timezone.utc if zone == "Z" else timezone(timedelta(hours=int(zone[:3]), minutes=int(zone[0] + zone[4:])))
+    edge = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=now_ms + 10 * MINUTE - skew_ms)
+    ts = (edge + timedelta(microseconds=offset_us)).astimezone(tz)
+    event = dict(wire(), ts=ts.isoformat(timespec="microseconds"), eventId="e")
+    body = {"agentId": "a", "sdkVersion": "1", "sentAt": format_ts_ms(sent_ms), "events": [event]}
+    checked = check_batch(json.dumps(body).encode(), received_at_ms=now_ms)
+    assert checked.skew_ms == skew_ms
+    ts_ms = datetime_to_ms(ts) + skew_ms
+    assert (len(checked.wires) == 1) == (ts_ms <= now_ms + 10 * MINUTE), (ts, skew_ms, checked.errors)
+    if checked.wires:
+        assert checked.events()[0].ts_ms == ts_ms

@@ -129,7 +129,7 @@ def split_by_org(key: ApiKey, checked: CheckedBatch) -> CheckedBatch:
     merged = [(int(m.group(1)) if (m := _EVENT_INDEX.match(e)) else -1, e) for e in errors] + extra
     wires = [checked.wires[i] for i in keep]
     return msgspec.structs.replace(
-        checked, wires=wires, raws=[checked.raws[i] for i in keep], ts_ms=[checked.ts_ms[i] for i in keep],
+        checked, wires=wires, raws=[checked.raws[i] for i in keep],
         errors=[e for _i, e in sorted(merged, key=lambda item: item[0])],
         missing_ids=sum(1 for w in wires if w.event_id is None))
 

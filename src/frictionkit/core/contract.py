@@ -13,7 +13,7 @@ import hashlib
 import math
 import re
 import zlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 import msgspec
@@ -21,7 +21,7 @@ from msgspec import Meta
 
 from .model import Event
 # Re-exported: callers have always found the event time helpers here.
-from .timefmt import datetime_to_ms, format_ts_ms  # noqa: F401
+from .timefmt import _EPOCH_UTC, datetime_to_ms, format_ts_ms  # noqa: F401
 
 MAX_EVENTS_PER_BATCH = 1000
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -219,11 +219,27 @@ def _to_event(wire: WireEvent, now_ms: int | None, skew_ms: int, received_at_ms:
     return _event(wire, _checked_ts_ms(wire, now_ms, skew_ms), received_at_ms, agent_id, sdk_version)
 
 
+_IN_THE_FUTURE = "ts is more than 10 minutes in the future"
+
+
 def _checked_ts_ms(wire: WireEvent, now_ms: int | None, skew_ms: int) -> int:
     """The checks msgspec cannot express; returns the event time in epoch ms."""
     ts_ms = datetime_to_ms(wire.ts) + skew_ms
     if now_ms is not None and ts_ms > now_ms + MAX_FUTURE_MS:
-        raise ContractError("ts is more than 10 minutes in the future")
+        raise ContractError(_IN_THE_FUTURE)
+    _check_values(wire)
+    return ts_ms
+
+
+def _future_limit(now_ms: int, skew_ms: int) -> datetime:
+    """The first instant at which a ``ts`` is too far in the future: the rule
+    of ``_checked_ts_ms`` (``floor_ms(ts) + skew > now + 10 min``) is exactly
+    ``ts >= (now + 10 min - skew + 1 ms)``. ``check_batch`` compares each
+    event's datetime with it instead of converting each to milliseconds."""
+    return _EPOCH_UTC + timedelta(milliseconds=now_ms + MAX_FUTURE_MS - skew_ms + 1)
+
+
+def _check_values(wire: WireEvent) -> None:
     if wire.latency_ms is not None and not math.isfinite(wire.latency_ms):
         raise ContractError("latencyMs must be a finite number")
     if wire.extra:
@@ -232,7 +248,6 @@ def _checked_ts_ms(wire: WireEvent, now_ms: int | None, skew_ms: int) -> int:
                 raise ContractError(f"extra.{key[:64]}: string longer than {MAX_EXTRA_STRING}")
             if isinstance(value, float) and not math.isfinite(value):
                 raise ContractError(f"extra.{key[:64]}: number must be finite")
-    return ts_ms
 
 
 def _event(wire: WireEvent, ts_ms: int, received_at_ms: int | None, agent_id: str | None,
@@ -327,7 +342,6 @@ class CheckedBatch(msgspec.Struct):
 
     wires: list[WireEvent]  # the accepted events, in batch order
     raws: list[msgspec.Raw]  # each accepted event's JSON as the agent sent it
-    ts_ms: list[int]  # each accepted event's time, after skew correction
     errors: list[str]  # "Event <i>: <reason>"
     received_at_ms: int
     skew_ms: int
@@ -336,8 +350,9 @@ class CheckedBatch(msgspec.Struct):
     missing_ids: int = 0  # accepted events without an eventId (the server derives one)
 
     def events(self) -> list[Event]:
-        received_at_ms, agent_id, sdk_version = self.received_at_ms, self.agent_id, self.sdk_version
-        return [_event(wire, ts_ms, received_at_ms, agent_id, sdk_version) for wire, ts_ms in zip(self.wires, self.ts_ms)]
+        received_at_ms, agent_id, sdk_version, skew_ms = self.received_at_ms, self.agent_id, self.sdk_version, self.skew_ms
+        return [_event(wire, datetime_to_ms(wire.ts) + skew_ms, received_at_ms, agent_id, sdk_version)
+                for wire in self.wires]
 
     @property
     def passthrough(self) -> bool:
@@ -364,10 +379,9 @@ def check_batch(body: bytes, *, received_at_ms: int) -> CheckedBatch:
             skew_ms = received_at_ms - sent_at_ms
     wires: list[WireEvent] = []
     raws: list[msgspec.Raw] = []
-    times: list[int] = []
     errors: list[str] = []
     missing_ids = 0
-    decode = _wire_decoder.decode
+    decode, too_late = _wire_decoder.decode, _future_limit(received_at_ms, skew_ms)
     for index, raw in enumerate(batch.events):
         try:
             if len(raw) > MAX_EVENT_BYTES:
@@ -376,7 +390,10 @@ def check_batch(body: bytes, *, received_at_ms: int) -> CheckedBatch:
                 wire = decode(raw)
             except _DECODE_ERRORS as err:
                 raise ContractError(_reason(err)) from None
-            times.append(_checked_ts_ms(wire, received_at_ms, skew_ms))
+            if wire.ts >= too_late:
+                raise ContractError(_IN_THE_FUTURE)
+            if wire.latency_ms is not None or wire.extra:
+                _check_values(wire)
         except ContractError as err:
             errors.append(f"Event {index}: {err}")
             continue
@@ -384,8 +401,7 @@ def check_batch(body: bytes, *, received_at_ms: int) -> CheckedBatch:
         raws.append(raw)
         if wire.event_id is None:
             missing_ids += 1
-    return CheckedBatch(wires, raws, times, errors, received_at_ms, skew_ms, batch.agent_id, batch.sdk_version,
-                        missing_ids)
+    return CheckedBatch(wires, raws, errors, received_at_ms, skew_ms, batch.agent_id, batch.sdk_version, missing_ids)
 
 
 def decode_batch(body: bytes, *, received_at_ms: int) -> BatchResult:
