@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--brokers", default=kafka.brokers_from_env())
     ap.add_argument("--shape", choices=SHAPES, default="single",
                     help="events.raw messages: one event each (any producer), or as serve writes them "
-                         "(the events of one 100-event request that share a key, as one JSON array)")
+                         "(the events of one 100-event request that share a key, as one batch message)")
     ap.add_argument("--out", default="docs/bench-stream.md")
     args = ap.parse_args(argv)
     tmp = tempfile.mkdtemp(prefix="bench-stream-")
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-SHAPES = ("single", "arrays")
+SHAPES = ("single", "batches")
 REQUEST_EVENTS = 100  # events per HTTP request, as bench-ingest's load generator sends
 
 
@@ -208,7 +208,7 @@ def _table(n, messages, shape, partitions, publish_s, ref_s, proc_s, burst_s, at
         "| measure | value |",
         "|---|---|",
         f"| events | {n:,} |",
-        f"| messages on events.raw ({'one event each' if shape == 'single' else 'serve arrays'}) | {messages:,} |",
+        f"| messages on events.raw ({'one event each' if shape == 'single' else 'serve batches'}) | {messages:,} |",
         f"| publish (idempotent producer, acks=all) | {n / publish_s:,.0f} events/s |",
         f"| reference: raw consume→produce passthrough | {n / ref_s:,.0f} events/s |",
         f"| three processors, raw → store drained | {n / proc_s:,.0f} events/s |",
