@@ -163,7 +163,7 @@ def batch_costs(brokers: str | None) -> dict[str, float]:
             lambda i: ring.authenticate(bearer_token(f"Bearer {DEFAULT_KEY}"))),
         "contract: `check_batch` (typed decode, every §3 check)": _best(
             lambda i: check_batch(bodies[i], received_at_ms=now)),
-        "bus encoding: `checked_bus_messages` (one JSON array per key, the agent's JSON spliced)": _best(
+        "bus encoding: `checked_bus_messages` (one batch message per key, the agents' JSON copied)": _best(
             lambda i: checked_bus_messages(checked[i])),
         "whole handler without HTTP and Kafka (the three above and the glue)": _handler_cost(bodies),
     }
