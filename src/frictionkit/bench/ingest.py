@@ -180,13 +180,13 @@ What the targets do per batch:
 * **kafka**: the key and the contract (`check_batch`: the same typed decode
   and checks, without making an `Event` of each event), then one message per
   key and request to a 3-partition `events.raw` (idempotent producer,
-  acks=all, lz4): a JSON array of the request's events for that key, each the
-  agent's own JSON with the server's `receivedAt`, `agentId` and `sdkVersion`
-  spliced in (`bus.codec.checked_bus_messages`; re-encoded instead when the
+  acks=all, lz4): a `BusBatch`, `{{"batch":{{receivedAt, agentId,
+  sdkVersion}},"events":[...]}}`, each event the agent's own JSON copied as it
+  came (`bus.codec.checked_bus_messages`; encoded again instead when the
   server corrected `ts` for clock skew or derives the `eventId`). `produce`
-  runs on the event loop; one delivery counter per request, counted down by
-  the poll thread, which also fails requests whose reports are overdue; the
-  200 only after every delivery report came back clean.
+  runs on the event loop, which also polls the client while requests wait
+  for their delivery reports (the poll thread only when idle); the 200 only
+  after every delivery report came back clean.
 
 Both `serve` targets answer this route in `app.FrictionkitApp` before
 FastAPI's middleware and routing (the same handler as the documented FastAPI
@@ -206,50 +206,54 @@ pipelined as in `serve`, on a producer already connected):
 Kafka's cost is per message: the client's `produce` call and delivery
 report, and the broker's record. With one message per event that was about
 3 µs per event on this machine (`produce` with lz4 and idempotence, measured
-alone), half the budget the 0.5× target leaves. `serve` now writes the events
-of one request that share a key as one message, a JSON array; the processors
-read both shapes (`core.contract.decode_bus_message`; a bad event rejects its
-whole message, so every processor skips the same one). In the same step the
-bus encoding became a splice of the agent's JSON, the per-batch
-`asyncio.timeout` on the delivery became a sweep on the poll thread, and the
-usual 200 body is formatted without `json.dumps`.
+alone), half the budget the 0.5× target leaves. The second pass, in the
+order it was measured:
 
-Before and after, run alternately in one session (2026-11-29 11:56–12:00
-UTC, load average 1.5–1.75, 10 s per target, two rounds each; the machine
-was slower all round than at the first pass in the morning, when the
-"before" code gave 0.74–0.97 ms and 0.29–0.39×):
+1. `serve` writes the events of one request that share a key as one message;
+   the processors read that and single events (`core.contract.decode_bus_message`;
+   a bad event rejects its whole message, so every processor skips the same one);
+2. the delivery deadline became a sweep by the poller instead of an
+   `asyncio.timeout` per request, and the usual 200 body is formatted
+   without `json.dumps`;
+3. no `Event` is made on the Kafka path (`check_batch`);
+4. while requests wait for reports, a task on the event loop polls the
+   client, so the reports resolve their futures in place, with no thread
+   hand-over or GIL contention (4–9 % less CPU in three alternating pairs);
+5. the message is a `BusBatch` with the server's stamp once, so each event is
+   the agent's JSON copied rather than sliced and spliced (bus encoding
+   0.044 → 0.025 ms per batch);
+6. each event's `ts` is checked against one future limit per batch, a
+   datetime comparison, instead of being converted to milliseconds
+   (`check_batch` 0.155 → 0.139 ms; a property test holds it to the
+   per-event rule to the microsecond, for any zone and skew).
 
-| code | server CPU ms / batch | × reference |
-|---|---:|---:|
-| before: one message per event (commit fad86dd) | 1.04 / 1.16 | 0.29 / 0.28 |
-| after: one array per key and request, spliced | 0.77 / 0.81 | 0.43 / 0.41 |
+Figures, 2026-11-29, with the machine slower all round than in the morning
+(when the "before" code gave 0.74–0.97 ms and 0.29–0.39×):
 
-The steps on the way, one run each (11:13–11:40): one message per event
-1.20–1.26 ms (0.26×); one array message per key and request 0.92 ms
-(0.32×); with the agent's JSON spliced, delivery deadlines swept on the poll
-thread and the plain 200 body 0.74 ms (0.41×); without making `Event`s on
-the Kafka path, 0.75 ms (0.41×: within noise, kept because it also drops the
-per-event copy the splice needed). The embedded target, same
-alternation: 26,500–27,000 events/s before, 27,100–29,200 after.
+| code | when (UTC) | server CPU ms / batch | × reference |
+|---|---|---:|---:|
+| before: one message per event (commit fad86dd), alternating with 2–3 | 11:56–12:00 | 1.04 / 1.16 | 0.29 / 0.28 |
+| after steps 1–3, same alternation | 11:56–12:00 | 0.77 / 0.81 | 0.43 / 0.41 |
+| after step 4 | 12:42–12:45 | 0.61–0.66 | 0.45–0.49 |
+| after step 5 | 12:49 | 0.57–0.62 | 0.48–0.51 |
+| after step 6 | 12:54–13:02 | 0.58–0.59 (five runs) | 0.52 / 0.52 / 0.52 / 0.53 / 0.53 |
 
-By thread, under load (from `/proc`): the event loop 0.76 ms per batch, the
-poll thread 0.02, librdkafka's broker thread 0.08.
+Embedded, alternating before and after steps 1–3: 26,500–27,000 events/s
+before, 27,100–29,200 after (it is bounded by its store thread).
 
 ## What is left
 
-The ≥ 0.5× target needs about 0.6 ms of server CPU per batch (half the
-reference's ~3,100 batches/s on one core); `serve` on Kafka spends about
-0.75. What remains is spread out: HTTP in uvicorn's h11 (~0.2 ms, as for
-the reference), the contract's typed decode and checks (~0.17 ms: msgspec's
-own decode of each event is ~0.08 of it, as much as the reference's whole
-decode), the event loop and the ASGI layers (~0.1), `produce` of three
-messages of ~15 KB each (~0.09: the client copies each value) and the
-client's broker thread (~0.08). Further steps, none taken here: a native
-decode-and-check of the batch, more than one `serve` process (the benchmark
-pins the server to one core, as it does the reference), or the httptools
-parser (for both; `serve` keeps h11 for its header cap). The embedded mode
-is bounded by its store thread (one DuckDB transaction per group of batches;
-see docs/reliability.md), not by HTTP.
+The ≥ 0.5× target is met by a small margin (0.52–0.53× in five runs of
+12:54–13:02): the reference spends ~0.30 ms of CPU per batch, `serve` on
+Kafka ~0.58–0.59. Of that, HTTP in uvicorn's h11 is ~0.2 ms, as for the
+reference; the contract's typed decode and checks ~0.14 (msgspec's decode of
+each event alone ~0.08, as much as the reference's whole decode); the event
+loop and the ASGI layers ~0.1; the client's broker thread ~0.1. Further
+steps, none taken here: a native decode-and-check of the batch, or more than
+one `serve` process (the benchmark pins the server to one core, as it does
+the reference). `serve` keeps h11 for its header cap; httptools would speed
+up both sides. The embedded mode is bounded by its store thread (one DuckDB
+transaction per group of batches; see docs/reliability.md), not by HTTP.
 
 Raw results:
 
