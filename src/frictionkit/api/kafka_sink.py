@@ -100,7 +100,8 @@ class KafkaSink:
 
     def _make_producer(self) -> Any:
         config = self._kafka.producer_config(
-            self.settings.brokers, **{"message.timeout.ms": self.settings.delivery_timeout_ms, "error_cb": self._on_error}
+            self.settings.brokers, **{"message.timeout.ms": self.settings.delivery_timeout_ms, "error_cb": self._on_error,
+                                      **self.settings.producer_overrides}
         )
         return self._ck.Producer(config)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from ..core.contract import MAX_BODY_BYTES
@@ -45,6 +45,9 @@ class Settings:
     body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S  # a body not complete by then: 408 (a client lying about its length)
     cors_origins: tuple[str, ...] = ()  # empty: no CORS headers at all
     raw_topic: str = "events.raw"  # tests publish to a topic of their own
+    # librdkafka settings over bus.kafka.producer_config's; not a CLI option:
+    # bench-ingest measures acks=0 with it, next to the acks=all that serve uses.
+    producer_overrides: dict[str, Any] = field(default_factory=dict)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     flows: FlowConfig = field(default_factory=FlowConfig)
     clock: Callable[[], float] = time.time  # the server clock: receivedAt and the idle watermark

@@ -404,6 +404,9 @@ def _serve_frictionkit(args: argparse.Namespace) -> None:
                                 api_keys=args.keys)
     if args.topic:
         settings.raw_topic = args.topic
+    if os.environ.get("FRICTIONKIT_BENCH_ACKS") == "0":
+        # bench-ingest's "Kafka acks off": the leader's ack is not awaited (idempotence needs acks=all).
+        settings.producer_overrides = {"acks": 0, "enable.idempotence": False}
     run_server(settings, log_level=args.log_level)
 
 
