@@ -127,11 +127,9 @@ def split_by_org(key: ApiKey, checked: CheckedBatch) -> CheckedBatch:
     if not extra:
         return checked
     merged = [(int(m.group(1)) if (m := _EVENT_INDEX.match(e)) else -1, e) for e in errors] + extra
-    wires = [checked.wires[i] for i in keep]
     return msgspec.structs.replace(
-        checked, wires=wires, raws=[checked.raws[i] for i in keep],
-        errors=[e for _i, e in sorted(merged, key=lambda item: item[0])],
-        missing_ids=sum(1 for w in wires if w.event_id is None))
+        checked, wires=[checked.wires[i] for i in keep], raws=[checked.raws[i] for i in keep],
+        errors=[e for _i, e in sorted(merged, key=lambda item: item[0])])
 
 
 async def handle(state: AppState, scope: dict[str, Any], receive: Any) -> Answer:

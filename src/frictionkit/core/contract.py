@@ -347,7 +347,6 @@ class CheckedBatch(msgspec.Struct):
     skew_ms: int
     agent_id: str
     sdk_version: str
-    missing_ids: int = 0  # accepted events without an eventId (the server derives one)
 
     def events(self) -> list[Event]:
         received_at_ms, agent_id, sdk_version, skew_ms = self.received_at_ms, self.agent_id, self.sdk_version, self.skew_ms
@@ -359,7 +358,7 @@ class CheckedBatch(msgspec.Struct):
         """Is each accepted event, on the bus, the agent's JSON plus receivedAt,
         agentId and sdkVersion? Not when its ts was corrected for clock skew or
         the server derives its eventId."""
-        return self.skew_ms == 0 and self.missing_ids == 0
+        return self.skew_ms == 0 and all(wire.event_id is not None for wire in self.wires)
 
 
 def check_batch(body: bytes, *, received_at_ms: int) -> CheckedBatch:
@@ -380,7 +379,6 @@ def check_batch(body: bytes, *, received_at_ms: int) -> CheckedBatch:
     wires: list[WireEvent] = []
     raws: list[msgspec.Raw] = []
     errors: list[str] = []
-    missing_ids = 0
     decode, too_late = _wire_decoder.decode, _future_limit(received_at_ms, skew_ms)
     for index, raw in enumerate(batch.events):
         try:
@@ -399,9 +397,7 @@ def check_batch(body: bytes, *, received_at_ms: int) -> CheckedBatch:
             continue
         wires.append(wire)
         raws.append(raw)
-        if wire.event_id is None:
-            missing_ids += 1
-    return CheckedBatch(wires, raws, errors, received_at_ms, skew_ms, batch.agent_id, batch.sdk_version, missing_ids)
+    return CheckedBatch(wires, raws, errors, received_at_ms, skew_ms, batch.agent_id, batch.sdk_version)
 
 
 def decode_batch(body: bytes, *, received_at_ms: int) -> BatchResult:
