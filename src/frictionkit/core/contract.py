@@ -14,7 +14,7 @@ import math
 import re
 import zlib
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Callable, Literal
 
 import msgspec
 from msgspec import Meta
@@ -171,7 +171,7 @@ _FRIENDLIER = {
 
 # msgspec raises these besides DecodeError: UnicodeDecodeError for invalid
 # UTF-8 inside a string, RecursionError for JSON nested deeper than it recurses.
-_DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
 def _reason(err: Exception) -> str:
@@ -276,7 +276,7 @@ def _decode_bus_event(line: bytes, now_ms: int | None, max_bytes: int) -> Event:
         raise ContractError(f"event is larger than {max_bytes // 1024} KiB")
     try:
         wire = _bus_decoder.decode(line)
-    except _DECODE_ERRORS as err:
+    except DECODE_ERRORS as err:
         raise ContractError(_reason(err)) from None
     return _bus_to_event(wire, now_ms)
 
@@ -294,32 +294,29 @@ def decode_bus_message(value: bytes) -> list[Event]:
         return [_decode_bus_event(value, None, MAX_BUS_EVENT_BYTES)]
     try:
         batch = _bus_batch_decoder.decode(value)
-    except _DECODE_ERRORS as err:
+    except DECODE_ERRORS as err:
         raise ContractError(_reason(err)) from None
     if not batch.events:
         raise ContractError("a batch without events")
     stamp = batch.batch
     received_at_ms = datetime_to_ms(stamp.received_at) if stamp.received_at else None
     agent_id, sdk_version = stamp.agent_id, stamp.sdk_version
-    events: list[Event] = []
-    append = events.append
-    for index, wire in enumerate(batch.events):
-        try:
-            append(_to_event(wire, None, 0, received_at_ms, agent_id, sdk_version))
-        except ContractError as err:
-            raise ContractError(f"event {index}: {err}") from None
-    return events
+    return _each_event(batch.events, lambda wire: _to_event(wire, None, 0, received_at_ms, agent_id, sdk_version))
 
 
 def bus_events_to_events(wires: list[BusEvent]) -> list[Event]:
     """Bus events already decoded by msgspec (as part of a larger message, in
-    one call) -> ``Event``s, with the checks msgspec cannot express. The
-    error names the first bad event's index."""
+    one call) -> ``Event``s, with the checks msgspec cannot express."""
+    return _each_event(wires, lambda wire: _bus_to_event(wire, None))
+
+
+def _each_event(wires: list[Any], to_event: Callable[[Any], Event]) -> list[Event]:
+    """``to_event`` of each; the error names the first bad event's index."""
     events: list[Event] = []
     append = events.append
     for index, wire in enumerate(wires):
         try:
-            append(_bus_to_event(wire, None))
+            append(to_event(wire))
         except ContractError as err:
             raise ContractError(f"event {index}: {err}") from None
     return events
@@ -369,7 +366,7 @@ def check_batch(body: bytes, *, received_at_ms: int) -> CheckedBatch:
     """
     try:
         batch = _batch_decoder.decode(body)
-    except _DECODE_ERRORS as err:
+    except DECODE_ERRORS as err:
         raise BatchError(_reason(err)) from None
     skew_ms = 0
     if batch.sent_at is not None:
@@ -386,7 +383,7 @@ def check_batch(body: bytes, *, received_at_ms: int) -> CheckedBatch:
                 raise ContractError(f"event is larger than {MAX_EVENT_BYTES // 1024} KiB")
             try:
                 wire = decode(raw)
-            except _DECODE_ERRORS as err:
+            except DECODE_ERRORS as err:
                 raise ContractError(_reason(err)) from None
             if wire.ts >= too_late:
                 raise ContractError(_IN_THE_FUTURE)

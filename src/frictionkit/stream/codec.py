@@ -12,7 +12,7 @@ from __future__ import annotations
 import msgspec
 
 from ..bus.codec import events_to_bus_array
-from ..core.contract import BusEvent, ContractError, bus_events_to_events, format_ts_ms
+from ..core.contract import DECODE_ERRORS, BusEvent, ContractError, bus_events_to_events, format_ts_ms
 from ..core.model import Incident, Session
 
 FORMAT_VERSION = 1
@@ -86,7 +86,7 @@ def encode_session(session: Session) -> bytes:
 def decode_session(value: bytes) -> Session:
     try:
         head = _session_decoder.decode(value)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as err:
+    except DECODE_ERRORS as err:
         version = _version_of(value)
         if version is not None and version != FORMAT_VERSION:
             raise MessageError(f"sessionized message format v{version} is not supported "
@@ -122,7 +122,7 @@ def _version_of(value: bytes) -> int | None:
     format should say so rather than look like garbage."""
     try:
         return msgspec.json.decode(value, type=_Version).v
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+    except DECODE_ERRORS:
         return None
 
 
