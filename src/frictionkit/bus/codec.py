@@ -18,7 +18,7 @@ server decided on, so every processor sees the same event time.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import msgspec
 
@@ -97,15 +97,9 @@ def bus_messages(events: list[Event], *, with_session: bool = False) -> list[tup
     key and a server stamp (``receivedAt``, ``agentId``, ``sdkVersion``: one
     per request), in their order, as one ``BusBatch`` per message, split in
     halves until each message is at most ``MAX_BUS_MESSAGE_BYTES``."""
-    groups: dict[tuple[Any, ...], list[bytes]] = {}
     encode = _encoder.encode
-    for ev in events:
-        key = (ev.org_id, ev.product_id, ev.session_id) if with_session else (ev.org_id, ev.product_id)
-        group = (key, ev.received_at_ms, ev.agent_id, ev.sdk_version)
-        parts = groups.get(group)
-        if parts is None:
-            parts = groups[group] = []
-        parts.append(encode(_record(ev, None, None, None)))
+    groups = _grouped(((key, ev.received_at_ms, ev.agent_id, ev.sdk_version), encode(_record(ev, None, None, None)))
+                      for key, ev in zip(_keys(events, with_session), events))
     out: list[tuple[bytes, bytes]] = []
     for (key, received_at_ms, agent_id, sdk_version), parts in groups.items():
         received_at = format_ts_ms(received_at_ms) if received_at_ms is not None else None
@@ -121,18 +115,30 @@ def checked_bus_messages(checked: CheckedBatch, *, with_session: bool = False) -
     both alike."""
     if not checked.passthrough:
         return bus_messages(checked.events(), with_session=with_session)
-    groups: dict[tuple[str, ...], list[Any]] = {}
-    for wire, raw in zip(checked.wires, checked.raws):
-        key = (wire.org_id, wire.product_id, wire.session_id) if with_session else (wire.org_id, wire.product_id)
-        parts = groups.get(key)
-        if parts is None:
-            parts = groups[key] = []
-        parts.append(raw)
+    groups = _grouped(zip(_keys(checked.wires, with_session), checked.raws))
     head = _batch_head(format_ts_ms(checked.received_at_ms), checked.agent_id, checked.sdk_version)
     out: list[tuple[bytes, bytes]] = []
     for key, parts in groups.items():
         _split(":".join(key).encode(), parts, head, out)
     return out
+
+
+def _keys(events: list[Any], with_session: bool) -> list[tuple[str, ...]]:
+    """Each event's message key parts, of ``Event``s or wire events alike."""
+    if with_session:
+        return [(ev.org_id, ev.product_id, ev.session_id) for ev in events]
+    return [(ev.org_id, ev.product_id) for ev in events]
+
+
+def _grouped(pairs: Iterable[tuple[Any, Any]]) -> dict[Any, list[Any]]:
+    """``(group, part)`` pairs -> the parts of each group, groups and parts in order."""
+    groups: dict[Any, list[Any]] = {}
+    for group, part in pairs:
+        parts = groups.get(group)
+        if parts is None:
+            parts = groups[group] = []
+        parts.append(part)
+    return groups
 
 
 def _batch_head(received_at: str | None, agent_id: str | None, sdk_version: str | None) -> bytes:
@@ -160,6 +166,5 @@ def _split(key: bytes, parts: list[Any], head: bytes, out: list[tuple[bytes, byt
 def bus_key(ev: Event, *, with_session: bool = False) -> bytes:
     """``orgId:productId`` (SPEC §4), or with ``:sessionId`` for products too
     large for one partition."""
-    key = f"{ev.org_id}:{ev.product_id}:{ev.session_id}" if with_session else f"{ev.org_id}:{ev.product_id}"
-    return key.encode()
+    return ":".join(_keys([ev], with_session)[0]).encode()
 
