@@ -123,15 +123,23 @@ class KafkaSink:
                 self._producer = self._make_producer()
             return self._producer
 
-    def _serve(self, timeout_s: float) -> list[_Delivery]:
-        """Poll the client (its callbacks run here) and expire overdue batches;
-        the batches that finished. The caller holds the poll lock."""
-        self._producer_now().poll(timeout_s)
-        if self._waiting:
-            self._expire(time.monotonic())
-        finished = self._finished[:]
-        self._finished.clear()  # in place: every pending _Delivery holds this list
-        return finished
+    def _poll_once(self, poll_s: float, lock_wait_s: float | None, here: asyncio.AbstractEventLoop | None) -> None:
+        """If the poll lock can be had (``lock_wait_s`` None: only if free now),
+        poll the client (its callbacks run here), expire overdue batches, and
+        resolve the ones that finished (in place on ``here``, their loop)."""
+        taken = self._poll_lock.acquire(False) if lock_wait_s is None else self._poll_lock.acquire(True, lock_wait_s)
+        if not taken:
+            return
+        try:
+            self._producer_now().poll(poll_s)
+            if self._waiting:
+                self._expire(time.monotonic())
+            finished = self._finished[:]
+            self._finished.clear()  # in place: every pending _Delivery holds this list
+        finally:
+            self._poll_lock.release()
+        if finished:
+            self._hand_over(finished, here)
 
     @staticmethod
     def _hand_over(finished: list[_Delivery], here: asyncio.AbstractEventLoop | None = None) -> None:
@@ -151,13 +159,7 @@ class KafkaSink:
         here = asyncio.get_running_loop()
         try:
             while self._waiting:
-                if self._poll_lock.acquire(blocking=False):
-                    try:
-                        finished = self._serve(0)
-                    finally:
-                        self._poll_lock.release()
-                    if finished:
-                        self._hand_over(finished, here)
+                self._poll_once(0, None, here)  # never blocks the loop: the thread may hold the lock a moment
                 await asyncio.sleep(LOOP_POLL_INTERVAL_S)
         finally:
             if self._poller is asyncio.current_task():
@@ -186,13 +188,8 @@ class KafkaSink:
         last_probe = 0.0
         while not self._stop.is_set():
             producer = self._producer_now()
-            if self._poller is None and self._poll_lock.acquire(timeout=IDLE_POLL_S):
-                try:
-                    finished = self._serve(IDLE_POLL_S)
-                finally:
-                    self._poll_lock.release()
-                if finished:
-                    self._hand_over(finished)
+            if self._poller is None:
+                self._poll_once(IDLE_POLL_S, IDLE_POLL_S, None)
             else:
                 self._stop.wait(IDLE_POLL_S)
             if self._down and time.monotonic() - last_probe > 1.0:
