@@ -252,9 +252,12 @@ before, 27,100–29,200 after (it is bounded by its store thread).
 
 ## What is left
 
-The ≥ 0.5× target is met by a small margin (0.51–0.53× in seven runs of
-12:54–13:16; acks off 0.53×): the reference spends ~0.30 ms of CPU per batch, `serve` on
-Kafka ~0.57–0.59. Of that, HTTP in uvicorn's h11 is ~0.2 ms, as for the
+The ≥ 0.5× target is at the edge, not met with a margin: 0.51–0.53× in seven
+runs of 12:54–13:16 (acks off 0.53×), then 0.47 / 0.49 / 0.51 / 0.49 / 0.53× in
+five runs of 13:26–13:31 after the last clean-ups (the first two against a
+freshly started broker), as the reference got faster (343k–355k events/s, 0.28–0.29
+ms per batch) while `serve` stayed at 0.55–0.58 ms. Over the twelve runs the
+median is 0.52×. Of `serve`'s ~0.57 ms, HTTP in uvicorn's h11 is ~0.2 ms, as for the
 reference; the contract's typed decode and checks ~0.14 (msgspec's decode of
 each event alone ~0.08, as much as the reference's whole decode); the event
 loop and the ASGI layers ~0.1; the client's broker thread ~0.1. Further
