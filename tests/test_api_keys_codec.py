@@ -13,7 +13,8 @@ from frictionkit.api.auth import KeyConfigError, KeyRing, bearer_token, load_key
 from frictionkit.api.ratelimit import RateLimiter
 from frictionkit.api.settings import redact_dsn, resolve_settings
 from frictionkit.bus.codec import bus_key, event_to_bus_json
-from frictionkit.core.contract import decode_batch, decode_event_line
+from frictionkit.core.batch import decode_batch
+from frictionkit.core.contract import decode_event_line
 from frictionkit.core.model import Event
 
 

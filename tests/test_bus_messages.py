@@ -10,8 +10,8 @@ import pytest
 
 from frictionkit.bus import codec
 from frictionkit.bus.codec import MAX_BUS_MESSAGE_BYTES, bus_key, bus_messages, checked_bus_messages, event_to_bus_json
-from frictionkit.core.contract import (BUS_BATCH_PREFIX, MAX_EVENT_BYTES, ContractError, check_batch, decode_batch,
-                                      decode_bus_message, decode_event_line)
+from frictionkit.core.batch import check_batch, decode_batch
+from frictionkit.core.contract import BUS_BATCH_PREFIX, MAX_EVENT_BYTES, ContractError, decode_bus_message, decode_event_line
 from frictionkit.core.model import Event
 
 T0 = 1_795_773_600_000

@@ -10,17 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from frictionkit.core.batch import check_batch, decode_batch, gunzip_capped
 from frictionkit.core.contract import (
     MAX_EVENT_BYTES,
     BatchError,
     BodyTooLarge,
     ContractError,
-    check_batch,
     datetime_to_ms,
-    decode_batch,
     decode_event_line,
     format_ts_ms,
-    gunzip_capped,
     parse_ts_ms,
 )
 
@@ -496,3 +494,44 @@ def test_the_future_limit_of_a_batch_is_the_per_event_rule_to_the_microsecond(no
     assert (len(checked.wires) == 1) == (ts_ms <= now_ms + 10 * MINUTE), (ts, skew_ms, checked.errors)
     if checked.wires:
         assert checked.events()[0].ts_ms == ts_ms
+
+
+# An event of each kind the per-event path tells apart: valid ones (with and
+# without the fields the value checks read) and one broken each way.
+_KINDS = {
+    "plain": lambda i: wire(eventId=f"e{i}"),
+    "no id": lambda i: wire(elementType=f"button-{i}"),
+    "extras": lambda i: wire(eventId=f"e{i}", latencyMs=12.5, extra={"k": "v" * 256, "n": 3, "f": 1.5, "b": None}),
+    "long extra string": lambda i: wire(eventId=f"e{i}", extra={"k": "v" * 257}),
+    "infinite latency": lambda i: wire(eventId=f"e{i}", latencyMs="@INF@"),
+    "infinite extra": lambda i: wire(eventId=f"e{i}", extra={"x": "@INF@"}),
+    "future": lambda i: wire(eventId=f"e{i}", ts="2026-11-27T10:10:00.001Z"),
+    "edge of the future": lambda i: wire(eventId=f"e{i}", ts="2026-11-27T10:10:00.000999Z"),
+    "unknown field": lambda i: wire(eventId=f"e{i}", colour="red"),
+    "no zone": lambda i: wire(eventId=f"e{i}", ts="2026-11-27T09:59:00"),
+    "not an object": lambda i: [i],
+    "too large": lambda i: wire(eventId=f"e{i}", extra={"k" * MAX_EVENT_BYTES: 1}),
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(kinds=st.lists(st.sampled_from(sorted(_KINDS)), min_size=1, max_size=12), sent_at=st.sampled_from([None, 0, 60]))
+def test_a_batch_gets_the_same_answer_in_one_decode_as_event_by_event(kinds, sent_at):
+    """check_batch decodes a batch in one call when none of its events is
+    bad; that path must accept exactly what the event-by-event path accepts,
+    so a check it forgot would show here as a batch accepted whole."""
+    from frictionkit.core import batch as batch_module
+
+    events = [_KINDS[kind](i) for i, kind in enumerate(kinds)]
+    extra = {} if sent_at is None else {"sentAt": format_ts_ms(RECEIVED - sent_at * SECOND)}
+    raw_body = body(*events, **extra).replace(b'"@INF@"', b"1e400")  # JSON has no infinity; msgspec reads 1e400 as one
+    checked = check_batch(raw_body, received_at_ms=RECEIVED)
+    parsed = batch_module._batch_decoder.decode(raw_body)
+    wires, raws, errors = batch_module._each_checked(parsed.events, batch_module._future_limit(RECEIVED, checked.skew_ms))
+    assert checked.errors == errors
+    assert checked.wires == wires
+    assert [bytes(r) for r in checked.raws] == [bytes(r) for r in raws]
+    expected_bad = {"long extra string", "infinite latency", "infinite extra", "future", "unknown field", "no zone",
+                    "not an object", "too large"}
+    if sent_at != 60:  # a minute of skew moves "future" back into the allowed range
+        assert len(errors) == sum(kind in expected_bad for kind in kinds)

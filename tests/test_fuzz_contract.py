@@ -31,8 +31,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from api_support import auth, batch, client, event, past_ms, session_events
-from frictionkit.core.contract import (MAX_BODY_BYTES, BatchError, BodyTooLarge, decode_batch, decode_event_line,
-                                       gunzip_capped)
+from frictionkit.core.batch import decode_batch, gunzip_capped
+from frictionkit.core.contract import MAX_BODY_BYTES, BatchError, BodyTooLarge, decode_event_line
 
 EVENT_ERROR = re.compile(r"Event (\d+): (.+)", re.S)
 NOW_MS = int(time.time() * 1000)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from typing import Any, AsyncIterator
 
@@ -189,6 +190,10 @@ def run_server(settings: Settings, *, log_level: str = "info", access_log: bool 
     if settings.dev_key:
         print(f"no API keys configured: generated a development key for this run (every org, ingest+read):\n"
               f"    {settings.dev_key}", file=sys.stderr)
+    # Everything built so far (FastAPI, pydantic models, the routes) lives as
+    # long as the server: frozen, the collector's full passes stop walking it
+    # again and again under load.
+    gc.freeze()
     # h11 (not httptools, whatever is installed) so the header block is capped at
     # MAX_HEADER_BYTES: a larger one gets 400 at once.
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=access_log,

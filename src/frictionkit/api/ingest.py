@@ -25,7 +25,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.requests import ClientDisconnect
 
-from ..core.contract import BatchError, BodyTooLarge, CheckedBatch, check_batch, gunzip_capped
+from ..core.batch import CheckedBatch, check_batch, gunzip_capped
+from ..core.contract import BatchError, BodyTooLarge
 from .auth import ApiKey, bearer_token
 from .sinks import SinkUnavailable
 from .state import AppState

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from ..bus.codec import bus_messages, checked_bus_messages
-from ..core.contract import CheckedBatch
+from ..core.batch import CheckedBatch
 from ..core.model import Event
 from .settings import Settings
 from .sinks import SinkUnavailable

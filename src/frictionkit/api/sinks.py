@@ -14,7 +14,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
-from ..core.contract import CheckedBatch
+from ..core.batch import CheckedBatch
 from ..core.model import Event
 from ..pipeline.embedded import EmbeddedPipeline
 from ..store import open_store

@@ -150,7 +150,7 @@ def batch_costs(brokers: str | None) -> dict[str, float]:
     """Stage -> ms per 100-event batch."""
     from ..api.auth import KeyRing, bearer_token, parse_api_keys
     from ..bus.codec import checked_bus_messages
-    from ..core.contract import check_batch
+    from ..core.batch import check_batch
 
     workload = Workload(run="costs", templates=BATCHES)
     bodies = [workload.body(n) for n in range(BATCHES)]

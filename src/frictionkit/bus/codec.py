@@ -18,11 +18,13 @@ server decided on, so every processor sees the same event time.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any, Iterable
 
 import msgspec
 
-from ..core.contract import CheckedBatch, format_ts_ms
+from ..core.batch import CheckedBatch
+from ..core.contract import format_ts_ms
 from ..core.model import Event
 
 
@@ -115,9 +117,21 @@ def checked_bus_messages(checked: CheckedBatch, *, with_session: bool = False) -
     both alike."""
     if not checked.passthrough:
         return bus_messages(checked.events(), with_session=with_session)
-    groups = _grouped(zip(_keys(checked.wires, with_session), checked.raws))
+    wires, raws = checked.wires, checked.raws
+    groups: defaultdict[tuple[str, ...], list[msgspec.Raw]] = defaultdict(list)
+    if with_session:
+        for wire, raw in zip(wires, raws):
+            groups[wire.org_id, wire.product_id, wire.session_id].append(raw)
+    else:
+        for wire, raw in zip(wires, raws):
+            groups[wire.org_id, wire.product_id].append(raw)
     head = _batch_head(format_ts_ms(checked.received_at_ms), checked.agent_id, checked.sdk_version)
     out: list[tuple[bytes, bytes]] = []
+    if len(head) + sum(map(len, raws)) + len(raws) + 2 <= MAX_BUS_MESSAGE_BYTES:
+        # All of the batch would fit in one message, so each key's part does.
+        for key, parts in groups.items():
+            out.append((":".join(key).encode(), head + b",".join(parts) + b"]}"))
+        return out
     for key, parts in groups.items():
         _split(":".join(key).encode(), parts, head, out)
     return out

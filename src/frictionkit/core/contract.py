@@ -12,8 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import zlib
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any, Callable, Literal
 
 import msgspec
@@ -99,14 +98,6 @@ class BusBatch(msgspec.Struct, forbid_unknown_fields=True):
 BUS_BATCH_PREFIX = b'{"batch":'
 
 
-class WireBatch(msgspec.Struct, rename="camel"):
-    # Events stay raw so one bad event is rejected alone, with its index.
-    agent_id: Annotated[str, Meta(min_length=1, max_length=128)]
-    sdk_version: Annotated[str, Meta(min_length=1, max_length=64)]
-    events: Annotated[list[msgspec.Raw], Meta(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
-    sent_at: Timestamp | None = None
-
-
 class ContractError(ValueError):
     """A single event breaks the contract; the message is the reason."""
 
@@ -156,7 +147,6 @@ def parse_ts_ms(text: str) -> int:
 _wire_decoder = msgspec.json.Decoder(WireEvent)
 _bus_decoder = msgspec.json.Decoder(BusEvent)
 _bus_batch_decoder = msgspec.json.Decoder(BusBatch)
-_batch_decoder = msgspec.json.Decoder(WireBatch)
 _encoder = msgspec.json.Encoder()
 
 
@@ -229,14 +219,6 @@ def _checked_ts_ms(wire: WireEvent, now_ms: int | None, skew_ms: int) -> int:
         raise ContractError(_IN_THE_FUTURE)
     _check_values(wire)
     return ts_ms
-
-
-def _future_limit(now_ms: int, skew_ms: int) -> datetime:
-    """The first instant at which a ``ts`` is too far in the future: the rule
-    of ``_checked_ts_ms`` (``floor_ms(ts) + skew > now + 10 min``) is exactly
-    ``ts >= (now + 10 min - skew + 1 ms)``. ``check_batch`` compares each
-    event's datetime with it instead of converting each to milliseconds."""
-    return _EPOCH_UTC + timedelta(milliseconds=now_ms + MAX_FUTURE_MS - skew_ms + 1)
 
 
 def _check_values(wire: WireEvent) -> None:
@@ -320,99 +302,3 @@ def _each_event(wires: list[Any], to_event: Callable[[Any], Event]) -> list[Even
         except ContractError as err:
             raise ContractError(f"event {index}: {err}") from None
     return events
-
-
-class BatchResult(msgspec.Struct):
-    accepted: list[Event]
-    errors: list[str]  # "Event <i>: <reason>"
-
-    @property
-    def rejected(self) -> int:
-        return len(self.errors)
-
-
-class CheckedBatch(msgspec.Struct):
-    """A batch that went through every check of the contract, before any
-    ``Event`` is made: the Kafka sink publishes most batches straight from
-    here (the agent's JSON of each event plus the server's fields), and making
-    and freeing a hundred ``Event``s cost as much again as that."""
-
-    wires: list[WireEvent]  # the accepted events, in batch order
-    raws: list[msgspec.Raw]  # each accepted event's JSON as the agent sent it
-    errors: list[str]  # "Event <i>: <reason>"
-    received_at_ms: int
-    skew_ms: int
-    agent_id: str
-    sdk_version: str
-
-    def events(self) -> list[Event]:
-        received_at_ms, agent_id, sdk_version, skew_ms = self.received_at_ms, self.agent_id, self.sdk_version, self.skew_ms
-        return [_event(wire, datetime_to_ms(wire.ts) + skew_ms, received_at_ms, agent_id, sdk_version)
-                for wire in self.wires]
-
-    @property
-    def passthrough(self) -> bool:
-        """Is each accepted event, on the bus, the agent's JSON plus receivedAt,
-        agentId and sdkVersion? Not when its ts was corrected for clock skew or
-        the server derives its eventId."""
-        return self.skew_ms == 0 and all(wire.event_id is not None for wire in self.wires)
-
-
-def check_batch(body: bytes, *, received_at_ms: int) -> CheckedBatch:
-    """Decode and check a ``POST /v1/events/batch`` body (already decompressed).
-
-    Raises ``BatchError`` when the batch as a whole is malformed; otherwise
-    one reason per rejected event, and the accepted ones.
-    """
-    try:
-        batch = _batch_decoder.decode(body)
-    except DECODE_ERRORS as err:
-        raise BatchError(_reason(err)) from None
-    skew_ms = 0
-    if batch.sent_at is not None:
-        sent_at_ms = datetime_to_ms(batch.sent_at)
-        if abs(received_at_ms - sent_at_ms) > SKEW_CORRECTION_THRESHOLD_MS:
-            skew_ms = received_at_ms - sent_at_ms
-    wires: list[WireEvent] = []
-    raws: list[msgspec.Raw] = []
-    errors: list[str] = []
-    decode, too_late = _wire_decoder.decode, _future_limit(received_at_ms, skew_ms)
-    for index, raw in enumerate(batch.events):
-        try:
-            if len(raw) > MAX_EVENT_BYTES:
-                raise ContractError(f"event is larger than {MAX_EVENT_BYTES // 1024} KiB")
-            try:
-                wire = decode(raw)
-            except DECODE_ERRORS as err:
-                raise ContractError(_reason(err)) from None
-            if wire.ts >= too_late:
-                raise ContractError(_IN_THE_FUTURE)
-            if wire.latency_ms is not None or wire.extra:
-                _check_values(wire)
-        except ContractError as err:
-            errors.append(f"Event {index}: {err}")
-            continue
-        wires.append(wire)
-        raws.append(raw)
-    return CheckedBatch(wires, raws, errors, received_at_ms, skew_ms, batch.agent_id, batch.sdk_version)
-
-
-def decode_batch(body: bytes, *, received_at_ms: int) -> BatchResult:
-    """``check_batch``, with the accepted events as ``Event``s."""
-    checked = check_batch(body, received_at_ms=received_at_ms)
-    return BatchResult(accepted=checked.events(), errors=checked.errors)
-
-
-def gunzip_capped(body: bytes, max_bytes: int = MAX_BODY_BYTES) -> bytes:
-    """Decompress gzip without ever holding more than ``max_bytes`` of output,
-    so a small bomb cannot exhaust memory."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(body, max_bytes + 1)
-    except zlib.error as err:
-        raise BatchError(f"body is not valid gzip: {err}") from None
-    if len(out) > max_bytes or inflater.unconsumed_tail:
-        raise BodyTooLarge(f"body exceeds {max_bytes // (1024 * 1024)} MiB after decompression")
-    if not inflater.eof:
-        raise BatchError("body is truncated gzip")
-    return out

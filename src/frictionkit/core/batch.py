@@ -1,0 +1,197 @@
+"""A ``POST /v1/events/batch`` body (SPEC §3): the batch's own fields, clock
+skew, and each event through the contract of ``core.contract``.
+
+An invalid event is rejected alone, with its index, and the rest go in; so the
+events are decoded one by one, each from its own JSON. Most batches, though,
+have no invalid event at all, and for them ``check_batch`` first tries the
+whole body in one typed decode: a hundred decoder calls from Python cost
+about as much as the decoding itself. Only when that finds a fault does it
+take the per-event path, which then names each bad event.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from .contract import (
+    _EPOCH_UTC,
+    _IN_THE_FUTURE,
+    DECODE_ERRORS,
+    MAX_BODY_BYTES,
+    MAX_EVENT_BYTES,
+    MAX_EVENTS_PER_BATCH,
+    MAX_FUTURE_MS,
+    SKEW_CORRECTION_THRESHOLD_MS,
+    BatchError,
+    BodyTooLarge,
+    ContractError,
+    Timestamp,
+    WireEvent,
+    _check_values,
+    _event,
+    _reason,
+    _wire_decoder,
+    datetime_to_ms,
+)
+from .model import Event
+
+
+class WireBatch(msgspec.Struct, rename="camel"):
+    # Events stay raw so one bad event is rejected alone, with its index.
+    agent_id: Annotated[str, Meta(min_length=1, max_length=128)]
+    sdk_version: Annotated[str, Meta(min_length=1, max_length=64)]
+    events: Annotated[list[msgspec.Raw], Meta(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
+    sent_at: Timestamp | None = None
+
+
+class _TypedBatch(msgspec.Struct, rename="camel"):
+    # The same body with every event typed, for the one-call path. Only read
+    # once WireBatch has accepted the batch's own fields, so they are not
+    # checked again here.
+    events: list[WireEvent]
+
+
+_batch_decoder = msgspec.json.Decoder(WireBatch)
+_typed_batch_decoder = msgspec.json.Decoder(_TypedBatch)
+
+
+class BatchResult(msgspec.Struct):
+    accepted: list[Event]
+    errors: list[str]  # "Event <i>: <reason>"
+
+    @property
+    def rejected(self) -> int:
+        return len(self.errors)
+
+
+class CheckedBatch(msgspec.Struct):
+    """A batch that went through every check of the contract, before any
+    ``Event`` is made: the Kafka sink publishes most batches straight from
+    here (the agent's JSON of each event plus the server's fields), and making
+    and freeing a hundred ``Event``s cost as much again as that."""
+
+    wires: list[WireEvent]  # the accepted events, in batch order
+    raws: list[msgspec.Raw]  # each accepted event's JSON as the agent sent it
+    errors: list[str]  # "Event <i>: <reason>"
+    received_at_ms: int
+    skew_ms: int
+    agent_id: str
+    sdk_version: str
+
+    def events(self) -> list[Event]:
+        received_at_ms, agent_id, sdk_version, skew_ms = self.received_at_ms, self.agent_id, self.sdk_version, self.skew_ms
+        return [_event(wire, datetime_to_ms(wire.ts) + skew_ms, received_at_ms, agent_id, sdk_version)
+                for wire in self.wires]
+
+    @property
+    def passthrough(self) -> bool:
+        """Is each accepted event, on the bus, the agent's JSON plus receivedAt,
+        agentId and sdkVersion? Not when its ts was corrected for clock skew or
+        the server derives its eventId."""
+        return self.skew_ms == 0 and all(wire.event_id is not None for wire in self.wires)
+
+
+def _future_limit(now_ms: int, skew_ms: int) -> datetime:
+    """The first instant at which a ``ts`` is too far in the future: the
+    contract's rule (``floor_ms(ts) + skew > now + 10 min``) is exactly
+    ``ts >= (now + 10 min - skew + 1 ms)``. ``check_batch`` compares each
+    event's datetime with it instead of converting each to milliseconds."""
+    return _EPOCH_UTC + timedelta(milliseconds=now_ms + MAX_FUTURE_MS - skew_ms + 1)
+
+
+def check_batch(body: bytes, *, received_at_ms: int) -> CheckedBatch:
+    """Decode and check a ``POST /v1/events/batch`` body (already decompressed).
+
+    Raises ``BatchError`` when the batch as a whole is malformed; otherwise
+    one reason per rejected event, and the accepted ones.
+    """
+    try:
+        batch = _batch_decoder.decode(body)
+    except DECODE_ERRORS as err:
+        raise BatchError(_reason(err)) from None
+    skew_ms = 0
+    if batch.sent_at is not None:
+        sent_at_ms = datetime_to_ms(batch.sent_at)
+        if abs(received_at_ms - sent_at_ms) > SKEW_CORRECTION_THRESHOLD_MS:
+            skew_ms = received_at_ms - sent_at_ms
+    too_late = _future_limit(received_at_ms, skew_ms)
+    raws = batch.events
+    wires = _all_valid(body, raws, too_late)
+    if wires is not None:
+        return CheckedBatch(wires, raws, [], received_at_ms, skew_ms, batch.agent_id, batch.sdk_version)
+    wires, raws, errors = _each_checked(raws, too_late)
+    return CheckedBatch(wires, raws, errors, received_at_ms, skew_ms, batch.agent_id, batch.sdk_version)
+
+
+def _all_valid(body: bytes, raws: list[msgspec.Raw], too_late: datetime) -> list[WireEvent] | None:
+    """Every event of the body, typed in one decode, if none breaks the
+    contract; ``None`` if one does (the per-event path then says which).
+    The same decoder type and the same checks as ``_each_checked``, so a
+    batch gets the same answer on either path."""
+    if max(map(len, raws)) > MAX_EVENT_BYTES:
+        return None
+    try:
+        wires = _typed_batch_decoder.decode(body).events
+    except DECODE_ERRORS:
+        return None
+    for wire in wires:
+        if wire.ts >= too_late:
+            return None
+        if wire.latency_ms is not None or wire.extra:
+            try:
+                _check_values(wire)
+            except ContractError:
+                return None
+    return wires
+
+
+def _each_checked(raws: list[msgspec.Raw], too_late: datetime) -> tuple[list[WireEvent], list[msgspec.Raw], list[str]]:
+    wires: list[WireEvent] = []
+    accepted: list[msgspec.Raw] = []
+    errors: list[str] = []
+    decode = _wire_decoder.decode
+    for index, raw in enumerate(raws):
+        try:
+            if len(raw) > MAX_EVENT_BYTES:
+                raise ContractError(f"event is larger than {MAX_EVENT_BYTES // 1024} KiB")
+            try:
+                wire = decode(raw)
+            except DECODE_ERRORS as err:
+                raise ContractError(_reason(err)) from None
+            if wire.ts >= too_late:
+                raise ContractError(_IN_THE_FUTURE)
+            if wire.latency_ms is not None or wire.extra:
+                _check_values(wire)
+        except ContractError as err:
+            errors.append(f"Event {index}: {err}")
+            continue
+        wires.append(wire)
+        accepted.append(raw)
+    return wires, accepted, errors
+
+
+
+def decode_batch(body: bytes, *, received_at_ms: int) -> BatchResult:
+    """``check_batch``, with the accepted events as ``Event``s."""
+    checked = check_batch(body, received_at_ms=received_at_ms)
+    return BatchResult(accepted=checked.events(), errors=checked.errors)
+
+
+def gunzip_capped(body: bytes, max_bytes: int = MAX_BODY_BYTES) -> bytes:
+    """Decompress gzip without ever holding more than ``max_bytes`` of output,
+    so a small bomb cannot exhaust memory."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, max_bytes + 1)
+    except zlib.error as err:
+        raise BatchError(f"body is not valid gzip: {err}") from None
+    if len(out) > max_bytes or inflater.unconsumed_tail:
+        raise BodyTooLarge(f"body exceeds {max_bytes // (1024 * 1024)} MiB after decompression")
+    if not inflater.eof:
+        raise BatchError("body is truncated gzip")
+    return out
