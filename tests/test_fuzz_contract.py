@@ -304,7 +304,8 @@ def live(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("live")
     server = start_server("frictionkit", log_path=tmp / "server.log", store=f"duckdb:///{tmp}/s.duckdb",
-                          keys="k-acme:acme", cpu=None, env={"FRICTIONKIT_BODY_TIMEOUT_S": "2"})
+                          keys="k-acme:acme", cpu=None, env={"FRICTIONKIT_BODY_TIMEOUT_S": "2",
+                                                                "FRICTIONKIT_HEAD_TIMEOUT_S": "2"})
     yield server
     server.stop()
 
@@ -362,6 +363,59 @@ def test_body_shorter_than_declared_times_out_with_408_and_stores_nothing(live):
         raise AssertionError("the session of a body that never completed was stored")
     except urllib.error.HTTPError as err:
         assert err.code == 404
+
+
+def _closed_after(sock: socket.socket, trickle: bytes, limit_s: float) -> float | None:
+    """Send ``trickle`` a byte every 0.25 s (then nothing) until the server
+    closes the connection; seconds until it did, or None if not within ``limit_s``."""
+    started = time.monotonic()
+    sock.settimeout(0.25)
+    sent = 0
+    while time.monotonic() - started < limit_s:
+        try:
+            if sent < len(trickle):
+                sock.sendall(trickle[sent:sent + 1])
+                sent += 1
+            if sock.recv(65536) == b"":
+                return time.monotonic() - started
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return time.monotonic() - started
+    return None
+
+
+@pytest.mark.parametrize("trickle", [b"", b"POST /v1/events/batch HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200],
+                         ids=["silent", "head a byte at a time"])
+def test_a_request_head_that_never_completes_loses_its_connection(live, trickle):
+    """Slowloris: uvicorn alone times a connection out only between requests
+    (and any byte received cancels that timer). A head must be complete within
+    FRICTIONKIT_HEAD_TIMEOUT_S (2 s here) of the connection or of its first
+    byte, however it trickles in."""
+    with socket.create_connection(("127.0.0.1", live.port), timeout=10) as s:
+        closed_after = _closed_after(s, trickle, limit_s=15)
+    assert closed_after is not None, "the server kept a connection whose head never completed"
+    assert closed_after < 8, closed_after
+
+
+def test_a_slow_but_complete_head_is_served_and_the_connection_kept(live):
+    """The deadline is on the head, not the connection: a head that completes
+    in time is answered, and so is a second request on the same connection
+    after the first's deadline would have passed."""
+    body = json.dumps(batch([one_event()])).encode()
+    raw = request(live.port, body, len(body))
+    with socket.create_connection(("127.0.0.1", live.port), timeout=10) as s:
+        head, _, rest = raw.partition(b"\r\n\r\n")
+        for i in range(0, len(head), 40):  # about a second for the head, under the 2 s deadline
+            s.sendall(head[i:i + 40])
+            time.sleep(0.1)
+        s.sendall(b"\r\n\r\n" + rest)
+        first = s.recv(65536)
+        assert status_of(first) == 200, first
+        time.sleep(2.5)  # past the first head's deadline, within uvicorn's 5 s keep-alive
+        s.sendall(raw)
+        second = s.recv(65536)
+        assert status_of(second) == 200, second
 
 
 def test_body_cut_short_by_the_client_is_not_acknowledged(live):

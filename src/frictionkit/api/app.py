@@ -181,6 +181,8 @@ def run_server(settings: Settings, *, log_level: str = "info", access_log: bool 
 
     import uvicorn
 
+    from .protocol import head_timeout_protocol
+
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings)
     state: AppState = app.state.fk
@@ -195,6 +197,7 @@ def run_server(settings: Settings, *, log_level: str = "info", access_log: bool 
     # again and again under load.
     gc.freeze()
     # h11 (not httptools, whatever is installed) so the header block is capped at
-    # MAX_HEADER_BYTES: a larger one gets 400 at once.
+    # MAX_HEADER_BYTES: a larger one gets 400 at once; and a protocol on h11
+    # whose head must also arrive within head_timeout_s (api/protocol.py).
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=access_log,
-                http="h11", h11_max_incomplete_event_size=MAX_HEADER_BYTES)
+                http=head_timeout_protocol(settings.head_timeout_s), h11_max_incomplete_event_size=MAX_HEADER_BYTES)

@@ -23,6 +23,7 @@ DEFAULT_BURST = 20_000
 DEFAULT_DELIVERY_TIMEOUT_MS = 10_000
 DEFAULT_RETRY_AFTER_S = 5
 DEFAULT_BODY_TIMEOUT_S = 30.0
+DEFAULT_HEAD_TIMEOUT_S = 30.0
 DEFAULT_MAX_INFLIGHT = 128  # ingest requests being handled at once; more get 503 at once (admission control)
 
 
@@ -43,6 +44,7 @@ class Settings:
     max_body_bytes: int = MAX_BODY_BYTES
     max_inflight: int = DEFAULT_MAX_INFLIGHT  # 0: no admission control
     body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S  # a body not complete by then: 408 (a client lying about its length)
+    head_timeout_s: float = DEFAULT_HEAD_TIMEOUT_S  # request line + headers not complete by then: connection closed
     cors_origins: tuple[str, ...] = ()  # empty: no CORS headers at all
     raw_topic: str = "events.raw"  # tests publish to a topic of their own
     # librdkafka settings over bus.kafka.producer_config's; not a CLI option:
@@ -107,6 +109,7 @@ def resolve_settings(
         key_by_session=key_by_session,
         max_inflight=_env_number("FRICTIONKIT_MAX_INFLIGHT", int, DEFAULT_MAX_INFLIGHT),
         body_timeout_s=_env_number("FRICTIONKIT_BODY_TIMEOUT_S", float, DEFAULT_BODY_TIMEOUT_S) or DEFAULT_BODY_TIMEOUT_S,
+        head_timeout_s=_env_number("FRICTIONKIT_HEAD_TIMEOUT_S", float, DEFAULT_HEAD_TIMEOUT_S) or DEFAULT_HEAD_TIMEOUT_S,
         cors_origins=tuple(o.strip() for o in os.environ.get("FRICTIONKIT_CORS_ORIGINS", "").split(",") if o.strip()),
         flows=FlowConfig(alias_rules=list(aliases or [])),
     )
