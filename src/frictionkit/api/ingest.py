@@ -15,7 +15,6 @@ routing, which cost about as much per batch as decoding it.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from typing import Any
@@ -172,8 +171,7 @@ async def _ingest(state: AppState, key: ApiKey, declared: str | None, encoding: 
             return _fail(413, f"body exceeds {cap // (1024 * 1024)} MiB")
     try:
         try:
-            async with asyncio.timeout(settings.body_timeout_s):
-                body = await _read_capped(receive, cap)
+            body = await state.body_deadlines.within(settings.body_timeout_s, _read_capped(receive, cap))
         except TimeoutError:
             return _fail(408, f"the body did not arrive within {settings.body_timeout_s:g} s")
         if encoding == "gzip":

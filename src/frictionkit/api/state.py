@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .auth import KeyRing
+from .deadlines import ReadDeadlines
 from .ratelimit import RateLimiter
 from .settings import Settings
 from .kafka_sink import KafkaSink
@@ -19,6 +20,7 @@ class AppState:
     sink: EmbeddedSink | KafkaSink
     access: StoreAccess
     inflight: int = 0  # ingest requests being handled (admission control)
+    body_deadlines: ReadDeadlines = field(default_factory=ReadDeadlines)
 
     def close(self) -> None:
         self.sink.close()
