@@ -188,7 +188,9 @@ connections in a closed loop, {args.warmup:g} s warm-up then {args.seconds:g} s
 measured per target. The targets run in turn, {args.rounds} rounds of them:
 each figure below is the median over the rounds, and each round's ratio is
 taken against the reference measured in that round, so that the machine's
-drift between rounds cancels. Same uvicorn settings for all (h11, no access
+drift between rounds cancels. Before the rounds, {args.broker_warmup:g} s of
+unmeasured load go through `serve` on Kafka: the broker is a JVM, and its
+first seconds of load slowed the first round's Kafka targets by 5–15 %. Same uvicorn settings for all (h11, no access
 log). Rate limit off. A request counts when it got a 200 with every event accepted.
 *Server CPU ms / batch* is the server process's CPU time (all threads, user +
 system) from the client's first request to its last, divided by the requests
@@ -350,6 +352,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3,
                         help="run the targets this many times in turn; figures are medians, ratios per round")
+    parser.add_argument("--broker-warmup", type=float, default=15,
+                        help="seconds of unmeasured load through serve on Kafka before the rounds (0 = none)")
     parser.add_argument("--targets", default="raw,embedded,kafka-acks0,kafka")
     parser.add_argument("--brokers", default=os.environ.get("KAFKA_BROKERS", "127.0.0.1:9092"))
     parser.add_argument("--out", default=str(ROOT / "docs" / "bench-ingest.md"), help="markdown report ('' = none)")
@@ -365,6 +369,13 @@ def main(argv: list[str] | None = None) -> None:
             targets = [t for t in targets if not t.startswith("kafka")]
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        if args.broker_warmup > 0 and any(t.startswith("kafka") for t in targets):
+            # The broker is a JVM: its first seconds of load run interpreted
+            # code, which slowed the first round's Kafka targets by 5-15 %.
+            print(f"bench-ingest: warming the broker up ({args.broker_warmup:g} s, not measured) ...",
+                  file=sys.stderr, flush=True)
+            measure("kafka", Path(tmp), seconds=args.broker_warmup, warmup=0, connections=args.connections,
+                    brokers=args.brokers)
         for round_no in range(args.rounds):
             for kind in targets:
                 print(f"bench-ingest: round {round_no + 1}/{args.rounds}: {kind} ...", file=sys.stderr, flush=True)
