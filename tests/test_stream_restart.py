@@ -19,7 +19,7 @@ from frictionkit.core.sessionizer import SessionizerConfig
 from frictionkit.generate import iter_events
 from frictionkit.stream import StreamSettings, loadgen
 from frictionkit.stream.codec import (MessageError, decode_incident, decode_session, encode_incident,
-                                      encode_session)
+                                      encode_session, encode_session_v1)
 from frictionkit.stream.sessionizer import SessionizerProcessor
 
 TP = ("events.raw", 0)
@@ -130,7 +130,18 @@ def test_sessionized_message_round_trips_and_is_deterministic(partition) -> None
             assert decode_incident(encode_incident(inc)) == inc
 
 
-@pytest.mark.parametrize("value", [b"", b"[]", b'{"v": 2}', b'{"v": 1, "orgId": "a"}'])
+def test_a_v1_sessionized_message_written_before_an_upgrade_is_still_read(partition) -> None:
+    """v1 carried the events in the bus format; v2 carries the core's Event
+    records. Both must give the processors the very same session."""
+    sessions = _uninterrupted(partition, _settings(24 * HOUR_MS))
+    for value in list(sessions.values())[:20]:
+        session = decode_session(value)
+        old = encode_session_v1(session)
+        assert old.startswith(b'{"v":1,') and old != value
+        assert decode_session(old) == session
+
+
+@pytest.mark.parametrize("value", [b"", b"[]", b'{"v": 2}', b'{"v": 3}', b'{"v": 1, "orgId": "a"}', b'{"v": 1}'])
 def test_broken_sessionized_message_is_a_message_error(value) -> None:
     with pytest.raises(MessageError):
         decode_session(value)

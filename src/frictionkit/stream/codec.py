@@ -1,24 +1,34 @@
 """Message formats of ``events.sessionized`` and ``events.incidents``.
 
-A sessionized message carries the closed session whole, its events in the
-``events.raw`` bus format, so a consumer decodes them with the same contract
-code as replay and every derived fact is computed from exactly those events.
-Encoding is deterministic (events in the session's (ts, event id) order, fixed
-field order), so a re-emitted session is byte-identical to the first emission.
+A sessionized message carries the closed session whole. Format v2 (what the
+sessionizer writes) holds the events as the core's own ``Event`` records,
+which msgspec encodes and decodes in one call each and losslessly (``tsMs``
+and ``receivedAtMs`` are integers, floats round-trip exactly): the detector
+and the aggregator get back exactly the events the sessionizer closed, and
+every derived fact is computed from them. The events were checked against
+the contract when the sessionizer read them from ``events.raw``. Format v1
+(the events in the ``events.raw`` bus format, each checked by the contract
+again on the way in) is still read, so messages written before an upgrade
+are processed. Encoding is deterministic (events in the session's
+(ts, event id) order, fixed field order), so a re-emitted session is
+byte-identical to the first emission.
 """
 
 from __future__ import annotations
+
+import operator
 
 import msgspec
 
 from ..bus.codec import events_to_bus_array
 from ..core.contract import DECODE_ERRORS, BusEvent, ContractError, bus_events_to_events, format_ts_ms
-from ..core.model import Incident, Session
+from ..core.model import Event, Incident, Session
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # of events.sessionized; 1 is still read
+INCIDENT_FORMAT_VERSION = 1
 
 
-class _SessionHeader(msgspec.Struct, rename="camel"):
+class _SessionV1(msgspec.Struct, rename="camel"):
     v: int
     org_id: str
     product_id: str
@@ -29,9 +39,23 @@ class _SessionHeader(msgspec.Struct, rename="camel"):
     start_ts: str
     end_ts: str
     # Decoded with the header in one call (the contract's typed struct), not
-    # one call per event: the detector and the aggregator both read every
-    # session, so this is once per event twice over.
+    # one call per event.
     events: list[BusEvent]
+
+
+class _SessionV2(msgspec.Struct, rename="camel"):
+    # Field order is the encoding's: the header a person reads first, then
+    # the events as ``core.model.Event`` encodes them.
+    v: int
+    org_id: str
+    product_id: str
+    client_session_id: str
+    session_id: str
+    seq: int
+    event_count: int
+    start_ts: str
+    end_ts: str
+    events: list[Event]
 
 
 class _IncidentMessage(msgspec.Struct, rename="camel"):
@@ -52,7 +76,8 @@ class _IncidentMessage(msgspec.Struct, rename="camel"):
 
 
 _encoder = msgspec.json.Encoder()
-_session_decoder = msgspec.json.Decoder(_SessionHeader)
+_session_decoder = msgspec.json.Decoder(_SessionV2)
+_session_v1_decoder = msgspec.json.Decoder(_SessionV1)
 _incident_decoder = msgspec.json.Decoder(_IncidentMessage)
 
 
@@ -66,9 +91,19 @@ def session_key(session: Session) -> bytes:
 
 def encode_session(session: Session) -> bytes:
     events = session.events
+    return _encoder.encode(_SessionV2(
+        FORMAT_VERSION, session.org_id, session.product_id, session.client_session_id, session.session_id,
+        session.seq, len(events), format_ts_ms(events[0].ts_ms), format_ts_ms(events[-1].ts_ms), events,
+    ))
+
+
+def encode_session_v1(session: Session) -> bytes:
+    """The v1 message of a session (what earlier versions wrote), for tests
+    of reading it."""
+    events = session.events
     head = _encoder.encode(
         {
-            "v": FORMAT_VERSION,
+            "v": 1,
             "orgId": session.org_id,
             "productId": session.product_id,
             "clientSessionId": session.client_session_id,
@@ -79,29 +114,37 @@ def encode_session(session: Session) -> bytes:
             "endTs": format_ts_ms(events[-1].ts_ms),
         }
     )
-    # The header, then the events as one bus-format array.
     return head[:-1] + b',"events":' + events_to_bus_array(events) + b"}"
+
+
+_event_key = operator.attrgetter("org_id", "product_id", "session_id")  # Event.key, without a Python call each
 
 
 def decode_session(value: bytes) -> Session:
     try:
-        head = _session_decoder.decode(value)
+        head: _SessionV1 | _SessionV2 = _session_decoder.decode(value)
     except DECODE_ERRORS as err:
         version = _version_of(value)
-        if version is not None and version != FORMAT_VERSION:
+        if version == 1:
+            head = _decode_v1(value)
+        elif version is not None and version != FORMAT_VERSION:
             raise MessageError(f"sessionized message format v{version} is not supported "
-                               f"(expected v{FORMAT_VERSION})") from None
-        raise MessageError(f"not a sessionized message: {err}") from None
-    if head.v != FORMAT_VERSION:
-        raise MessageError(f"sessionized message format v{head.v} is not supported (expected v{FORMAT_VERSION})")
-    try:
-        events = bus_events_to_events(head.events)
-    except ContractError as err:
-        raise MessageError(f"session {head.session_id}: event breaks the contract: {err}") from None
+                               f"(expected v1 or v{FORMAT_VERSION})") from None
+        else:
+            raise MessageError(f"not a sessionized message: {err}") from None
+    if head.v not in (1, FORMAT_VERSION) or (head.v == 1) != isinstance(head, _SessionV1):
+        raise MessageError(f"sessionized message format v{head.v} is not supported (expected v1 or v{FORMAT_VERSION})")
+    if isinstance(head, _SessionV1):
+        try:
+            events = bus_events_to_events(head.events)
+        except ContractError as err:
+            raise MessageError(f"session {head.session_id}: event breaks the contract: {err}") from None
+    else:
+        events = head.events
     if not events or len(events) != head.event_count:
         raise MessageError(f"session {head.session_id}: {len(events)} events, header says {head.event_count}")
     key = (head.org_id, head.product_id, head.client_session_id)
-    if any(ev.key != key for ev in events):
+    if set(map(_event_key, events)) != {key}:
         raise MessageError(f"session {head.session_id}: an event belongs to another session key")
     return Session(
         org_id=head.org_id,
@@ -111,6 +154,13 @@ def decode_session(value: bytes) -> Session:
         seq=head.seq,
         events=events,
     )
+
+
+def _decode_v1(value: bytes) -> _SessionV1:
+    try:
+        return _session_v1_decoder.decode(value)
+    except DECODE_ERRORS as err:
+        raise MessageError(f"not a sessionized message: {err}") from None
 
 
 class _Version(msgspec.Struct):
@@ -131,7 +181,7 @@ def incident_key(inc: Incident) -> bytes:
 
 
 def encode_incident(inc: Incident) -> bytes:
-    return _encoder.encode(_IncidentMessage(v=FORMAT_VERSION, **msgspec.structs.asdict(inc)))
+    return _encoder.encode(_IncidentMessage(v=INCIDENT_FORMAT_VERSION, **msgspec.structs.asdict(inc)))
 
 
 def decode_incident(value: bytes) -> Incident:
