@@ -28,7 +28,8 @@ FORMAT_VERSION = 2  # of events.sessionized; 1 is still read
 INCIDENT_FORMAT_VERSION = 1
 
 
-class _SessionV1(msgspec.Struct, rename="camel"):
+class _SessionHead(msgspec.Struct, rename="camel"):
+    # What a person reads first, in both formats; the events follow.
     v: int
     org_id: str
     product_id: str
@@ -38,24 +39,16 @@ class _SessionV1(msgspec.Struct, rename="camel"):
     event_count: int
     start_ts: str
     end_ts: str
+
+
+class _SessionV1(_SessionHead, rename="camel"):
     # Decoded with the header in one call (the contract's typed struct), not
     # one call per event.
     events: list[BusEvent]
 
 
-class _SessionV2(msgspec.Struct, rename="camel"):
-    # Field order is the encoding's: the header a person reads first, then
-    # the events as ``core.model.Event`` encodes them.
-    v: int
-    org_id: str
-    product_id: str
-    client_session_id: str
-    session_id: str
-    seq: int
-    event_count: int
-    start_ts: str
-    end_ts: str
-    events: list[Event]
+class _SessionV2(_SessionHead, rename="camel"):
+    events: list[Event]  # as core.model.Event encodes
 
 
 class _IncidentMessage(msgspec.Struct, rename="camel"):
