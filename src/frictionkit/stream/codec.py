@@ -2,8 +2,8 @@
 
 A sessionized message carries the closed session whole. Format v2 (what the
 sessionizer writes) holds the events as the core's own ``Event`` records,
-which msgspec encodes and decodes in one call each and losslessly (``tsMs``
-and ``receivedAtMs`` are integers, floats round-trip exactly): the detector
+which msgspec encodes and decodes in one call each and losslessly (``ts_ms``
+and ``received_at_ms`` are integers, floats round-trip exactly): the detector
 and the aggregator get back exactly the events the sessionizer closed, and
 every derived fact is computed from them. The events were checked against
 the contract when the sessionizer read them from ``events.raw``. Format v1
