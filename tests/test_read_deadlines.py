@@ -47,17 +47,16 @@ def test_a_cancellation_racing_the_deadline_still_cancels():
     """A task both late and cancelled by someone else (a shutdown) must stay
     cancelled: the deadline's own cancellation is taken back, not the other."""
     async def main():
-        deadlines = ReadDeadlines(sweep_interval_s=0.02)
-        task = asyncio.create_task(deadlines.within(0.03, _slow("x", 5.0)))
-
-        async def cancel_when_late():
-            while task not in deadlines._late:
-                await asyncio.sleep(0.001)
-            task.cancel()
-
-        await cancel_when_late()
+        loop = asyncio.get_running_loop()
+        deadlines = ReadDeadlines(sweep_interval_s=60)  # swept by hand below
+        task = asyncio.create_task(deadlines.within(0.01, _slow("x", 5.0)))
+        await asyncio.sleep(0)  # the task is now waiting on its read
+        deadlines._cancel_late(loop.time() + 1)  # late: the sweep cancels it ...
+        assert task in deadlines._late
+        task.cancel()  # ... and a shutdown does too, before the task runs again
         with pytest.raises(asyncio.CancelledError):
             await task
+        assert task not in deadlines._late
 
     asyncio.run(main())
 

@@ -50,9 +50,11 @@ class ReadDeadlines:
         loop = asyncio.get_running_loop()
         while self._due:
             await asyncio.sleep(self.sweep_interval_s)
-            now = loop.time()
-            late = [task for task, due in self._due.items() if due <= now]
-            for task in late:
-                del self._due[task]
-                self._late.add(task)
-                task.cancel()
+            self._cancel_late(loop.time())
+
+    def _cancel_late(self, now: float) -> None:
+        late = [task for task, due in self._due.items() if due <= now]
+        for task in late:
+            del self._due[task]
+            self._late.add(task)
+            task.cancel()
