@@ -137,17 +137,19 @@ def _all_valid(body: bytes, raws: list[msgspec.Raw], too_late: datetime) -> list
         return None
     try:
         wires = _typed_batch_decoder.decode(body).events
-    except DECODE_ERRORS:
+        for wire in wires:
+            _check_wire(wire, too_late)
+    except (*DECODE_ERRORS, ContractError):
         return None
-    for wire in wires:
-        if wire.ts >= too_late:
-            return None
-        if wire.latency_ms is not None or wire.extra:
-            try:
-                _check_values(wire)
-            except ContractError:
-                return None
     return wires
+
+
+def _check_wire(wire: WireEvent, too_late: datetime) -> None:
+    """The checks msgspec cannot express, on a decoded event of the batch."""
+    if wire.ts >= too_late:
+        raise ContractError(_IN_THE_FUTURE)
+    if wire.latency_ms is not None or wire.extra:
+        _check_values(wire)
 
 
 def _each_checked(raws: list[msgspec.Raw], too_late: datetime) -> tuple[list[WireEvent], list[msgspec.Raw], list[str]]:
@@ -163,17 +165,13 @@ def _each_checked(raws: list[msgspec.Raw], too_late: datetime) -> tuple[list[Wir
                 wire = decode(raw)
             except DECODE_ERRORS as err:
                 raise ContractError(_reason(err)) from None
-            if wire.ts >= too_late:
-                raise ContractError(_IN_THE_FUTURE)
-            if wire.latency_ms is not None or wire.extra:
-                _check_values(wire)
+            _check_wire(wire, too_late)
         except ContractError as err:
             errors.append(f"Event {index}: {err}")
             continue
         wires.append(wire)
         accepted.append(raw)
     return wires, accepted, errors
-
 
 
 def decode_batch(body: bytes, *, received_at_ms: int) -> BatchResult:
