@@ -13,7 +13,7 @@ import hashlib
 import math
 import re
 from datetime import datetime
-from typing import Annotated, Any, Callable, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
@@ -300,17 +300,13 @@ def decode_bus_message(value: bytes) -> list[Event]:
 
 def bus_events_to_events(wires: list[BusEvent]) -> list[Event]:
     """Bus events already decoded by msgspec (as part of a larger message, in
-    one call) -> ``Event``s, with the checks msgspec cannot express."""
-    return _each_event(wires, lambda wire: _bus_to_event(wire, None))
-
-
-def _each_event(wires: list[Any], to_event: Callable[[Any], Event]) -> list[Event]:
-    """``to_event`` of each; the error names the first bad event's index."""
+    one call) -> ``Event``s, with the checks msgspec cannot express. The
+    error names the first bad event's index."""
     events: list[Event] = []
     append = events.append
     for index, wire in enumerate(wires):
         try:
-            append(to_event(wire))
+            append(_bus_to_event(wire, None))
         except ContractError as err:
             raise ContractError(f"event {index}: {err}") from None
     return events
