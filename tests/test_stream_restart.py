@@ -14,12 +14,14 @@ import msgspec
 import pytest
 
 from frictionkit.bus.codec import bus_messages, event_to_bus_json
+from frictionkit.core.contract import decode_bus_message
 from frictionkit.core.metrics import process_session
 from frictionkit.core.sessionizer import SessionizerConfig
 from frictionkit.generate import iter_events
 from frictionkit.stream import StreamSettings, loadgen
-from frictionkit.stream.codec import (MessageError, decode_incident, decode_session, encode_incident,
-                                      encode_session, encode_session_v1)
+from frictionkit.core.model import Event
+from frictionkit.stream.codec import (LateEvents, MessageError, decode_incident, decode_session, decode_sessionized,
+                                      encode_incident, encode_late, encode_session, encode_session_v1)
 from frictionkit.stream.sessionizer import SessionizerProcessor
 
 TP = ("events.raw", 0)
@@ -49,9 +51,14 @@ class Msg:
 class Collect:
     def __init__(self) -> None:
         self.sessions: list[tuple[bytes, bytes]] = []
+        self.late: list[Event] = []  # of the late-events messages
 
     def produce(self, topic, value, key=None, headers=None) -> None:
-        self.sessions.append((key, value))
+        decoded = decode_sessionized(value)
+        if isinstance(decoded, LateEvents):
+            self.late.extend(decoded.events)
+        else:
+            self.sessions.append((key, value))
 
 
 @pytest.fixture(scope="module", params=["one event per message", "serve's arrays"])
@@ -83,19 +90,31 @@ def _finish(proc: SessionizerProcessor, out: Collect) -> None:
     proc.tick(out, NOW + 10 * proc.s.idle_after_ms)
 
 
-def _uninterrupted(values: list[bytes], settings: StreamSettings) -> dict[bytes, bytes]:
+def _uninterrupted_run(values: list[bytes], settings: StreamSettings) -> Collect:
     proc, out = SessionizerProcessor(settings), Collect()
     proc.assigned([TP], {})
     _feed(proc, values, 0, len(values), out)
     _finish(proc, out)
     assert len({k for k, _ in out.sessions}) == len(out.sessions)
-    return dict(out.sessions)
+    return out
+
+
+def _uninterrupted(values: list[bytes], settings: StreamSettings) -> dict[bytes, bytes]:
+    return dict(_uninterrupted_run(values, settings).sessions)
+
+
+def _event_ids(out: Collect) -> set[tuple[str, str]]:
+    return {(e.session_id, e.event_id) for _, v in out.sessions for e in decode_session(v).events} | {
+        (e.session_id, e.event_id) for e in out.late}
 
 
 @pytest.mark.parametrize("retention_ms", [HOUR_MS, 24 * HOUR_MS])
 def test_restart_from_the_committed_offset_reproduces_the_uninterrupted_sessions(partition, retention_ms) -> None:
     settings = _settings(retention_ms)
-    want = _uninterrupted(partition, settings)
+    clean = _uninterrupted_run(partition, settings)
+    want = dict(clean.sessions)
+    published = {(e.session_id, e.event_id) for value in partition for e in decode_bus_message(value)}
+    assert _event_ids(clean) == published
     rng = random.Random(retention_ms)
     moved = suppressed = 0
     for cut in sorted(rng.sample(range(200, len(partition)), 8)):
@@ -116,6 +135,9 @@ def test_restart_from_the_committed_offset_reproduces_the_uninterrupted_sessions
             # A session may be emitted again after the crash, never differently.
             assert got.setdefault(key, value) == value, f"cut {cut}: {key!r} re-emitted with other content"
         assert got == want, f"cut {cut}: sessions differ from the uninterrupted run"
+        # Late events (resent after their session closed, here) are stored
+        # too: across the crash each reaches the aggregator in some message.
+        assert _event_ids(before) | _event_ids(after) == published, f"cut {cut}: an event would not be stored"
     if retention_ms == HOUR_MS:
         assert moved, "the committed offset never moved: the partial re-read was not exercised"
         assert suppressed, "no re-read session was suppressed"
@@ -141,10 +163,49 @@ def test_a_v1_sessionized_message_written_before_an_upgrade_is_still_read(partit
         assert decode_session(old) == session
 
 
-@pytest.mark.parametrize("value", [b"", b"[]", b'{"v": 2}', b'{"v": 3}', b'{"v": 1, "orgId": "a"}', b'{"v": 1}'])
+def _late_value(events: list[Event], **changes) -> bytes:
+    body = msgspec.json.decode(encode_late(events))
+    body.update(changes)
+    return msgspec.json.encode(body)
+
+
+_A = [Event(f"a{i}", "acme", "crm", "s-a", "u", 1_000_000 + i * 1000, "click", "home", "/", "desktop") for i in range(2)]
+
+
+@pytest.mark.parametrize("value", [b"", b"[]", b'{"v": 2}', b'{"v": 3}', b'{"v": 1, "orgId": "a"}', b'{"v": 1}',
+                                   b'{"v": 2, "kind": "late"}', _late_value(_A, eventCount=3),
+                                   _late_value(_A, clientSessionId="s-b"), _late_value(_A, v=3)])
 def test_broken_sessionized_message_is_a_message_error(value) -> None:
     with pytest.raises(MessageError):
-        decode_session(value)
+        decode_sessionized(value)
+
+
+def test_events_too_late_for_their_closed_session_travel_as_a_late_message() -> None:
+    """Stored in events_raw as replay stores them, but in no session: the
+    aggregator reads them from events.sessionized, the detector skips them."""
+    def ev(event_id: str, session: str, ts_ms: int) -> Event:
+        return Event(event_id, "acme", "crm", session, "u", ts_ms, "click", "home", "/", "desktop")
+
+    t0 = 1_700_000_000_000
+    opened = [ev("a1", "s-a", t0), ev("a2", "s-a", t0 + 60_000)]
+    later = [ev("b1", "s-b", t0 + 3 * HOUR_MS)]  # moves the watermark past s-a's close
+    # One new event, and one resent after its session closed: the sessionizer
+    # no longer holds the ids of closed sessions, so both are late, and the
+    # store drops the repeat.
+    late = [ev("a3", "s-a", t0 + 120_000), ev("a1", "s-a", t0)]
+    proc, out = SessionizerProcessor(_settings(24 * HOUR_MS)), Collect()
+    proc.assigned([TP], {})
+    values = [value for batch in (opened, later, late) for _, value in bus_messages(batch)]
+    _feed(proc, values, 0, 2, out)  # the tick after these closes s-a
+    _feed(proc, values, 2, 3, out)
+    [(key, value)] = out.sessions
+    assert key == b"acme:crm:s-a" and [e.event_id for e in decode_session(value).events] == ["a1", "a2"]
+    assert out.late == late
+    assert proc.stats["late"] == 2
+    message = encode_late(late)
+    assert decode_sessionized(message) == LateEvents("acme", "crm", "s-a", late)
+    with pytest.raises(MessageError, match="late"):
+        decode_session(message)
 
 
 def test_claims_inherited_from_an_idle_instance_do_not_swallow_sessions_open_at_a_later_commit() -> None:

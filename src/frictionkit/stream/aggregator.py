@@ -1,13 +1,17 @@
 """The metrics aggregator: the one writer of the store.
 
-It consumes three topics in one group:
+It consumes two topics in one group, as SPEC §1 draws it:
 
-* ``events.raw`` -> ``events_raw`` (every accepted event once, late ones too:
-  the store dedups by event id, so redelivery is harmless);
 * ``events.sessionized`` -> the four fact tables, from ``process_session`` of
   the core on exactly the session's events (the same call replay makes, so the
-  rows are identical to replay's); a re-emitted session replaces its rows with
-  identical ones;
+  rows are identical to replay's), and the session's events -> ``events_raw``;
+  the late-events messages there -> ``events_raw`` only. So every accepted
+  event is stored once (the store dedups by event id, and a re-emitted
+  session replaces its rows with identical ones), once its session has
+  closed. Reading ``events.raw`` as well cost a second contract check and
+  decode of every event, and a second reader of the largest topic: about a
+  quarter of the three processors' throughput on serve's batches
+  (docs/bench-stream.md);
 * ``events.incidents`` -> a cross-check only: an incident whose session was
   aggregated here but whose id the core did not find there means the detector
   runs another configuration; it is counted and logged, never written.
@@ -24,11 +28,10 @@ import logging
 from collections import OrderedDict
 from typing import Any, Callable
 
-from ..core.contract import ContractError, decode_bus_message
 from ..core.metrics import process_session
 from ..core.model import Event, SessionResult
 from ..store.base import Store
-from .codec import MessageError, decode_incident, decode_session
+from .codec import LateEvents, decode_incident, decode_sessionized
 from .deadletter import Outputs
 from .runtime import SinkUnavailable
 from .settings import StreamSettings
@@ -61,7 +64,7 @@ class MetricsAggregatorProcessor:
 
     def topics(self) -> list[str]:
         t = self.s.topics
-        return [t.raw, t.sessionized, t.incidents]
+        return [t.sessionized, t.incidents]
 
     def assigned(self, tps: list[TP], metadata: dict[TP, str | None]) -> None:
         for tp in tps:
@@ -76,17 +79,14 @@ class MetricsAggregatorProcessor:
         topic = msg.topic()
         pending = self.pending_by_tp[(topic, msg.partition())]
         value = msg.value() or b""
-        if topic == self.s.topics.raw:
-            try:
-                events = decode_bus_message(value)
-            except ContractError as err:
-                raise MessageError(f"event breaks the contract: {err}") from None
-            pending.events.extend(events)
-            self.stats["events"] += len(events)
-        elif topic == self.s.topics.sessionized:
-            result = process_session(decode_session(value), self.s.core)
-            pending.results.append(result)
-            self._remember(result)
+        if topic == self.s.topics.sessionized:
+            decoded = decode_sessionized(value)
+            pending.events.extend(decoded.events)
+            self.stats["events"] += len(decoded.events)
+            if not isinstance(decoded, LateEvents):
+                result = process_session(decoded, self.s.core)
+                pending.results.append(result)
+                self._remember(result)
         else:
             self._check(decode_incident(value))
         pending.messages += 1
@@ -120,7 +120,8 @@ class MetricsAggregatorProcessor:
         parts = [p for p in self.pending_by_tp.values() if p.messages]
         if not parts:
             return
-        events = list({(e.org_id, e.product_id, e.session_id, e.event_id): e for p in parts for e in p.events}.values())
+        # The store drops events it holds already, and repeats within the batch.
+        events = [e for p in parts for e in p.events]
         # A session emitted twice in the batch: the later emission is the one to keep.
         results = list({(r.session.org_id, r.session.product_id, r.session.session_id): r
                         for p in parts for r in p.results}.values())

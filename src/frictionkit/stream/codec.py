@@ -51,6 +51,30 @@ class _SessionV2(_SessionHead, rename="camel"):
     events: list[Event]  # as core.model.Event encodes
 
 
+class _LateV2(msgspec.Struct, rename="camel"):
+    # Events that came too late for their key's closed session: stored in
+    # events_raw (as replay stores them), never sessionized.
+    v: int
+    kind: str
+    org_id: str
+    product_id: str
+    client_session_id: str
+    event_count: int
+    events: list[Event]
+
+
+class LateEvents(msgspec.Struct, frozen=True):
+    """A late message of ``events.sessionized``, decoded."""
+
+    org_id: str
+    product_id: str
+    client_session_id: str
+    events: list[Event]
+
+
+LATE_KIND = "late"
+
+
 class _IncidentMessage(msgspec.Struct, rename="camel"):
     v: int
     incident_id: str
@@ -71,6 +95,7 @@ class _IncidentMessage(msgspec.Struct, rename="camel"):
 _encoder = msgspec.json.Encoder()
 _session_decoder = msgspec.json.Decoder(_SessionV2)
 _session_v1_decoder = msgspec.json.Decoder(_SessionV1)
+_late_decoder = msgspec.json.Decoder(_LateV2)
 _incident_decoder = msgspec.json.Decoder(_IncidentMessage)
 
 
@@ -88,6 +113,17 @@ def encode_session(session: Session) -> bytes:
         FORMAT_VERSION, session.org_id, session.product_id, session.client_session_id, session.session_id,
         session.seq, len(events), format_ts_ms(events[0].ts_ms), format_ts_ms(events[-1].ts_ms), events,
     ))
+
+
+def late_key(org_id: str, product_id: str, client_session_id: str) -> bytes:
+    return f"{org_id}:{product_id}:{client_session_id}".encode()
+
+
+def encode_late(events: list[Event]) -> bytes:
+    """The late message of events of one session key, in the order given."""
+    first = events[0]
+    return _encoder.encode(_LateV2(FORMAT_VERSION, LATE_KIND, first.org_id, first.product_id, first.session_id,
+                                   len(events), events))
 
 
 def encode_session_v1(session: Session) -> bytes:
@@ -113,18 +149,51 @@ def encode_session_v1(session: Session) -> bytes:
 _event_key = operator.attrgetter("org_id", "product_id", "session_id")  # Event.key, without a Python call each
 
 
-def decode_session(value: bytes) -> Session:
+def decode_sessionized(value: bytes) -> Session | LateEvents:
+    """Any message of ``events.sessionized``: a closed session, or late events."""
     try:
         head: _SessionV1 | _SessionV2 = _session_decoder.decode(value)
     except DECODE_ERRORS as err:
-        version = _version_of(value)
-        if version == 1:
-            head = _decode_v1(value)
-        elif version is not None and version != FORMAT_VERSION:
-            raise MessageError(f"sessionized message format v{version} is not supported "
-                               f"(expected v1 or v{FORMAT_VERSION})") from None
-        else:
-            raise MessageError(f"not a sessionized message: {err}") from None
+        version, kind = _version_of(value)
+        if kind == LATE_KIND and version == FORMAT_VERSION:
+            return _decode_late(value)
+        head = _decode_other(value, version, err)
+    return _from_head(head)
+
+
+def decode_session(value: bytes) -> Session:
+    """A session message; late events are an error here."""
+    decoded = decode_sessionized(value)
+    if isinstance(decoded, LateEvents):
+        raise MessageError("a late-events message, not a session")
+    return decoded
+
+
+def _decode_late(value: bytes) -> LateEvents:
+    try:
+        msg = _late_decoder.decode(value)
+    except DECODE_ERRORS as err:
+        raise MessageError(f"not a late-events message: {err}") from None
+    events = msg.events
+    if not events or len(events) != msg.event_count:
+        raise MessageError(f"late events of {msg.client_session_id}: {len(events)} events, "
+                           f"header says {msg.event_count}")
+    key = (msg.org_id, msg.product_id, msg.client_session_id)
+    if set(map(_event_key, events)) != {key}:
+        raise MessageError(f"late events of {msg.client_session_id}: an event belongs to another session key")
+    return LateEvents(msg.org_id, msg.product_id, msg.client_session_id, events)
+
+
+def _decode_other(value: bytes, version: int | None, err: Exception) -> _SessionV1:
+    if version == 1:
+        return _decode_v1(value)
+    if version is not None and version != FORMAT_VERSION:
+        raise MessageError(f"sessionized message format v{version} is not supported "
+                           f"(expected v1 or v{FORMAT_VERSION})") from None
+    raise MessageError(f"not a sessionized message: {err}") from None
+
+
+def _from_head(head: _SessionV1 | _SessionV2) -> Session:
     if head.v not in (1, FORMAT_VERSION) or (head.v == 1) != isinstance(head, _SessionV1):
         raise MessageError(f"sessionized message format v{head.v} is not supported (expected v1 or v{FORMAT_VERSION})")
     if isinstance(head, _SessionV1):
@@ -158,15 +227,18 @@ def _decode_v1(value: bytes) -> _SessionV1:
 
 class _Version(msgspec.Struct):
     v: int | None = None
+    kind: str | None = None
 
 
-def _version_of(value: bytes) -> int | None:
-    """The format version of a message that does not decode as ours: a newer
-    format should say so rather than look like garbage."""
+def _version_of(value: bytes) -> tuple[int | None, str | None]:
+    """The format version and kind of a message that does not decode as a
+    session: late events, or a newer format that should say so rather than
+    look like garbage."""
     try:
-        return msgspec.json.decode(value, type=_Version).v
+        found = msgspec.json.decode(value, type=_Version)
     except DECODE_ERRORS:
-        return None
+        return None, None
+    return found.v, found.kind
 
 
 def incident_key(inc: Incident) -> bytes:

@@ -1,6 +1,7 @@
 """The incident detector: ``events.sessionized`` -> ``events.incidents``.
 
-Stateless per message: each closed session goes through the core's task-run
+Stateless per message: each closed session (late events, the other kind of
+message there, are skipped) goes through the core's task-run
 and incident rules (the same functions ``process_session`` uses), and every
 incident is produced with its deterministic id, keyed by its session. A
 session delivered twice gives the same incidents twice, with the same ids.
@@ -12,7 +13,7 @@ from typing import Any
 
 from ..core.incidents import detect_incidents
 from ..core.tasks import find_task_runs
-from .codec import decode_session, encode_incident, incident_key
+from .codec import LateEvents, decode_sessionized, encode_incident, incident_key
 from .deadletter import Outputs
 from .settings import StreamSettings
 
@@ -37,7 +38,9 @@ class IncidentDetectorProcessor:
         pass
 
     def handle(self, msg: Any, out: Outputs, now_ms: int) -> None:
-        session = decode_session(msg.value() or b"")
+        session = decode_sessionized(msg.value() or b"")
+        if isinstance(session, LateEvents):
+            return  # they change no session, so no incident
         runs = find_task_runs(session.events, self.config.abandon_after_ms)
         incidents = detect_incidents(session, runs, self.config)
         for inc in incidents:

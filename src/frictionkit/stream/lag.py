@@ -15,7 +15,7 @@ from .settings import PROCESSORS, StreamSettings
 def _inputs(settings: StreamSettings, processor: str) -> list[str]:
     t = settings.topics
     return {"sessionizer": [t.raw], "incident-detector": [t.sessionized],
-            "metrics-aggregator": [t.raw, t.sessionized, t.incidents]}[processor]
+            "metrics-aggregator": [t.sessionized, t.incidents]}[processor]
 
 
 def group_lag(settings: StreamSettings, processor: str, timeout_s: float = 10.0) -> dict[tuple[str, int], int]:

@@ -1,4 +1,6 @@
-"""The sessionizer processor: ``events.raw`` -> closed sessions on ``events.sessionized``.
+"""The sessionizer processor: ``events.raw`` -> closed sessions on ``events.sessionized``
+(and, as messages of their own there, the events that came too late for their
+key's closed session).
 
 One core ``SessionizerLogic`` per assigned partition, so each partition has
 its own event-time watermark (max ts - allowed lateness). Once the partition
@@ -34,9 +36,9 @@ from collections import OrderedDict
 from typing import Any
 
 from ..core.contract import ContractError, decode_bus_message
-from ..core.model import Session, SessionKey
+from ..core.model import Event, Session, SessionKey
 from ..core.sessionizer import DUPLICATE, LATE, SessionizerConfig, SessionizerLogic
-from .codec import MessageError, encode_session, session_key
+from .codec import MessageError, encode_late, encode_session, late_key, session_key
 from .deadletter import Outputs
 from .settings import StreamSettings
 
@@ -171,6 +173,7 @@ class SessionizerProcessor:
         # key_last count whole messages, which are consumed whole before any
         # tick, so every claim about "input before offset p" still holds.
         offset, logic, stats = msg.offset(), part.logic, self.stats
+        late: dict[SessionKey, list[Event]] = {}
         for ev in events:
             key = ev.key
             if not logic.has_key(key):
@@ -181,7 +184,13 @@ class SessionizerProcessor:
             if status is DUPLICATE:
                 stats["duplicates"] += 1
             elif status is LATE:
-                stats["late"] += 1  # stored in events_raw by the aggregator, not sessionized
+                stats["late"] += 1
+                late.setdefault(key, []).append(ev)
+        # Late events are stored in events_raw, as replay stores them, but
+        # change no closed session: the aggregator reads them from here, so
+        # that it need not read (and check) events.raw as well.
+        for key, evs in late.items():
+            out.produce(self.s.topics.sessionized, encode_late(evs), late_key(*key))
         stats["events"] += len(events)
         part.position = offset + 1
         part.dirty = True
