@@ -76,6 +76,26 @@ def _spawn(settings: StreamSettings) -> list[subprocess.Popen]:
     return procs
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a live process, from /proc (Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _broker_pid() -> int | None:
+    """The local broker's pid, if ``commands/kafka`` started it (its pid file)."""
+    port = os.environ.get("KAFKA_PORT", "9092")
+    try:
+        with open(f"/tmp/frictionkit-kafka-{port}/kafka.pid") as fh:
+            return int(fh.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
 def _stop(procs: list[subprocess.Popen]) -> None:
     for p in procs:
         p.terminate()
@@ -109,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="events.raw messages: one event each (any producer), or as serve writes them "
                          "(the events of one 100-event request that share a key, as one batch message)")
     ap.add_argument("--out", default="docs/bench-stream.md")
+    ap.add_argument("--no-burst", action="store_true", help="only the throughput part (quick comparisons)")
     args = ap.parse_args(argv)
     tmp = tempfile.mkdtemp(prefix="bench-stream-")
     sessions = max(1, args.events // 43)
@@ -126,17 +147,34 @@ def main(argv: list[str] | None = None) -> int:
     publish_s = time.perf_counter() - t
     ref_s = passthrough(s1, len(values))
     print(f"passthrough {n / ref_s:,.0f} events/s", file=sys.stderr)
+    broker = _broker_pid()
+    broker_cpu = _cpu_s(broker) if broker else float("nan")
     procs = _spawn(s1)
-    t = time.perf_counter()
     try:
-        wait_drained(s1, 1200, settle_s=0.5, poll_s=0.5)
+        # From the spawn to the first lag poll that saw every group drained
+        # (a second poll confirms it, and is not counted).
+        proc_s = wait_drained(s1, 1200, settle_s=0.5, poll_s=0.5)
+        # Read before the stop: a stopped process's /proc entry is gone.
+        cpu = {name: _cpu_s(p.pid) for name, p in zip(PROCESSORS, procs)}
+        cpu["broker"] = (_cpu_s(broker) - broker_cpu) if broker else float("nan")
     finally:
         _stop(procs)
-    proc_s = time.perf_counter() - t
     print(f"processors {n / proc_s:,.0f} events/s", file=sys.stderr)
 
-    # 2. lag of a burst on running processors
-    s2 = _settings(args.brokers, tmp, args.partitions)
+    burst = None if args.no_burst else _burst(args.brokers, tmp, args.partitions, values)
+    table = _table(n, len(values), args.shape, args.partitions, publish_s, ref_s, proc_s, cpu, burst)
+    print(table)
+    if args.out:
+        os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+        with open(args.out, "w") as fh:
+            fh.write(table)
+    return 0
+
+
+def _burst(brokers: str, tmp: str, partitions: int, values: list[tuple[bytes, bytes]]) -> tuple:
+    """Lag of a burst on running processors: (seconds to publish it, lag when
+    it was published, peak lag, seconds until every group is at lag 0)."""
+    s2 = _settings(brokers, tmp, partitions)
     procs = _spawn(s2)
     samples: list[tuple[float, dict[str, int]]] = []
     try:
@@ -156,16 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         _stop(procs)
     at_end = min(samples, key=lambda s: abs(s[0] - burst_s))[1]
     peak = {name: max(s[1][name] for s in samples) for name in PROCESSORS}
-    drained_s = samples[-1][0]
-
-    table = _table(n, len(values), args.shape, args.partitions, publish_s, ref_s, proc_s, burst_s, at_end, peak,
-                   drained_s)
-    print(table)
-    if args.out:
-        os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-        with open(args.out, "w") as fh:
-            fh.write(table)
-    return 0
+    return burst_s, at_end, peak, samples[-1][0]
 
 
 SHAPES = ("single", "batches")
@@ -196,7 +225,7 @@ def _publish(settings: StreamSettings, values: list[tuple[bytes, bytes]]) -> Non
         raise kafka.KafkaUnavailable("burst not delivered")
 
 
-def _table(n, messages, shape, partitions, publish_s, ref_s, proc_s, burst_s, at_end, peak, drained_s) -> str:
+def _table(n, messages, shape, partitions, publish_s, ref_s, proc_s, cpu, burst) -> str:
     ratio = ref_s / proc_s
     lines = [
         "# Stream benchmark",
@@ -213,15 +242,30 @@ def _table(n, messages, shape, partitions, publish_s, ref_s, proc_s, burst_s, at
         f"| reference: raw consume→produce passthrough | {n / ref_s:,.0f} events/s |",
         f"| three processors, raw → store drained | {n / proc_s:,.0f} events/s |",
         f"| ratio to the passthrough (target ≥ 0.3) | {ratio:.2f} |",
-        f"| burst published in | {burst_s:.1f} s |",
-        "| lag at the end of the burst (sessionizer / detector / aggregator) | "
-        + " / ".join(f"{at_end.get(p, 0):,}" for p in PROCESSORS) + " |",
-        "| peak lag (sessionizer / detector / aggregator) | " + " / ".join(f"{peak[p]:,}" for p in PROCESSORS) + " |",
-        f"| burst start → every group at lag 0 | {drained_s:.1f} s |",
+        "| CPU per event while draining (sessionizer / detector / aggregator / broker) | "
+        + " / ".join(f"{cpu[name] / n * 1e6:.1f}" for name in (*PROCESSORS, "broker")) + " µs |",
+        f"| CPU used of the {os.cpu_count()} cores' capacity while draining | "
+        f"{sum(cpu.values()) / (proc_s * (os.cpu_count() or 1)):.0%} |",
+    ]
+    if burst is not None:
+        burst_s, at_end, peak, drained_s = burst
+        lines += [
+            f"| burst published in | {burst_s:.1f} s |",
+            "| lag at the end of the burst (sessionizer / detector / aggregator) | "
+            + " / ".join(f"{at_end.get(p, 0):,}" for p in PROCESSORS) + " |",
+            "| peak lag (sessionizer / detector / aggregator) | " + " / ".join(f"{peak[p]:,}" for p in PROCESSORS) + " |",
+            f"| burst start → every group at lag 0 | {drained_s:.1f} s |",
+            "",
+            "Lag counts messages (not events) not yet committed by a group on its input topics; the sessionizer "
+            "commits",
+            "no further than the first offset of a key it still holds, so its lag only reaches 0 once the",
+            "idle watermark has closed and forgotten every session.",
+        ]
+    lines += [
         "",
-        "Lag counts messages (not events) not yet committed by a group on its input topics; the sessionizer commits",
-        "no further than the first offset of a key it still holds, so its lag only reaches 0 once the",
-        "idle watermark has closed and forgotten every session.",
+        "CPU is read from /proc for each processor and for the broker (from `commands/kafka`'s pid file) between "
+        "the start",
+        "of the processors and the drain; it includes each process's start-up.",
         "",
     ]
     return "\n".join(lines)
