@@ -25,9 +25,9 @@ def _pause_store(fk) -> threading.Event:
     gate = threading.Event()
     real = fk.access.call_sync(lambda s: s.insert_events)
 
-    def paused(events, assume_new=False):
+    def paused(events, assume_new=False, *, table=None):
         gate.wait(30)
-        return real(events, assume_new=assume_new)
+        return real(events, assume_new=assume_new, table=table)
 
     fk.access.call_sync(lambda s: setattr(s, "insert_events", paused))
     return gate

@@ -11,11 +11,16 @@ same rows instead of partial ones.
 
 from __future__ import annotations
 
+import queue
+import threading
+from typing import Any, Callable
+
 import msgspec
 
 from ..core.metrics import CoreConfig, process_session
-from ..core.model import Event, Session, SessionKey
+from ..core.model import Event, Session, SessionKey, SessionResult
 from ..core.sessionizer import ACCEPTED, LATE, SessionizerConfig
+from ..store.arrow import events_table, result_tables
 from ..store.base import Store
 from .keyfilter import KeyFilter
 
@@ -34,7 +39,7 @@ class PipelineStats(msgspec.Struct):
 
 
 class EmbeddedPipeline:
-    def __init__(self, store: Store, config: PipelineConfig = PipelineConfig()) -> None:
+    def __init__(self, store: Store, config: PipelineConfig = PipelineConfig(), *, write_behind: bool = False) -> None:
         self.store = store
         self.config = config
         self.logic = config.sessionizer.build()
@@ -43,6 +48,7 @@ class EmbeddedPipeline:
         self._stored_keys = KeyFilter(store.session_keys() if store.has_events() else ())
         # Keys whose history was reloaded: their sessions may already have rows.
         self._reloaded: set[SessionKey] = set()
+        self._writes = WriteBehind() if write_behind else None
 
     def process(self, events: list[Event], *, watermark_ts_ms: int | None = None) -> None:
         """Take one chunk of valid events (any order, duplicates allowed)."""
@@ -62,40 +68,58 @@ class EmbeddedPipeline:
             fresh = [ev for ev in events if (ev.org_id, ev.product_id, ev.session_id) not in was_stored]
         else:
             seen_before, fresh = [], events
-        with self.store.transaction():
-            inserted = self.store.insert_events(seen_before) + self.store.insert_events(fresh, assume_new=True)
-            self.stats.accepted += len(events)
-            self.stats.duplicates += len(events) - inserted
-            self._load_history(keys, was_stored)
-            logic = self.logic
-            on_event = logic.on_event
-            for ev in events:
-                if on_event(ev) is LATE:
-                    self.stats.late += 1
-            self._write(logic.advance(watermark_ts_ms))
+        # The stored history comes first, then the chunk's events: a session
+        # is computed from their union, as it would be from the store after
+        # the insert below.
+        self._load_history(keys, was_stored)
+        logic = self.logic
+        on_event = logic.on_event
+        for ev in events:
+            if on_event(ev) is LATE:
+                self.stats.late += 1
+        self.stats.accepted += len(events)
+        closed = logic.advance(watermark_ts_ms)
+        results = self._results(closed)
+        # The Arrow batches are built here, by the interpreter, so that the
+        # writer thread (when there is one) holds the GIL as little as it can.
+        seen_table = events_table(seen_before) if seen_before else None
+        fresh_table = events_table(fresh) if fresh else None
+        tables = self._tables(closed, results)
+
+        def write() -> None:
+            with self.store.transaction():
+                inserted = (self.store.insert_events(seen_before, table=seen_table)
+                            + self.store.insert_events(fresh, assume_new=True, table=fresh_table))
+                self.stats.duplicates += len(events) - inserted
+                self._write(tables)
+
+        self._submit(write)
 
     def reload(self, keys: list[SessionKey]) -> None:
         """Load the stored history of these keys (e.g. sessions left open by a
         server that stopped); their sessions are recomputed and replace rows."""
         if keys:
+            self._drain()  # the history must include every chunk written so far
             history = self.store.load_history(sorted(keys))
             self.logic.preload(history)
             self._reloaded.update({(ev.org_id, ev.product_id, ev.session_id) for ev in history})
 
     def advance(self, watermark_ts_ms: int) -> None:
         """Close sessions by a watermark from outside (an idle source, passed in)."""
-        closed = self.logic.advance(watermark_ts_ms)
-        if closed:
-            with self.store.transaction():
-                self._write(closed)
+        self._write_closed(self.logic.advance(watermark_ts_ms))
 
     def finish(self) -> PipelineStats:
-        """End of input: close every open session."""
-        closed = self.logic.close_all()
-        if closed:
-            with self.store.transaction():
-                self._write(closed)
+        """End of input: close every open session; every write is done on return."""
+        self._write_closed(self.logic.close_all())
+        if self._writes is not None:
+            self._writes.close()
         return self.stats
+
+    def abandon(self) -> None:
+        """Stop early (an error upstream): wait for the writes handed over,
+        without raising their failure over the caller's."""
+        if self._writes is not None:
+            self._writes.close(raise_failure=False)
 
     def _load_history(self, keys: set[SessionKey], was_stored: set[SessionKey]) -> None:
         """Before the sessionizer sees a chunk: load the stored history of its
@@ -109,19 +133,90 @@ class EmbeddedPipeline:
             if key not in was_stored:
                 add(key)
 
-    def _write(self, closed: list[Session]) -> None:
-        if not closed:
-            return
+    def _results(self, closed: list[Session]) -> list[SessionResult]:
         results = [process_session(s, self.config.core) for s in closed]
+        self.stats.sessions += len(results)
+        self.stats.incidents += sum(len(r.incidents) for r in results)
+        return results
+
+    def _write_closed(self, closed: list[Session]) -> None:
+        if closed:
+            tables = self._tables(closed, self._results(closed))
+
+            def write() -> None:
+                with self.store.transaction():
+                    self._write(tables)
+
+            self._submit(write)
+
+    def _tables(self, closed: list[Session], results: list[SessionResult]) -> list[tuple[list[SessionResult], bool, Any]]:
+        """(results, replace, their fact tables) for the store, in write order."""
         reloaded = self._reloaded
         # Sessions of keys never stored before cannot have rows to replace, so
         # the store may skip its delete pass for them.
         fresh = [r for r, s in zip(results, closed) if (s.org_id, s.product_id, s.client_session_id) not in reloaded]
         again = [r for r, s in zip(results, closed) if (s.org_id, s.product_id, s.client_session_id) in reloaded]
-        self.store.write_results(fresh, replace=False)
-        self.store.write_results(again, replace=True)
-        self.stats.sessions += len(results)
-        self.stats.incidents += sum(len(r.incidents) for r in results)
+        return [(part, replace, result_tables(part)) for part, replace in ((fresh, False), (again, True)) if part]
+
+    def _write(self, tables: list[tuple[list[SessionResult], bool, Any]]) -> None:
+        for results, replace, facts in tables:
+            self.store.write_results(results, replace=replace, tables=facts)
+
+    def _submit(self, write: Callable[[], None]) -> None:
+        if self._writes is None:
+            write()
+        else:
+            self._writes.submit(write)
+
+    def _drain(self) -> None:
+        if self._writes is not None:
+            self._writes.drain()
 
 
-__all__ = ["ACCEPTED", "EmbeddedPipeline", "PipelineConfig", "PipelineStats"]
+class WriteBehind:
+    """Store transactions run one at a time, in order, on a thread of their
+    own, while the caller computes the next chunk: the store's native work
+    (DuckDB's insert and commit, a third of a replay) overlaps the
+    interpreter's. One transaction waits at most, so memory holds two chunks.
+    The first failure is raised to the caller at its next call, and every
+    later transaction is skipped: nothing is written out of order."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="frictionkit-store-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            try:
+                if job is None:
+                    return
+                if self._error is None:
+                    job()
+            except BaseException as err:  # noqa: BLE001 - handed to the caller's thread
+                self._error = err
+            finally:
+                self._queue.task_done()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._raise_failure()
+        self._queue.put(job)
+
+    def drain(self) -> None:
+        self._queue.join()
+        self._raise_failure()
+
+    def close(self, raise_failure: bool = True) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if raise_failure:
+            self._raise_failure()
+
+    def _raise_failure(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+
+__all__ = ["ACCEPTED", "EmbeddedPipeline", "PipelineConfig", "PipelineStats", "WriteBehind"]

@@ -36,9 +36,11 @@ class Store(Protocol):
 
     def has_events(self) -> bool: ...
 
-    def insert_events(self, events: list[Event], assume_new: bool = False) -> int:
+    def insert_events(self, events: list[Event], assume_new: bool = False, *, table: Any = None) -> int:
         """Store events not stored yet (by key and event id); return how many were new.
-        ``assume_new`` promises no session of these events has stored events."""
+        ``assume_new`` promises no session of these events has stored events.
+        ``table``, when given, is ``store.arrow.events_table(events)`` built by
+        the caller (off the thread that writes)."""
 
     def load_history(self, keys: list[SessionKey]) -> list[Event]:
         """Every stored event of these session keys, sorted by (ts, event id)."""
@@ -46,9 +48,10 @@ class Store(Protocol):
     def session_keys(self) -> list[SessionKey]:
         """Every session key with stored events."""
 
-    def write_results(self, results: list[SessionResult], replace: bool = True) -> None:
+    def write_results(self, results: list[SessionResult], replace: bool = True, *, tables: Any = None) -> None:
         """Replace the facts of these sessions by the given ones; ``replace=False``
-        promises that none of them has rows yet."""
+        promises that none of them has rows yet. ``tables``, when given, is
+        ``store.arrow.result_tables(results)`` built by the caller."""
 
     # -- reads -----------------------------------------------------------------
     def scopes(self) -> list[Scope]: ...

@@ -262,7 +262,7 @@ class ClickHouseStore:
             found.update(tuple(r) for r in rows)
         return found
 
-    def insert_events(self, events: list[Event], assume_new: bool = False) -> int:
+    def insert_events(self, events: list[Event], assume_new: bool = False, *, table: Any = None) -> int:
         if not events:
             return 0
         stored = set() if assume_new else self._stored_ids(events)
@@ -273,7 +273,8 @@ class ClickHouseStore:
             if key not in stored and key not in seen:
                 seen.add(key)
                 new.append(ev)
-        self.insert_arrow("events_raw", events_table(new))
+        # The caller's table serves only when every event is new (the usual case).
+        self.insert_arrow("events_raw", table if table is not None and len(new) == len(events) else events_table(new))
         return len(new)
 
     def load_history(self, keys: list[SessionKey]) -> list[Event]:
@@ -294,11 +295,11 @@ class ClickHouseStore:
     def session_keys(self) -> list[SessionKey]:
         return [tuple(r) for r in self.query("SELECT DISTINCT org_id, product_id, session_id FROM events_raw").result_rows]
 
-    def write_results(self, results: list[SessionResult], replace: bool = True) -> None:
+    def write_results(self, results: list[SessionResult], replace: bool = True, *, tables: Any = None) -> None:
         # ``replace`` needs no work here: ReplacingMergeTree versions decide.
         if not results:
             return
-        tables = result_tables(results)
+        tables = dict(result_tables(results) if tables is None else tables)  # a copy: a column is added below
         # Incidents carry their session's version so that readers can tell a
         # current incident from one a recomputation no longer produces.
         version_of = {(r.session.org_id, r.session.product_id, r.session.session_id): r.session.version for r in results}

@@ -88,10 +88,10 @@ class DuckDBStore:
     def has_events(self) -> bool:
         return self.con.execute("SELECT count(*) > 0 FROM (SELECT 1 FROM events_raw LIMIT 1)").fetchone()[0]
 
-    def insert_events(self, events: list[Event], assume_new: bool = False) -> int:
+    def insert_events(self, events: list[Event], assume_new: bool = False, *, table: Any = None) -> int:
         if not events:
             return 0
-        batch = events_table(events)  # noqa: F841 - read by name from SQL below
+        batch = events_table(events) if table is None else table  # noqa: F841 - read by name from SQL below
         if assume_new:
             # The caller knows none of these sessions has stored events: only
             # duplicates within the batch can occur, and no table scan is needed.
@@ -136,12 +136,12 @@ class DuckDBStore:
     def session_keys(self) -> list[SessionKey]:
         return self.con.execute("SELECT DISTINCT org_id, product_id, session_id FROM events_raw").fetchall()
 
-    def write_results(self, results: list[SessionResult], replace: bool = True) -> None:
+    def write_results(self, results: list[SessionResult], replace: bool = True, *, tables: Any = None) -> None:
         """``replace=False`` promises these sessions have no rows yet, which
         saves a delete pass over each fact table."""
         if not results:
             return
-        tables = result_tables(results)
+        tables = result_tables(results) if tables is None else tables
         touched = tables["fact_sessions"].select(["org_id", "product_id", "session_id"])  # noqa: F841
         for name in FACT_TABLES:
             if replace:
