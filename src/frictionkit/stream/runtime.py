@@ -133,6 +133,7 @@ class Runner:
         while not self.stop.is_set():
             msgs = self.consumer.consume(s.poll_batch, 0.1)
             now = wall_ms()
+            handled_before = since_commit
             for msg in msgs:
                 err = msg.error()
                 tp = (msg.topic(), msg.partition())
@@ -153,6 +154,11 @@ class Runner:
             self.p.tick(self.out, now)
             self.out.poll()
             due = since_commit >= s.commit_every_messages or time.monotonic() - last_commit >= s.commit_interval_ms / 1000
+            # Caught up (a poll brought nothing new): what is held is written
+            # and committed now rather than at the next interval, so results
+            # and lag follow the input closely when it pauses or ends.
+            if since_commit and since_commit == handled_before:
+                due = True
             if self.p.pending() >= s.max_pending_messages:
                 due = True
             if self.blocked_until is not None:
