@@ -177,8 +177,7 @@ class WriteBehind:
     """Store transactions run one at a time, in order, on a thread of their
     own, while the caller computes the next chunk: the store's native work
     (DuckDB's insert and commit, a third of a replay) overlaps the
-    interpreter's. One transaction waits at most, so memory holds two chunks.
-    The first failure is raised to the caller at its next call, and every
+    interpreter's. The first failure is raised to the caller at its next call, and every
     later transaction is skipped: nothing is written out of order."""
 
     def __init__(self) -> None:
@@ -201,6 +200,10 @@ class WriteBehind:
                 self._queue.task_done()
 
     def submit(self, job: Callable[[], None]) -> None:
+        # Handed over once the previous write is done: the caller then builds
+        # the next chunk while this one is written, and no chunk waits in
+        # between (memory holds two chunks, not three).
+        self._queue.join()
         self._raise_failure()
         self._queue.put(job)
 
