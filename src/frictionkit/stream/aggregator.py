@@ -9,8 +9,8 @@ It consumes two topics in one group, as SPEC §1 draws it:
   event is stored once (the store dedups by event id, and a re-emitted
   session replaces its rows with identical ones), once its session has
   closed. Reading ``events.raw`` as well cost a second contract check and
-  decode of every event, and a second reader of the largest topic: about a
-  quarter of the three processors' throughput on serve's batches
+  decode of every event, and a second reader of the largest topic: the three
+  processors ran 12-30 % faster on serve's batches without it
   (docs/bench-stream.md);
 * ``events.incidents`` -> a cross-check only: an incident whose session was
   aggregated here but whose id the core did not find there means the detector
