@@ -410,6 +410,16 @@ def _serve_frictionkit(args: argparse.Namespace) -> None:
     run_server(settings, log_level=args.log_level)
 
 
+def process_cpu_s(pid: int, *, missing: float = float("nan")) -> float:
+    """CPU seconds a live process used so far, all threads (user + system),
+    from /proc (Linux); ``missing`` when it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return missing
+
+
 @dataclass
 class Server:
     proc: subprocess.Popen
@@ -422,11 +432,7 @@ class Server:
 
     def cpu_s(self) -> float:
         """CPU seconds the server process used so far, all threads (user + system)."""
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, ValueError, IndexError):
-            return 0.0
+        return process_cpu_s(self.proc.pid, missing=0.0)
 
     def rss_mb(self) -> float:
         try:

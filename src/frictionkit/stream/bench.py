@@ -21,6 +21,7 @@ import tempfile
 import time
 import uuid
 
+from ..bench.load import process_cpu_s
 from ..bus import kafka
 from ..generate import iter_events
 from . import loadgen
@@ -74,16 +75,6 @@ def _spawn(settings: StreamSettings) -> list[subprocess.Popen]:
                 "--idle-after-ms", str(settings.idle_after_ms)]
         procs.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     return procs
-
-
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a live process, from /proc (Linux)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _broker_pid() -> int | None:
@@ -148,15 +139,15 @@ def main(argv: list[str] | None = None) -> int:
     ref_s = passthrough(s1, len(values))
     print(f"passthrough {n / ref_s:,.0f} events/s", file=sys.stderr)
     broker = _broker_pid()
-    broker_cpu = _cpu_s(broker) if broker else float("nan")
+    broker_cpu = process_cpu_s(broker) if broker else float("nan")
     procs = _spawn(s1)
     try:
         # From the spawn to the first lag poll that saw every group drained
         # (a second poll confirms it, and is not counted).
         proc_s = wait_drained(s1, 1200, settle_s=0.5, poll_s=0.5)
         # Read before the stop: a stopped process's /proc entry is gone.
-        cpu = {name: _cpu_s(p.pid) for name, p in zip(PROCESSORS, procs)}
-        cpu["broker"] = (_cpu_s(broker) - broker_cpu) if broker else float("nan")
+        cpu = {name: process_cpu_s(p.pid) for name, p in zip(PROCESSORS, procs)}
+        cpu["broker"] = (process_cpu_s(broker) - broker_cpu) if broker else float("nan")
     finally:
         _stop(procs)
     print(f"processors {n / proc_s:,.0f} events/s", file=sys.stderr)
