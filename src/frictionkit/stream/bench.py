@@ -77,11 +77,13 @@ def _spawn(settings: StreamSettings) -> list[subprocess.Popen]:
     return procs
 
 
-def _broker_pid() -> int | None:
-    """The local broker's pid, if ``commands/kafka`` started it (its pid file)."""
-    port = os.environ.get("KAFKA_PORT", "9092")
+def _broker_pid(brokers: str) -> int | None:
+    """The local broker's pid, if ``commands/kafka`` started it: its pid file,
+    in the state dir that script uses for the port of ``brokers``."""
+    port = brokers.split(",")[0].rsplit(":", 1)[-1]
+    state = os.environ.get("FRICTIONKIT_KAFKA_DIR", f"/tmp/frictionkit-kafka-{port}")
     try:
-        with open(f"/tmp/frictionkit-kafka-{port}/kafka.pid") as fh:
+        with open(os.path.join(state, "kafka.pid")) as fh:
             return int(fh.read().strip())
     except (OSError, ValueError):
         return None
@@ -138,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     publish_s = time.perf_counter() - t
     ref_s = passthrough(s1, len(values))
     print(f"passthrough {n / ref_s:,.0f} events/s", file=sys.stderr)
-    broker = _broker_pid()
+    broker = _broker_pid(args.brokers)
     broker_cpu = process_cpu_s(broker) if broker else float("nan")
     procs = _spawn(s1)
     try:
