@@ -103,8 +103,13 @@ class MessageError(ValueError):
     """A message on our own topics that cannot be decoded; the text is the reason."""
 
 
+def message_key(org_id: str, product_id: str, session_id: str) -> bytes:
+    """The Kafka key of a message about one session: ``org:product:session``."""
+    return f"{org_id}:{product_id}:{session_id}".encode()
+
+
 def session_key(session: Session) -> bytes:
-    return f"{session.org_id}:{session.product_id}:{session.session_id}".encode()
+    return message_key(session.org_id, session.product_id, session.session_id)
 
 
 def encode_session(session: Session) -> bytes:
@@ -113,10 +118,6 @@ def encode_session(session: Session) -> bytes:
         FORMAT_VERSION, session.org_id, session.product_id, session.client_session_id, session.session_id,
         session.seq, len(events), format_ts_ms(events[0].ts_ms), format_ts_ms(events[-1].ts_ms), events,
     ))
-
-
-def late_key(org_id: str, product_id: str, client_session_id: str) -> bytes:
-    return f"{org_id}:{product_id}:{client_session_id}".encode()
 
 
 def encode_late(events: list[Event]) -> bytes:
@@ -242,7 +243,7 @@ def _version_of(value: bytes) -> tuple[int | None, str | None]:
 
 
 def incident_key(inc: Incident) -> bytes:
-    return f"{inc.org_id}:{inc.product_id}:{inc.session_id}".encode()
+    return message_key(inc.org_id, inc.product_id, inc.session_id)
 
 
 def encode_incident(inc: Incident) -> bytes:

@@ -38,7 +38,7 @@ from typing import Any
 from ..core.contract import ContractError, decode_bus_message
 from ..core.model import Event, Session, SessionKey
 from ..core.sessionizer import DUPLICATE, LATE, SessionizerConfig, SessionizerLogic
-from .codec import MessageError, encode_late, encode_session, late_key, session_key
+from .codec import MessageError, encode_late, encode_session, message_key, session_key
 from .deadletter import Outputs
 from .settings import StreamSettings
 
@@ -190,7 +190,7 @@ class SessionizerProcessor:
         # change no closed session: the aggregator reads them from here, so
         # that it need not read (and check) events.raw as well.
         for key, evs in late.items():
-            out.produce(self.s.topics.sessionized, encode_late(evs), late_key(*key))
+            out.produce(self.s.topics.sessionized, encode_late(evs), message_key(*key))
         stats["events"] += len(events)
         part.position = offset + 1
         part.dirty = True
