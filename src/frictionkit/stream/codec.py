@@ -175,14 +175,18 @@ def _decode_late(value: bytes) -> LateEvents:
         msg = _late_decoder.decode(value)
     except DECODE_ERRORS as err:
         raise MessageError(f"not a late-events message: {err}") from None
-    events = msg.events
-    if not events or len(events) != msg.event_count:
-        raise MessageError(f"late events of {msg.client_session_id}: {len(events)} events, "
-                           f"header says {msg.event_count}")
-    key = (msg.org_id, msg.product_id, msg.client_session_id)
+    _check_events(msg.events, msg.event_count, (msg.org_id, msg.product_id, msg.client_session_id),
+                  f"late events of {msg.client_session_id}")
+    return LateEvents(msg.org_id, msg.product_id, msg.client_session_id, msg.events)
+
+
+def _check_events(events: list[Event], event_count: int, key: tuple[str, str, str], what: str) -> None:
+    """What every message with events must hold: the count its header gives,
+    none missing, all of the one session key."""
+    if not events or len(events) != event_count:
+        raise MessageError(f"{what}: {len(events)} events, header says {event_count}")
     if set(map(_event_key, events)) != {key}:
-        raise MessageError(f"late events of {msg.client_session_id}: an event belongs to another session key")
-    return LateEvents(msg.org_id, msg.product_id, msg.client_session_id, events)
+        raise MessageError(f"{what}: an event belongs to another session key")
 
 
 def _decode_other(value: bytes, version: int | None, err: Exception) -> _SessionV1:
@@ -204,11 +208,8 @@ def _from_head(head: _SessionV1 | _SessionV2) -> Session:
             raise MessageError(f"session {head.session_id}: event breaks the contract: {err}") from None
     else:
         events = head.events
-    if not events or len(events) != head.event_count:
-        raise MessageError(f"session {head.session_id}: {len(events)} events, header says {head.event_count}")
-    key = (head.org_id, head.product_id, head.client_session_id)
-    if set(map(_event_key, events)) != {key}:
-        raise MessageError(f"session {head.session_id}: an event belongs to another session key")
+    _check_events(events, head.event_count, (head.org_id, head.product_id, head.client_session_id),
+                  f"session {head.session_id}")
     return Session(
         org_id=head.org_id,
         product_id=head.product_id,
