@@ -82,18 +82,9 @@ class EmbeddedPipeline:
         results = self._results(closed)
         # The Arrow batches are built here, by the interpreter, so that the
         # writer thread (when there is one) holds the GIL as little as it can.
-        seen_table = events_table(seen_before) if seen_before else None
-        fresh_table = events_table(fresh) if fresh else None
-        tables = self._tables(closed, results)
-
-        def write() -> None:
-            with self.store.transaction():
-                inserted = (self.store.insert_events(seen_before, table=seen_table)
-                            + self.store.insert_events(fresh, assume_new=True, table=fresh_table))
-                self.stats.duplicates += len(events) - inserted
-                self._write(tables)
-
-        self._submit(write)
+        inserts = [(part, assume_new, events_table(part)) for part, assume_new in ((seen_before, False), (fresh, True))
+                   if part]
+        self._submit(self._transaction(self._tables(closed, results), inserts))
 
     def reload(self, keys: list[SessionKey]) -> None:
         """Load the stored history of these keys (e.g. sessions left open by a
@@ -141,13 +132,7 @@ class EmbeddedPipeline:
 
     def _write_closed(self, closed: list[Session]) -> None:
         if closed:
-            tables = self._tables(closed, self._results(closed))
-
-            def write() -> None:
-                with self.store.transaction():
-                    self._write(tables)
-
-            self._submit(write)
+            self._submit(self._transaction(self._tables(closed, self._results(closed))))
 
     def _tables(self, closed: list[Session], results: list[SessionResult]) -> list[tuple[list[SessionResult], bool, Any]]:
         """(results, replace, their fact tables) for the store, in write order."""
@@ -158,9 +143,19 @@ class EmbeddedPipeline:
         again = [r for r, s in zip(results, closed) if (s.org_id, s.product_id, s.client_session_id) in reloaded]
         return [(part, replace, result_tables(part)) for part, replace in ((fresh, False), (again, True)) if part]
 
-    def _write(self, tables: list[tuple[list[SessionResult], bool, Any]]) -> None:
-        for results, replace, facts in tables:
-            self.store.write_results(results, replace=replace, tables=facts)
+    def _transaction(self, facts: list[tuple[list[SessionResult], bool, Any]],
+                     inserts: list[tuple[list[Event], bool, Any]] = ()) -> Callable[[], None]:
+        """One store transaction, to run now or on the writer thread: the
+        events (with their Arrow batch), then the closed sessions' facts."""
+        def write() -> None:
+            with self.store.transaction():
+                for events, assume_new, table in inserts:
+                    inserted = self.store.insert_events(events, assume_new, table=table)
+                    self.stats.duplicates += len(events) - inserted
+                for results, replace, tables in facts:
+                    self.store.write_results(results, replace=replace, tables=tables)
+
+        return write
 
     def _submit(self, write: Callable[[], None]) -> None:
         if self._writes is None:
@@ -177,8 +172,9 @@ class WriteBehind:
     """Store transactions run one at a time, in order, on a thread of their
     own, while the caller computes the next chunk: the store's native work
     (DuckDB's insert and commit, a third of a replay) overlaps the
-    interpreter's. The first failure is raised to the caller at its next call, and every
-    later transaction is skipped: nothing is written out of order."""
+    interpreter's. The first failure is raised to the caller at its next
+    call, and every later transaction is skipped: nothing is written out of
+    order."""
 
     def __init__(self) -> None:
         self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
