@@ -92,24 +92,26 @@ class DuckDBStore:
         if not events:
             return 0
         batch = events_table(events) if table is None else table  # noqa: F841 - read by name from SQL below
+        # Repeats within the batch are dropped by DISTINCT ON, which costs DuckDB
+        # about 1 µs per event; a set of the event ids costs Python a twentieth
+        # of that and shows most batches have none (ids distinct means keys
+        # and ids distinct).
+        source = "batch" if len({ev.event_id for ev in events}) == len(events) else (
+            "(SELECT DISTINCT ON (org_id, product_id, session_id, event_id) * FROM batch)"
+        )
         if assume_new:
-            # The caller knows none of these sessions has stored events: only
-            # duplicates within the batch can occur, and no table scan is needed.
-            self.con.execute(
-                "INSERT INTO events_raw BY NAME "
-                "SELECT DISTINCT ON (org_id, product_id, session_id, event_id) * FROM batch"
-            )
+            # The caller knows none of these sessions has stored events: no
+            # table scan is needed.
+            self.con.execute(f"INSERT INTO events_raw BY NAME SELECT * FROM {source}")
             return self.con.fetchone()[0]
         lo = min(ev.ts_ms for ev in events)
         hi = max(ev.ts_ms for ev in events)
         # A duplicate has the same timestamp, so only rows in the batch's time
         # range are compared; DuckDB's zone maps skip the rest of the table.
         self.con.execute(
-            """
+            f"""
             INSERT INTO events_raw BY NAME
-            SELECT b.* FROM (
-                SELECT DISTINCT ON (org_id, product_id, session_id, event_id) * FROM batch
-            ) b
+            SELECT b.* FROM {source} b
             ANTI JOIN (
                 SELECT org_id, product_id, session_id, event_id FROM events_raw
                 WHERE ts BETWEEN make_timestamp($lo * 1000) AND make_timestamp($hi * 1000)
@@ -142,15 +144,30 @@ class DuckDBStore:
         if not results:
             return
         tables = result_tables(results) if tables is None else tables
-        touched = tables["fact_sessions"].select(["org_id", "product_id", "session_id"])  # noqa: F841
+        if replace:
+            self._delete_facts(tables["fact_sessions"].select(["org_id", "product_id", "session_id"]))
         for name in FACT_TABLES:
-            if replace:
-                self.con.execute(
-                    f"DELETE FROM {name} WHERE (org_id, product_id, session_id) IN "
-                    "(SELECT (org_id, product_id, session_id) FROM touched)"
-                )
             rows = tables[name]  # noqa: F841 - read by name from SQL below
             self.con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM rows")
+
+    def _delete_facts(self, touched: Any) -> None:
+        """Delete every fact row of these sessions. Most sessions written have
+        no rows yet (the stream aggregator cannot tell which): one lookup in
+        the smallest table, fact_sessions, finds those that have, and only
+        their rows are deleted, rather than scanning all four tables each
+        write. Every session with fact rows has its fact_sessions row: the four
+        are written in one transaction."""
+        stored = self.con.sql(  # noqa: F841 - read by name from SQL below
+            "SELECT org_id, product_id, session_id FROM fact_sessions SEMI JOIN touched "
+            "USING (org_id, product_id, session_id)"
+        ).to_arrow_table()
+        if stored.num_rows == 0:
+            return
+        for name in FACT_TABLES:
+            self.con.execute(
+                f"DELETE FROM {name} WHERE (org_id, product_id, session_id) IN "
+                "(SELECT (org_id, product_id, session_id) FROM stored)"
+            )
 
     # -- reads -----------------------------------------------------------------
 

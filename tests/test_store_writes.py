@@ -1,0 +1,78 @@
+"""The store's write paths on both engines: events kept once by key and id
+whatever the batch holds, and facts replaced whole for sessions written again
+while new sessions are only added."""
+
+from __future__ import annotations
+
+import pytest
+
+from frictionkit.core.metrics import CoreConfig, process_session
+from frictionkit.core.model import Session
+from frictionkit.store import open_store
+
+from helpers import MINUTE, SECOND, ev, nav
+
+
+@pytest.fixture(params=["duckdb", "chdb"])
+def store(request, tmp_path):
+    dsn = f"duckdb:///{tmp_path}/w.duckdb" if request.param == "duckdb" else f"chdb:///{tmp_path}/w.chdb"
+    s = open_store(dsn)
+    yield s
+    s.close()
+
+
+def _stored_ids(store) -> list[tuple[str, str, str]]:
+    sql = "SELECT session_id, event_id, screen_id FROM events_raw ORDER BY session_id, event_id"
+    if store.engine == "duckdb":
+        return [tuple(r) for r in store.con.execute(sql).fetchall()]
+    return [tuple(r) for r in store.query(sql.replace("events_raw", "events_raw FINAL")).result_rows]
+
+
+def test_an_event_repeated_within_a_batch_is_kept_once_and_an_id_shared_by_two_sessions_twice(store) -> None:
+    a = ev(0, session="a", id="e1")
+    batch = [a, ev(SECOND, session="a", id="e2"), a, ev(0, session="b", id="e1", screen="B")]
+    with store.transaction():
+        assert store.insert_events(batch, assume_new=True) == 3
+    with store.transaction():
+        # Already stored, repeated, and one new: only the new one is added.
+        assert store.insert_events([a, a, ev(2 * SECOND, session="a", id="e3")]) == 1
+    assert _stored_ids(store) == [("a", "e1", "A"), ("a", "e2", "A"), ("a", "e3", "A"), ("b", "e1", "B")]
+
+
+def _session(sid: str, events) -> Session:
+    return Session(org_id=events[0].org_id, product_id=events[0].product_id, client_session_id=sid,
+                   session_id=sid, seq=1, events=sorted(events, key=lambda e: (e.ts_ms, e.event_id)))
+
+
+def _facts(store) -> dict[str, list[tuple]]:
+    tables = {"fact_sessions": "session_id, event_count, rage_clicks",
+              "fact_incidents": "session_id, incident_type",
+              "fact_session_screens": "session_id, screen_id, views",
+              "fact_task_runs": "session_id, outcome"}
+    return {table: [tuple(r) for r in store.con.execute(f"SELECT {cols} FROM {table} ORDER BY ALL").fetchall()]
+            for table, cols in tables.items()}
+
+
+def test_facts_written_again_replace_the_old_rows_and_new_sessions_are_added(tmp_path) -> None:
+    # DuckDB deletes and rewrites; ClickHouse writes a new version (its
+    # readers are tested by the parity tests).
+    store = open_store(f"duckdb:///{tmp_path}/facts.duckdb")
+    config = CoreConfig()
+    rage = [nav(0, "A", session="old")] + [ev(i * 200, "click", "A", "save", session="old") for i in range(1, 5)]
+    first = process_session(_session("old", rage), config)
+    with store.transaction():
+        store.write_results([first])
+    assert _facts(store)["fact_incidents"] == [("old", "rage_click")]
+    # The same session recomputed with its clicks spread out (no rage click
+    # any more, a second screen), written together with a session never seen.
+    calm = [nav(0, "A", session="old")] + [ev(i * 2 * SECOND, "click", "A", "save", session="old")
+                                          for i in range(1, 5)] + [nav(MINUTE, "B", session="old")]
+    again = process_session(_session("old", calm), config)
+    new = process_session(_session("new", [nav(0, "C", session="new"), ev(SECOND, "click", "C", session="new")]),
+                          config)
+    with store.transaction():
+        store.write_results([again, new], replace=True)
+    facts = _facts(store)
+    assert facts["fact_sessions"] == [("new", 2, 0), ("old", 6, 0)]
+    assert facts["fact_incidents"] == []
+    assert facts["fact_session_screens"] == [("new", "C", 1), ("old", "A", 1), ("old", "B", 1)]
