@@ -126,16 +126,16 @@ class _StoreAway:
             def __getattr__(self, name):
                 return getattr(real, name)
 
-            def insert_events(self, events):
+            def insert_events(self, events, *args, **kwargs):
                 if outer.down.is_set():
                     outer.refused += 1
                     raise StoreError("connection refused")
-                return real.insert_events(events)
+                return real.insert_events(events, *args, **kwargs)
 
-            def write_results(self, results):
+            def write_results(self, results, *args, **kwargs):
                 # One session per message held: the bound is in messages.
                 outer.largest_offer = max(outer.largest_offer, len(results))
-                return real.write_results(results)
+                return real.write_results(results, *args, **kwargs)
 
         return Flaky()
 

@@ -217,5 +217,16 @@ class WriteBehind:
         if self._error is not None:
             raise self._error
 
+    @property
+    def idle(self) -> bool:
+        """Nothing handed over is still being written."""
+        return self._queue.unfinished_tasks == 0
+
+    def clear_failure(self) -> None:
+        """Take jobs again after a failure the caller has dealt with (by
+        handing over again what the failed job held)."""
+        self._queue.join()
+        self._error = None
+
 
 __all__ = ["ACCEPTED", "EmbeddedPipeline", "PipelineConfig", "PipelineStats", "WriteBehind"]

@@ -16,10 +16,16 @@ It consumes two topics in one group, as SPEC §1 draws it:
   aggregated here but whose id the core did not find there means the detector
   runs another configuration; it is counted and logged, never written.
 
-Messages are buffered per partition and written in one store transaction by
-the commit step; offsets are committed only after that write. A store that
-refuses leaves everything uncommitted and consumption paused (bounded memory)
-while the runtime retries with backoff.
+Messages are buffered per partition; each commit step hands what is held to
+a store-writer thread as one transaction and goes on consuming, and the
+offsets of that batch are committed by the next commit step, once the write
+is done (``writes_behind``: the runtime commits one step behind). The store's
+native work (DuckDB's insert and commit, a fifth of the aggregator's time)
+thus overlaps the decoding and the core's work on what follows, in batches
+as large as before (DuckDB costs 2.5x more per event in batches ten times
+smaller). A store that refuses leaves everything uncommitted (the failed
+batch is held again, before what came after it) and consumption paused
+(bounded memory) while the runtime retries with backoff.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from typing import Any, Callable
 
 from ..core.metrics import process_session
 from ..core.model import Event, SessionResult
+from ..pipeline.embedded import WriteBehind
+from ..store.arrow import events_table, result_tables
 from ..store.base import Store
 from .codec import LateEvents, decode_incident, decode_sessionized
 from .deadletter import Outputs
@@ -48,9 +56,22 @@ class _Pending:
         self.results: list[SessionResult] = []
         self.messages = 0
 
+    def take(self) -> _Pending:
+        taken = _Pending()
+        taken.events, taken.results, taken.messages = self.events, self.results, self.messages
+        self.events, self.results, self.messages = [], [], 0
+        return taken
+
+    def put_back(self, older: _Pending) -> None:
+        """A batch that failed to be written, back before what came since."""
+        self.events = older.events + self.events
+        self.results = older.results + self.results
+        self.messages += older.messages
+
 
 class MetricsAggregatorProcessor:
     name = "metrics-aggregator"
+    writes_behind = True  # see the module's docstring
 
     def __init__(self, settings: StreamSettings, store_factory: Callable[[], Store] | None = None) -> None:
         from ..store import open_store
@@ -59,6 +80,8 @@ class MetricsAggregatorProcessor:
         self.store_factory = store_factory or (lambda: open_store(settings.store_dsn))
         self.store: Store | None = None
         self.pending_by_tp: dict[TP, _Pending] = {}
+        self.writes = WriteBehind()
+        self.in_flight: dict[TP, _Pending] | None = None  # the batch being written
         self.seen_incidents: OrderedDict[tuple[str, str, str], frozenset[str]] = OrderedDict()
         self.stats = {"events": 0, "sessions": 0, "writes": 0, "incidents_checked": 0, "incidents_mismatched": 0}
 
@@ -116,33 +139,68 @@ class MetricsAggregatorProcessor:
     def tick(self, out: Outputs, now_ms: int) -> None:
         pass
 
-    def flush_sinks(self) -> None:
-        parts = [p for p in self.pending_by_tp.values() if p.messages]
-        if not parts:
-            return
+    def flush_sinks(self, final: bool = True) -> bool:
+        """Wait for the batch being written (its failure: SinkUnavailable,
+        the batch held again), then hand over what is held as the next one;
+        with ``final``, wait for that one too. True when a batch is then
+        being written (the runtime commits its offsets at the next step)."""
+        self.settle()
+        batch = {tp: p.take() for tp, p in self.pending_by_tp.items() if p.messages}
+        if not batch:
+            return False
         # The store drops events it holds already, and repeats within the batch.
-        events = [e for p in parts for e in p.events]
-        # A session emitted twice in the batch: the later emission is the one to keep.
+        events = [e for p in batch.values() for e in p.events]
+        # A session emitted twice in the batch: the later emission is the one to
+        # keep (a later batch, written later, replaces an earlier one's rows).
         results = list({(r.session.org_id, r.session.product_id, r.session.session_id): r
-                        for p in parts for r in p.results}.values())
-        try:
+                        for p in batch.values() for r in p.results}.values())
+        self.in_flight = batch
+        # The Arrow batches are built here, so that the writer thread holds
+        # the GIL as little as it can.
+        self.writes.submit(self._write_job(events, events_table(events) if events else None,
+                                           results, result_tables(results) if results else None))
+        if final:
+            self.settle()
+            return False
+        return True
+
+    def _write_job(self, events: list[Event], events_batch: Any, results: list[SessionResult],
+                   tables: Any) -> Callable[[], None]:
+        def write() -> None:
+            # On the writer thread: the store is used nowhere else meanwhile.
             if self.store is None:
                 self.store = self.store_factory()
             with self.store.transaction():
                 if events:
-                    self.store.insert_events(events)
+                    self.store.insert_events(events, table=events_batch)
                 if results:
-                    self.store.write_results(results)
+                    self.store.write_results(results, tables=tables)
+            self.stats["writes"] += 1
+            self.stats["sessions"] += len(results)
+
+        return write
+
+    def settle(self) -> None:
+        """Wait until the batch being written is in the store, or held again
+        (and SinkUnavailable raised) when the store refused it."""
+        if self.in_flight is None:
+            return
+        try:
+            self.writes.drain()
         except Exception as err:  # noqa: BLE001 - any store failure: keep the batch, retry later
+            self.writes.clear_failure()
             self._drop_store()
+            for tp, older in self.in_flight.items():
+                if tp in self.pending_by_tp:  # a revoked partition's is read again by its next owner
+                    self.pending_by_tp[tp].put_back(older)
+            self.in_flight = None
             text = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise SinkUnavailable(text) from None
-        for p in parts:
-            p.events.clear()
-            p.results.clear()
-            p.messages = 0
-        self.stats["writes"] += 1
-        self.stats["sessions"] += len(results)
+        self.in_flight = None
+
+    def write_done(self) -> bool:
+        """No batch is being written (the runtime may commit what it handed over)."""
+        return self.in_flight is None or self.writes.idle
 
     def _drop_store(self) -> None:
         # A fresh connection on the next try: a server that came back, or a
@@ -158,7 +216,9 @@ class MetricsAggregatorProcessor:
         return {tp: (pos, None) for tp, pos in positions.items()}
 
     def pending(self) -> int:
-        return sum(p.messages for p in self.pending_by_tp.values())
+        held = sum(p.messages for p in self.pending_by_tp.values())
+        return held + sum(p.messages for p in (self.in_flight or {}).values())
 
     def close(self) -> None:
+        self.writes.close(raise_failure=False)
         self._drop_store()

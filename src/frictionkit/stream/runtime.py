@@ -50,6 +50,10 @@ class Processor(Protocol):
     def offsets(self, positions: dict[TP, int]) -> dict[TP, tuple[int, str | None]]: ...
     def pending(self) -> int: ...
 
+    # A processor whose ``writes_behind`` is true (the aggregator) has instead
+    # ``flush_sinks(final: bool) -> bool`` (True: a batch is still being
+    # written) and ``write_done() -> bool``; see ``Runner._commit_step``.
+
 
 def wall_ms() -> int:
     return int(time.time() * 1000)
@@ -113,6 +117,9 @@ class Runner:
         self.paused = False
         self.blocked_until: float | None = None
         self.store_down_since: float | None = None
+        # Positions whose outputs a writes-behind processor is still writing:
+        # committed by the next commit step, once the write is done.
+        self.behind: dict[TP, int] | None = None
         try:
             self.consumer.subscribe(self.p.topics(), on_assign=self._on_assign, on_revoke=self._on_revoke,
                                     on_lost=self._on_lost)
@@ -161,6 +168,10 @@ class Runner:
                 due = True
             if self.p.pending() >= s.max_pending_messages:
                 due = True
+            # Idle, and the last batch is written: its offsets are committed now,
+            # not at the next interval, so that lag follows the input closely.
+            if self.behind is not None and since_commit == handled_before and self.p.write_done():
+                due = True
             if self.blocked_until is not None:
                 due = time.monotonic() >= self.blocked_until
             if due:
@@ -185,12 +196,25 @@ class Runner:
 
     # -- the commit step --------------------------------------------------------------
 
-    def _commit_step(self, *, deadline: float | None = None) -> bool:
+    def _commit_step(self, *, deadline: float | None = None, final: bool = False) -> bool:
         """Flush sinks, flush the producer, commit. False when the store refused
-        (nothing committed; consumption paused and retried with backoff)."""
+        (nothing committed; consumption paused and retried with backoff).
+
+        A processor that ``writes_behind`` hands its batch to a writer thread:
+        its flush returns once the batch of the previous step is written, and
+        the offsets committed are that step's; ``final`` (a stop, a revoke)
+        waits for everything."""
+        positions = {tp: pos for tp, pos in self.positions.items() if pos is not None}
         try:
-            self.p.flush_sinks()
+            if getattr(self.p, "writes_behind", False):
+                # While the store is away, each retry waits for its write: the
+                # outage ends when a write succeeds, not when one is handed over.
+                writing = self.p.flush_sinks(final=final or self.store_down_since is not None)
+            else:
+                self.p.flush_sinks()
+                writing = False
         except SinkUnavailable as err:
+            self.behind = None  # the failed batch is held again, and written with a later step's
             self._store_refused(str(err))
             return False
         if self.store_down_since is not None:
@@ -198,7 +222,9 @@ class Runner:
             self.store_down_since = None
         self.blocked_until = None
         self._flush_producer(deadline)
-        self._commit_offsets()
+        durable, self.behind = (self.behind, positions) if writing else (positions, None)
+        if durable:
+            self._commit_offsets(durable)
         if self.paused and self.p.pending() < self.s.max_pending_messages:
             self._set_paused(False)
         return True
@@ -235,9 +261,10 @@ class Runner:
             self.out.failed.clear()
             raise Restart(f"an output was not delivered ({reason})")
 
-    def _commit_offsets(self) -> None:
+    def _commit_offsets(self, positions: dict[TP, int]) -> None:
         ck = kafka._ck()
-        offsets = self.p.offsets({tp: pos for tp, pos in self.positions.items() if pos is not None})
+        # Of partitions still assigned (a revoke may have come in between).
+        offsets = self.p.offsets({tp: pos for tp, pos in positions.items() if tp in self.positions})
         todo = [(tp, om) for tp, om in offsets.items() if self.committed.get(tp) != om]
         if not todo:
             return
@@ -259,7 +286,7 @@ class Runner:
         """SIGTERM: drain what was taken, flush, commit, within a bounded time."""
         deadline = time.monotonic() + self.s.drain_timeout_s
         while time.monotonic() < deadline:
-            if self._commit_step(deadline=deadline):
+            if self._commit_step(deadline=deadline, final=True):
                 return
             time.sleep(max(0.0, min(self.blocked_until or 0, deadline) - time.monotonic()))
         log.warning("%s: stopping without committing the last outputs (store unavailable)", self.p.name)
@@ -283,7 +310,7 @@ class Runner:
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
         tps = [(p.topic, p.partition) for p in partitions]
         try:
-            self._commit_step(deadline=time.monotonic() + 10)
+            self._commit_step(deadline=time.monotonic() + 10, final=True)
         except Restart as err:
             log.info("%s: no commit before the rebalance: %s", self.p.name, err)
         self._drop(tps)
