@@ -4,11 +4,14 @@ while new sessions are only added."""
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from frictionkit.core.metrics import CoreConfig, process_session
 from frictionkit.core.model import Session
 from frictionkit.store import open_store
+from frictionkit.store.arrow import EVENT_COLUMNS, events_table
+from frictionkit.store.eventsjson import events_json, join_event_arrays
 
 from helpers import MINUTE, SECOND, ev, nav
 
@@ -76,3 +79,38 @@ def test_facts_written_again_replace_the_old_rows_and_new_sessions_are_added(tmp
     assert facts["fact_sessions"] == [("new", 2, 0), ("old", 6, 0)]
     assert facts["fact_incidents"] == []
     assert facts["fact_session_screens"] == [("new", "C", 1), ("old", "A", 1), ("old", "B", 1)]
+
+
+def _awkward_events() -> list:
+    """Events whose every column has something to get wrong on the way from
+    JSON: quotes and non-ASCII, unset and set optional fields, float
+    formats, an empty extra (stored as NULL), nested extra values."""
+    return [
+        ev(0, session="j", id="q\"uote", screen="Écran \u2028 ✓", label="lbl\\x", extra={"state": "focus"}),
+        ev(1, session="j", id="n1", extra={"f": 1.5, "big": 1e300, "neg": -0.0, "int": 12345678901234567, "s": "é"}),
+        ev(2, session="j", id="n2", extra={}, error="E42", element_type="button", device="tablet"),
+        msgspec.structs.replace(ev(3, session="j", id="n3"), latency_ms=0.1 + 0.2, received_at_ms=1_795_773_600_123,
+                                agent_id="agent-1", sdk_version="2.0.0", os="Linux", browser="Firefox",
+                                app_name="CRM", user_hash="u" * 64),
+    ]
+
+
+def test_events_given_as_json_are_stored_as_the_arrow_path_stores_them(tmp_path) -> None:
+    events = _awkward_events()
+    stores = [open_store(f"duckdb:///{tmp_path}/{name}.duckdb") for name in ("arrow", "json", "joined")]
+    hints = [events_table(events), events_json(events),
+             join_event_arrays([msgspec.json.encode(events[:1]), msgspec.json.encode(events[1:])])]
+    for store, hint in zip(stores, hints):
+        with store.transaction():
+            assert store.insert_events(events, table=hint) == len(events)
+    columns = ", ".join(name for name, _ in EVENT_COLUMNS)
+    rows = [s.con.execute(f"SELECT {columns} FROM events_raw ORDER BY event_id").fetchall() for s in stores]
+    assert rows[1] == rows[0] and rows[2] == rows[0]
+    extra = [name for name, _ in EVENT_COLUMNS].index("extra")
+    assert [r[extra] for r in rows[1]] == [msgspec.json.encode(events[1].extra).decode(), None, None,
+                                           '{"state":"focus"}']
+    # Read back, they are the events written (an empty extra is no extra).
+    written = [msgspec.structs.replace(e, extra=e.extra or None) for e in events]
+    assert stores[1].load_history([("org-1", "prod-1", "j")]) == sorted(written, key=lambda e: (e.ts_ms, e.event_id))
+    for store in stores:
+        store.close()

@@ -21,7 +21,8 @@ from frictionkit.generate import iter_events
 from frictionkit.stream import StreamSettings, loadgen
 from frictionkit.core.model import Event
 from frictionkit.stream.codec import (LateEvents, MessageError, decode_incident, decode_session, decode_sessionized,
-                                      encode_incident, encode_late, encode_session, encode_session_v1)
+                                      decode_sessionized_json, encode_incident, encode_late, encode_session,
+                                      encode_session_v1)
 from frictionkit.stream.sessionizer import SessionizerProcessor
 
 TP = ("events.raw", 0)
@@ -163,6 +164,20 @@ def test_a_v1_sessionized_message_written_before_an_upgrade_is_still_read(partit
         assert decode_session(old) == session
 
 
+def test_the_aggregator_gets_each_message_with_the_json_of_its_events_as_sent(partition) -> None:
+    """The aggregator hands a v2 message's events to the store as their JSON
+    (store.eventsjson): exactly what msgspec writes for those Events; a v1
+    message has no such JSON."""
+    sessions = _uninterrupted(partition, _settings(24 * HOUR_MS))
+    for value in list(sessions.values())[:20]:
+        session, events_json = decode_sessionized_json(value)
+        assert session == decode_session(value)
+        assert bytes(events_json) == msgspec.json.encode(session.events)
+        assert decode_sessionized_json(encode_session_v1(session)) == (session, None)
+    late, events_json = decode_sessionized_json(encode_late(_A))
+    assert late == LateEvents("acme", "crm", "s-a", _A) and bytes(events_json) == msgspec.json.encode(_A)
+
+
 def _late_value(events: list[Event], **changes) -> bytes:
     body = msgspec.json.decode(encode_late(events))
     body.update(changes)
@@ -178,6 +193,8 @@ _A = [Event(f"a{i}", "acme", "crm", "s-a", "u", 1_000_000 + i * 1000, "click", "
 def test_broken_sessionized_message_is_a_message_error(value) -> None:
     with pytest.raises(MessageError):
         decode_sessionized(value)
+    with pytest.raises(MessageError):
+        decode_sessionized_json(value)
 
 
 def test_events_too_late_for_their_closed_session_travel_as_a_late_message() -> None:

@@ -20,7 +20,7 @@ import msgspec
 from ..core.metrics import CoreConfig, process_session
 from ..core.model import Event, Session, SessionKey, SessionResult
 from ..core.sessionizer import ACCEPTED, LATE, SessionizerConfig
-from ..store.arrow import events_table, result_tables
+from ..store.arrow import result_tables
 from ..store.base import Store
 from .keyfilter import KeyFilter
 
@@ -80,9 +80,10 @@ class EmbeddedPipeline:
         self.stats.accepted += len(events)
         closed = logic.advance(watermark_ts_ms)
         results = self._results(closed)
-        # The Arrow batches are built here, by the interpreter, so that the
+        # The store's batches are built here, by the interpreter, so that the
         # writer thread (when there is one) holds the GIL as little as it can.
-        inserts = [(part, assume_new, events_table(part)) for part, assume_new in ((seen_before, False), (fresh, True))
+        prepare = self.store.prepare_events
+        inserts = [(part, assume_new, prepare(part)) for part, assume_new in ((seen_before, False), (fresh, True))
                    if part]
         self._submit(self._transaction(self._tables(closed, results), inserts))
 
@@ -146,7 +147,7 @@ class EmbeddedPipeline:
     def _transaction(self, facts: list[tuple[list[SessionResult], bool, Any]],
                      inserts: list[tuple[list[Event], bool, Any]] = ()) -> Callable[[], None]:
         """One store transaction, to run now or on the writer thread: the
-        events (with their Arrow batch), then the closed sessions' facts."""
+        events (in the form the store takes), then the closed sessions' facts."""
         def write() -> None:
             with self.store.transaction():
                 for events, assume_new, table in inserts:

@@ -262,6 +262,9 @@ class ClickHouseStore:
             found.update(tuple(r) for r in rows)
         return found
 
+    def prepare_events(self, events: list[Event]) -> pa.Table:
+        return events_table(events)
+
     def insert_events(self, events: list[Event], assume_new: bool = False, *, table: Any = None) -> int:
         if not events:
             return 0
@@ -273,8 +276,10 @@ class ClickHouseStore:
             if key not in stored and key not in seen:
                 seen.add(key)
                 new.append(ev)
-        # The caller's table serves only when every event is new (the usual case).
-        self.insert_arrow("events_raw", table if table is not None and len(new) == len(events) else events_table(new))
+        # The caller's Arrow table serves only when every event is new (the
+        # usual case); JSON (store.eventsjson) is for engines that parse it.
+        usable = isinstance(table, pa.Table) and len(new) == len(events)
+        self.insert_arrow("events_raw", table if usable else events_table(new))
         return len(new)
 
     def load_history(self, keys: list[SessionKey]) -> list[Event]:

@@ -34,12 +34,15 @@ import logging
 from collections import OrderedDict
 from typing import Any, Callable
 
+import msgspec
+
 from ..core.metrics import process_session
 from ..core.model import Event, SessionResult
 from ..pipeline.embedded import WriteBehind
-from ..store.arrow import events_table, result_tables
+from ..store.arrow import result_tables
 from ..store.base import Store
-from .codec import LateEvents, decode_incident, decode_sessionized
+from ..store.eventsjson import join_event_arrays
+from .codec import LateEvents, decode_incident, decode_sessionized_json
 from .deadletter import Outputs
 from .runtime import SinkUnavailable
 from .settings import StreamSettings
@@ -49,22 +52,29 @@ TP = tuple[str, int]
 
 
 class _Pending:
-    __slots__ = ("events", "results", "messages")
+    __slots__ = ("events", "events_json", "results", "messages")
 
     def __init__(self) -> None:
         self.events: list[Event] = []
+        # The JSON of those events as the messages hold it, which a store that
+        # parses JSON takes as it is (store.eventsjson); None once a v1
+        # message (events in the bus format) is among them.
+        self.events_json: list[msgspec.Raw] | None = []
         self.results: list[SessionResult] = []
         self.messages = 0
 
     def take(self) -> _Pending:
         taken = _Pending()
-        taken.events, taken.results, taken.messages = self.events, self.results, self.messages
-        self.events, self.results, self.messages = [], [], 0
+        taken.events, taken.events_json, taken.results, taken.messages = (
+            self.events, self.events_json, self.results, self.messages)
+        self.events, self.events_json, self.results, self.messages = [], [], [], 0
         return taken
 
     def put_back(self, older: _Pending) -> None:
         """A batch that failed to be written, back before what came since."""
         self.events = older.events + self.events
+        self.events_json = (None if older.events_json is None or self.events_json is None
+                            else older.events_json + self.events_json)
         self.results = older.results + self.results
         self.messages += older.messages
 
@@ -103,8 +113,12 @@ class MetricsAggregatorProcessor:
         pending = self.pending_by_tp[(topic, msg.partition())]
         value = msg.value() or b""
         if topic == self.s.topics.sessionized:
-            decoded = decode_sessionized(value)
+            decoded, events_json = decode_sessionized_json(value)
             pending.events.extend(decoded.events)
+            if events_json is None or pending.events_json is None:
+                pending.events_json = None
+            else:
+                pending.events_json.append(events_json)
             self.stats["events"] += len(decoded.events)
             if not isinstance(decoded, LateEvents):
                 result = process_session(decoded, self.s.core)
@@ -155,10 +169,14 @@ class MetricsAggregatorProcessor:
         results = list({(r.session.org_id, r.session.product_id, r.session.session_id): r
                         for p in batch.values() for r in p.results}.values())
         self.in_flight = batch
-        # The Arrow batches are built here, so that the writer thread holds
-        # the GIL as little as it can.
-        self.writes.submit(self._write_job(events, events_table(events) if events else None,
-                                           results, result_tables(results) if results else None))
+        # The store's batches are made here, so that the writer thread holds
+        # the GIL as little as it can: the events as the messages hold their
+        # JSON (parsed by DuckDB in C++; a store that does not parse JSON
+        # builds its own), the facts as Arrow.
+        spans = [p.events_json for p in batch.values()]
+        events_batch = None if not events or None in spans else join_event_arrays(a for part in spans for a in part)
+        self.writes.submit(self._write_job(events, events_batch, results,
+                                           result_tables(results) if results else None))
         if final:
             self.settle()
             return False

@@ -51,6 +51,12 @@ class _SessionV2(_SessionHead, rename="camel"):
     events: list[Event]  # as core.model.Event encodes
 
 
+class _SessionV2Raw(_SessionHead, rename="camel"):
+    # The events' JSON kept as it is: the aggregator hands it to the store
+    # as it stands (store.eventsjson) and decodes it for the core.
+    events: msgspec.Raw
+
+
 class _LateV2(msgspec.Struct, rename="camel"):
     # Events that came too late for their key's closed session: stored in
     # events_raw (as replay stores them), never sessionized.
@@ -60,7 +66,7 @@ class _LateV2(msgspec.Struct, rename="camel"):
     product_id: str
     client_session_id: str
     event_count: int
-    events: list[Event]
+    events: msgspec.Raw  # decoded as _SessionV2Raw's
 
 
 class LateEvents(msgspec.Struct, frozen=True):
@@ -94,6 +100,8 @@ class _IncidentMessage(msgspec.Struct, rename="camel"):
 
 _encoder = msgspec.json.Encoder()
 _session_decoder = msgspec.json.Decoder(_SessionV2)
+_session_raw_decoder = msgspec.json.Decoder(_SessionV2Raw)
+_events_decoder = msgspec.json.Decoder(list[Event])
 _session_v1_decoder = msgspec.json.Decoder(_SessionV1)
 _late_decoder = msgspec.json.Decoder(_LateV2)
 _incident_decoder = msgspec.json.Decoder(_IncidentMessage)
@@ -157,9 +165,34 @@ def decode_sessionized(value: bytes) -> Session | LateEvents:
     except DECODE_ERRORS as err:
         version, kind = _version_of(value)
         if kind == LATE_KIND and version == FORMAT_VERSION:
-            return _decode_late(value)
+            return _decode_late(value)[0]
         head = _decode_other(value, version, err)
-    return _from_head(head)
+    return _from_head(head, head.events if isinstance(head, _SessionV2) else None)
+
+
+def decode_sessionized_json(value: bytes) -> tuple[Session | LateEvents, msgspec.Raw | None]:
+    """``decode_sessionized``, with the JSON array of the events as the
+    message holds it (v2: exactly as msgspec encodes ``Event``s), or None
+    for a v1 message (whose events are in the bus format)."""
+    try:
+        head = _session_raw_decoder.decode(value)
+    except DECODE_ERRORS as err:
+        version, kind = _version_of(value)
+        if kind == LATE_KIND and version == FORMAT_VERSION:
+            return _decode_late(value)
+        return _from_head(_decode_other(value, version, err)), None
+    if head.v == 1:
+        return _from_head(_decode_v1(value)), None
+    if head.v != FORMAT_VERSION:
+        raise MessageError(f"sessionized message format v{head.v} is not supported (expected v1 or v{FORMAT_VERSION})")
+    return _from_head(head, _decode_events(head.events, f"session {head.session_id}")), head.events
+
+
+def _decode_events(raw: msgspec.Raw, what: str) -> list[Event]:
+    try:
+        return _events_decoder.decode(raw)
+    except DECODE_ERRORS as err:
+        raise MessageError(f"{what}: not a list of events: {err}") from None
 
 
 def decode_session(value: bytes) -> Session:
@@ -170,14 +203,15 @@ def decode_session(value: bytes) -> Session:
     return decoded
 
 
-def _decode_late(value: bytes) -> LateEvents:
+def _decode_late(value: bytes) -> tuple[LateEvents, msgspec.Raw]:
     try:
         msg = _late_decoder.decode(value)
     except DECODE_ERRORS as err:
         raise MessageError(f"not a late-events message: {err}") from None
-    _check_events(msg.events, msg.event_count, (msg.org_id, msg.product_id, msg.client_session_id),
-                  f"late events of {msg.client_session_id}")
-    return LateEvents(msg.org_id, msg.product_id, msg.client_session_id, msg.events)
+    what = f"late events of {msg.client_session_id}"
+    events = _decode_events(msg.events, what)
+    _check_events(events, msg.event_count, (msg.org_id, msg.product_id, msg.client_session_id), what)
+    return LateEvents(msg.org_id, msg.product_id, msg.client_session_id, events), msg.events
 
 
 def _check_events(events: list[Event], event_count: int, key: tuple[str, str, str], what: str) -> None:
@@ -198,7 +232,8 @@ def _decode_other(value: bytes, version: int | None, err: Exception) -> _Session
     raise MessageError(f"not a sessionized message: {err}") from None
 
 
-def _from_head(head: _SessionV1 | _SessionV2) -> Session:
+def _from_head(head: _SessionHead, events: list[Event] | None = None) -> Session:
+    """The session of a decoded message: a v1 head, or a v2 head whose events are given."""
     if head.v not in (1, FORMAT_VERSION) or (head.v == 1) != isinstance(head, _SessionV1):
         raise MessageError(f"sessionized message format v{head.v} is not supported (expected v1 or v{FORMAT_VERSION})")
     if isinstance(head, _SessionV1):
@@ -206,8 +241,6 @@ def _from_head(head: _SessionV1 | _SessionV2) -> Session:
             events = bus_events_to_events(head.events)
         except ContractError as err:
             raise MessageError(f"session {head.session_id}: event breaks the contract: {err}") from None
-    else:
-        events = head.events
     _check_events(events, head.event_count, (head.org_id, head.product_id, head.client_session_id),
                   f"session {head.session_id}")
     return Session(
