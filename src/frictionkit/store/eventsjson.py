@@ -2,12 +2,14 @@
 natively.
 
 Building the Arrow columns of a batch from ``Event`` objects is per-event
-Python work (about 4 µs per event, the largest single cost of writing
-``events_raw``). msgspec encodes the same events in about 1.2 µs, and DuckDB's
-C++ JSON reader turns that text into the same rows in about 2 µs without
-holding the GIL (docs/bench-replay.md, fifth pass). The stream aggregator
-pays even less: a v2 session message already holds its events in exactly
-this encoding, so their JSON is sliced out of the message, not encoded again.
+Python work, holding the GIL (2.5-4 µs per event, the largest single cost of
+writing ``events_raw``). msgspec encodes the same events in about 1.2 µs,
+and DuckDB's C++ JSON reader turns that text into the same rows in about
+2 µs without holding the GIL: about as much CPU in all, but off the
+interpreter, whose thread is what bounds replay and the stream aggregator
+(their store writes run on a thread of their own). The aggregator pays even
+less: a v2 session message already holds its events in exactly this
+encoding, so their JSON is sliced out of the message, not encoded again.
 
 The JSON of each event is exactly what msgspec writes for a core ``Event``
 (field names as in the struct, ``ts_ms``/``received_at_ms`` integers,
