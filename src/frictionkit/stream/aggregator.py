@@ -169,14 +169,17 @@ class MetricsAggregatorProcessor:
         results = list({(r.session.org_id, r.session.product_id, r.session.session_id): r
                         for p in batch.values() for r in p.results}.values())
         self.in_flight = batch
-        # The store's batches are made here, so that the writer thread holds
-        # the GIL as little as it can: the events as the messages hold their
-        # JSON (parsed by DuckDB in C++; a store that does not parse JSON
-        # builds its own), the facts as Arrow.
-        spans = [p.events_json for p in batch.values()]
-        events_batch = None if not events or None in spans else join_event_arrays(a for part in spans for a in part)
-        self.writes.submit(self._write_job(events, events_batch, results,
-                                           result_tables(results) if results else None))
+        try:
+            # The store's batches are made here, so that the writer thread holds
+            # the GIL as little as it can: the events as the messages hold their
+            # JSON (parsed by DuckDB in C++; a store that does not parse JSON
+            # builds its own), the facts as Arrow.
+            spans = [p.events_json for p in batch.values()]
+            events_batch = None if not events or None in spans else join_event_arrays(a for s in spans for a in s)
+            self.writes.submit(self._write_job(events, events_batch, results,
+                                               result_tables(results) if results else None))
+        except Exception as err:  # noqa: BLE001 - like a store failure: held, retried, never lost
+            self._hold_again(err)
         if final:
             self.settle()
             return False
@@ -208,13 +211,18 @@ class MetricsAggregatorProcessor:
         except Exception as err:  # noqa: BLE001 - any store failure: keep the batch, retry later
             self.writes.clear_failure()
             self._drop_store()
-            for tp, older in self.in_flight.items():
-                if tp in self.pending_by_tp:  # a revoked partition's is read again by its next owner
-                    self.pending_by_tp[tp].put_back(older)
-            self.in_flight = None
-            text = str(err).splitlines()[0] if str(err) else type(err).__name__
-            raise SinkUnavailable(text) from None
+            self._hold_again(err)
         self.in_flight = None
+
+    def _hold_again(self, err: Exception) -> None:
+        """The batch in flight was not written: back where it came from, and
+        SinkUnavailable (nothing is committed; the runtime retries)."""
+        for tp, older in (self.in_flight or {}).items():
+            if tp in self.pending_by_tp:  # a revoked partition's is read again by its next owner
+                self.pending_by_tp[tp].put_back(older)
+        self.in_flight = None
+        text = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise SinkUnavailable(text) from None
 
     def write_done(self) -> bool:
         """No batch is being written (the runtime may commit what it handed over)."""
