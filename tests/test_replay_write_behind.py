@@ -1,5 +1,5 @@
 """Replay writes each chunk on a thread of its own while the next one is
-computed (pipeline.embedded.WriteBehind). Over many chunks, runs that reload
+computed (pipeline.writebehind.WriteBehind). Over many chunks, runs that reload
 stored history, a store that fails and a --strict stop, it must store exactly
 what the one-thread pipeline stores, and never lose or hide a failure."""
 

@@ -38,7 +38,7 @@ import msgspec
 
 from ..core.metrics import process_session
 from ..core.model import Event, SessionResult
-from ..pipeline.embedded import WriteBehind
+from ..pipeline.writebehind import WriteBehind
 from ..store.arrow import result_tables
 from ..store.base import Store
 from ..store.eventsjson import join_event_arrays
