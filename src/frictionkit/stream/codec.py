@@ -161,31 +161,32 @@ _event_key = operator.attrgetter("org_id", "product_id", "session_id")  # Event.
 def decode_sessionized(value: bytes) -> Session | LateEvents:
     """Any message of ``events.sessionized``: a closed session, or late events."""
     try:
-        head: _SessionV1 | _SessionV2 = _session_decoder.decode(value)
+        head = _session_decoder.decode(value)
     except DECODE_ERRORS as err:
-        version, kind = _version_of(value)
-        if kind == LATE_KIND and version == FORMAT_VERSION:
-            return _decode_late(value)[0]
-        head = _decode_other(value, version, err)
-    return _from_head(head, head.events if isinstance(head, _SessionV2) else None)
+        return _decode_not_v2_session(value, err)[0]
+    return _from_head(head, head.events)
 
 
 def decode_sessionized_json(value: bytes) -> tuple[Session | LateEvents, msgspec.Raw | None]:
     """``decode_sessionized``, with the JSON array of the events as the
     message holds it (v2: exactly as msgspec encodes ``Event``s), or None
-    for a v1 message (whose events are in the bus format)."""
+    for a v1 message (whose events are in the bus format). Two msgspec calls
+    instead of one: ``decode_sessionized`` stays the detector's."""
     try:
         head = _session_raw_decoder.decode(value)
     except DECODE_ERRORS as err:
-        version, kind = _version_of(value)
-        if kind == LATE_KIND and version == FORMAT_VERSION:
-            return _decode_late(value)
-        return _from_head(_decode_other(value, version, err)), None
-    if head.v == 1:
-        return _from_head(_decode_v1(value)), None
-    if head.v != FORMAT_VERSION:
-        raise MessageError(f"sessionized message format v{head.v} is not supported (expected v1 or v{FORMAT_VERSION})")
+        return _decode_not_v2_session(value, err)
+    if head.v != FORMAT_VERSION:  # v1, or a version _from_head names, before the events are decoded
+        return _from_head(_decode_v1(value) if head.v == 1 else head), None
     return _from_head(head, _decode_events(head.events, f"session {head.session_id}")), head.events
+
+
+def _decode_not_v2_session(value: bytes, err: Exception) -> tuple[Session | LateEvents, msgspec.Raw | None]:
+    """Late events, a v1 session, or a MessageError that says what it is."""
+    version, kind = _version_of(value)
+    if kind == LATE_KIND and version == FORMAT_VERSION:
+        return _decode_late(value)
+    return _from_head(_decode_other(value, version, err)), None
 
 
 def _decode_events(raw: msgspec.Raw, what: str) -> list[Event]:
