@@ -56,10 +56,10 @@ class _Pending:
 
     def __init__(self) -> None:
         self.events: list[Event] = []
-        # The JSON of those events as the messages hold it, which a store that
-        # parses JSON takes as it is (store.eventsjson); None once a v1
-        # message (events in the bus format) is among them.
-        self.events_json: list[msgspec.Raw] | None = []
+        # Per message, the JSON of its events as it holds them, which a store
+        # that parses JSON takes as it is (store.eventsjson); None for a v1
+        # message (events in the bus format).
+        self.events_json: list[msgspec.Raw | None] = []
         self.results: list[SessionResult] = []
         self.messages = 0
 
@@ -73,8 +73,7 @@ class _Pending:
     def put_back(self, older: _Pending) -> None:
         """A batch that failed to be written, back before what came since."""
         self.events = older.events + self.events
-        self.events_json = (None if older.events_json is None or self.events_json is None
-                            else older.events_json + self.events_json)
+        self.events_json = older.events_json + self.events_json
         self.results = older.results + self.results
         self.messages += older.messages
 
@@ -115,10 +114,7 @@ class MetricsAggregatorProcessor:
         if topic == self.s.topics.sessionized:
             decoded, events_json = decode_sessionized_json(value)
             pending.events.extend(decoded.events)
-            if events_json is None or pending.events_json is None:
-                pending.events_json = None
-            else:
-                pending.events_json.append(events_json)
+            pending.events_json.append(events_json)
             self.stats["events"] += len(decoded.events)
             if not isinstance(decoded, LateEvents):
                 result = process_session(decoded, self.s.core)
@@ -174,8 +170,8 @@ class MetricsAggregatorProcessor:
             # the GIL as little as it can: the events as the messages hold their
             # JSON (parsed by DuckDB in C++; a store that does not parse JSON
             # builds its own), the facts as Arrow.
-            spans = [p.events_json for p in batch.values()]
-            events_batch = None if not events or None in spans else join_event_arrays(a for s in spans for a in s)
+            spans = [span for p in batch.values() for span in p.events_json]
+            events_batch = None if not events or None in spans else join_event_arrays(spans)
             self.writes.submit(self._write_job(events, events_batch, results,
                                                result_tables(results) if results else None))
         except Exception as err:  # noqa: BLE001 - like a store failure: held, retried, never lost
