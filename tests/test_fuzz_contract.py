@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from api_support import auth, batch, client, event, past_ms, session_events
 from frictionkit.core.batch import decode_batch, gunzip_capped
-from frictionkit.core.contract import MAX_BODY_BYTES, BatchError, BodyTooLarge, decode_event_line
+from frictionkit.core.contract import MAX_BODY_BYTES, BatchError, BodyTooLarge, decode_event_line, decode_event_lines
 
 EVENT_ERROR = re.compile(r"Event (\d+): (.+)", re.S)
 NOW_MS = int(time.time() * 1000)
@@ -140,6 +140,46 @@ def test_replay_lines_give_contract_errors_only(line):
         decode_event_line(line, now_ms=NOW_MS)
     except ContractError as err:
         assert str(err).strip()
+
+
+def _per_line(lines, now_ms):
+    from frictionkit.core.contract import ContractError
+
+    events, errors = [], []
+    for index, line in enumerate(lines):
+        try:
+            events.append(decode_event_line(line, now_ms=now_ms))
+        except ContractError as err:
+            errors.append((index, str(err)))
+    return events, errors
+
+
+def _mutated_event(data) -> bytes:
+    ev = dict(data.draw(st.sampled_from(_valid_batch()["events"])))
+    ev.update(receivedAt="2026-11-29T10:00:01.5Z", agentId="agent-1", sdkVersion="1.0")
+    for _ in range(data.draw(st.integers(0, 2))):
+        field = data.draw(st.sampled_from(EVENT_FIELDS + ["receivedAt", "agentId", "sdkVersion"]))
+        if data.draw(st.booleans()) and field in ev:
+            del ev[field]
+        else:
+            # json_values never breaks the rules behind msgspec's back: add
+            # values that only the contract's own checks reject.
+            ev[field] = data.draw(json_values | st.sampled_from([_INFINITE, {"k": "x" * 300}, {"k": _INFINITE}]))
+    return json.dumps(ev).encode().replace(str(_INFINITE).encode(), b"1e999")
+
+
+_INFINITE = 12345.25  # written as 1e999: JSON with no finite value
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_replay_lines_in_bulk_say_what_each_line_alone_says(data):
+    """decode_event_lines (replay's loop) against decode_event_line on each
+    line: the same events, and the same reason at the same index."""
+    lines = data.draw(st.lists(st.binary(max_size=64).map(bytes) | st.builds(_mutated_event, st.data()),
+                               min_size=1, max_size=12))
+    now_ms = data.draw(st.sampled_from([None, NOW_MS, past_ms() - 3_600_000]))  # the last: every event is in its future
+    assert decode_event_lines(lines, now_ms=now_ms) == _per_line(lines, now_ms)
 
 
 def test_gzip_bomb_is_capped_in_memory():

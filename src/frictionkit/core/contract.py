@@ -253,6 +253,42 @@ def decode_event_line(line: bytes, *, now_ms: int | None) -> Event:
     return _decode_bus_event(line, now_ms, MAX_EVENT_BYTES)
 
 
+def decode_event_lines(lines: list[bytes], *, now_ms: int | None) -> tuple[list[Event], list[tuple[int, str]]]:
+    """Many replay lines: the events of the valid ones, in order, and
+    ``(index, reason)`` for each invalid one, exactly as ``decode_event_line``
+    would say for each line alone.
+
+    Replay's hot loop: the per-line path costs five Python calls per event on
+    top of the checks, about a third of the contract's time; here they are
+    one loop.
+    """
+    events: list[Event] = []
+    errors: list[tuple[int, str]] = []
+    append = events.append
+    decode = _bus_decoder.decode
+    latest_ms = None if now_ms is None else now_ms + MAX_FUTURE_MS
+    for index, line in enumerate(lines):
+        try:
+            if len(line) > MAX_EVENT_BYTES:
+                raise ContractError(f"event is larger than {MAX_EVENT_BYTES // 1024} KiB")
+            try:
+                wire = decode(line)
+            except DECODE_ERRORS as err:
+                raise ContractError(_reason(err)) from None
+            ts_ms = datetime_to_ms(wire.ts)
+            if latest_ms is not None and ts_ms > latest_ms:
+                raise ContractError(_IN_THE_FUTURE)
+            if wire.latency_ms is not None or wire.extra:
+                _check_values(wire)
+        except ContractError as err:
+            errors.append((index, str(err)))
+            continue
+        received_at = wire.received_at
+        append(_event(wire, ts_ms, datetime_to_ms(received_at) if received_at else None, wire.agent_id,
+                      wire.sdk_version))
+    return events, errors
+
+
 def _decode_bus_event(line: bytes, now_ms: int | None, max_bytes: int) -> Event:
     if len(line) > max_bytes:
         raise ContractError(f"event is larger than {max_bytes // 1024} KiB")

@@ -8,11 +8,11 @@ from typing import Callable
 
 import msgspec
 
-from ..core.contract import ContractError, decode_event_line
+from ..core.contract import decode_event_lines
 from ..core.model import Event
 from ..store.base import Store
 from .embedded import EmbeddedPipeline, PipelineConfig
-from .sources import iter_lines
+from .sources import iter_line_blocks
 
 CHUNK_EVENTS = 50_000
 WRITER_SWITCH_INTERVAL_S = 0.0002
@@ -94,19 +94,37 @@ def _replay_lines(paths: list[str], pipeline: EmbeddedPipeline, report: ReplayRe
                   on_bytes: Callable[[int], None] | None) -> None:
     chunk: list[Event] = []
     for path in paths:
-        for number, line in iter_lines(path, on_bytes):
-            report.read += 1
-            try:
-                chunk.append(decode_event_line(line, now_ms=now_ms))
-            except ContractError as err:
-                report.rejected += 1
-                if strict:
-                    raise StrictModeError(f"{path}:{number}: {err}") from None
-                if len(report.invalid) < MAX_KEPT_INVALID:
-                    report.invalid.append(InvalidLine(path=path, line=number, reason=str(err)))
-                continue
-            if len(chunk) >= CHUNK_EVENTS:
-                pipeline.process(chunk)
-                chunk = []
+        for first, block in iter_line_blocks(path, on_bytes):
+            lines = [line.strip() for line in block]
+            if all(lines):
+                numbers = None  # line i is line first + i
+            else:  # blank lines are skipped, not counted, and keep their numbers
+                numbers = [first + i for i, line in enumerate(lines) if line]
+                lines = [line for line in lines if line]
+            events, errors = decode_event_lines(lines, now_ms=now_ms)
+            report.read += len(lines)
+            if errors and strict:
+                # The run stops at the first bad line, once the chunks completed
+                # before it are written: the lines before it were all valid.
+                events = events[:errors[0][0]]
+            chunk += events
+            # Chunks of exactly CHUNK_EVENTS: the watermark moves between
+            # chunks, so where they end decides which events are late.
+            while len(chunk) >= CHUNK_EVENTS:
+                pipeline.process(chunk[:CHUNK_EVENTS])
+                chunk = chunk[CHUNK_EVENTS:]
+            if errors:
+                _reject(errors, path, first, numbers, report, strict)
     if chunk:
         pipeline.process(chunk)
+
+
+def _reject(errors: list[tuple[int, str]], path: str, first: int, numbers: list[int] | None, report: ReplayReport,
+            strict: bool) -> None:
+    for index, reason in errors:
+        number = first + index if numbers is None else numbers[index]
+        if strict:
+            raise StrictModeError(f"{path}:{number}: {reason}")
+        report.rejected += 1
+        if len(report.invalid) < MAX_KEPT_INVALID:
+            report.invalid.append(InvalidLine(path=path, line=number, reason=reason))

@@ -30,13 +30,30 @@ def file_size(path: str) -> int | None:
     return None if path == "-" else os.path.getsize(path)
 
 
+BLOCK_BYTES = 1 << 20
+
+
 def iter_lines(path: str, on_bytes: Callable[[int], None] | None = None) -> Iterator[tuple[int, bytes]]:
-    """(line number, line) for every non-blank line of one source.
+    """(line number, line) for every non-blank line of one source, stripped.
 
     ``on_bytes`` is called with the compressed bytes consumed, for a progress bar.
     """
+    for first, lines in iter_line_blocks(path, on_bytes):
+        for number, line in enumerate(lines, start=first):
+            line = line.strip()
+            if line:
+                yield number, line
+
+
+def iter_line_blocks(path: str, on_bytes: Callable[[int], None] | None = None) -> Iterator[tuple[int, list[bytes]]]:
+    """(number of the first line, lines) for consecutive lines of one source,
+    about a megabyte at a time: every line, blank ones too, unstripped.
+
+    Replay reads a file this way: a generator step per line costs more than
+    splitting a block.
+    """
     if path == "-":
-        yield from _lines(sys.stdin.buffer, path, None)
+        yield from _blocks(sys.stdin.buffer, path, None)
         return
     if not os.path.exists(path):
         raise SourceError(f"{path}: no such file")
@@ -44,7 +61,7 @@ def iter_lines(path: str, on_bytes: Callable[[int], None] | None = None) -> Iter
         raise SourceError(f"{path}: is a folder, not an event file")
     try:
         if _is_parquet(path):
-            yield from _parquet_lines(path, on_bytes)
+            yield from _parquet_blocks(path, on_bytes)
             return
         raw = open(path, "rb")
     except OSError as err:
@@ -52,28 +69,33 @@ def iter_lines(path: str, on_bytes: Callable[[int], None] | None = None) -> Iter
     with raw:
         head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
         stream: BinaryIO = gzip.GzipFile(fileobj=raw) if head == b"\x1f\x8b" else raw
-        yield from _lines(stream, path, raw if on_bytes else None, on_bytes)
+        yield from _blocks(stream, path, raw if on_bytes else None, on_bytes)
 
 
-def _lines(stream: BinaryIO, path: str, raw: BinaryIO | None, on_bytes=None) -> Iterator[tuple[int, bytes]]:
+def _blocks(stream: BinaryIO, path: str, raw: BinaryIO | None, on_bytes=None) -> Iterator[tuple[int, list[bytes]]]:
+    # Lines end at b"\n" only, as iterating a binary file splits them: a lone
+    # b"\r" is JSON whitespace and stays inside its line.
     last_pos = 0
-    number = 0
+    number = 1  # of the first line not yet yielded
+    rest = b""
     try:
-        for number, line in enumerate(stream, start=1):
-            line = line.strip()
-            if line:
-                yield number, line
-            if raw is not None and number % 4096 == 0:
+        while block := stream.read(BLOCK_BYTES):
+            lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
+            rest = lines.pop()  # the end of the block: a line's start, or b""
+            if lines:
+                yield number, lines
+                number += len(lines)
+            if raw is not None:
                 pos = raw.tell()
                 on_bytes(pos - last_pos)
                 last_pos = pos
     except (OSError, EOFError, zlib.error) as err:
-        raise SourceError(f"{path}: unreadable after line {number}: {err}") from None
-    if raw is not None:
-        on_bytes(raw.tell() - last_pos)
+        raise SourceError(f"{path}: unreadable after line {number - 1}: {err}") from None
+    if rest:
+        yield number, [rest]
 
 
-def _parquet_lines(path: str, on_bytes) -> Iterator[tuple[int, bytes]]:
+def _parquet_blocks(path: str, on_bytes) -> Iterator[tuple[int, list[bytes]]]:
     """Parquet rows become the same JSON lines the contract validates, so one
     set of rules applies to every format. Null columns are dropped: a missing
     optional field and a null one are the same thing in a table."""
@@ -86,15 +108,14 @@ def _parquet_lines(path: str, on_bytes) -> Iterator[tuple[int, bytes]]:
         pf = pq.ParquetFile(path)
     except Exception as err:  # pyarrow raises several types for a bad file
         raise SourceError(f"{path}: not a readable Parquet file: {err}") from None
-    number = 0
+    number = 1
     total = os.path.getsize(path)
     groups = max(pf.num_row_groups, 1)
     for batch in pf.iter_batches(batch_size=8192):
-        for row in batch.to_pylist():
-            number += 1
-            clean = {k: (v.isoformat().replace("+00:00", "Z") if hasattr(v, "isoformat") else v)
-                     for k, v in row.items() if v is not None}
-            yield number, encode(clean)
+        lines = [encode({k: (v.isoformat().replace("+00:00", "Z") if hasattr(v, "isoformat") else v)
+                         for k, v in row.items() if v is not None}) for row in batch.to_pylist()]
+        yield number, lines
+        number += len(lines)
     if on_bytes:
         on_bytes(total if groups else 0)
 
@@ -104,4 +125,4 @@ def stdin_or_files_size(paths: list[str]) -> int | None:
     return None if any(s is None for s in sizes) else sum(sizes)
 
 
-__all__ = ["SourceError", "iter_lines", "stdin_or_files_size"]
+__all__ = ["SourceError", "iter_line_blocks", "iter_lines", "stdin_or_files_size"]
