@@ -172,6 +172,16 @@ def main(argv: list[str] | None = None) -> None:
             r = bench(size, folder, weeks=max(1, round(size / args.events)))
             rows.append(r)
             print(json.dumps(r), file=sys.stderr)
+    text = report(rows)
+    if args.out:  # first: a closed pipe on stdout must not lose the figures
+        os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+        with open(args.out, "w") as fh:
+            fh.write(text)
+    print(text)
+
+
+def report(rows: list[dict]) -> str:
+    """The Markdown report of ``bench`` results, one row per size."""
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} on this machine ({os.cpu_count()} cores), `commands/bench-replay`.",
         "",
@@ -219,12 +229,7 @@ def main(argv: list[str] | None = None) -> None:
         "so the difference in peak RSS is what file length alone costs. DuckDB's buffer pool is capped at",
         "`FRICTIONKIT_DUCKDB_MEMORY` (default 512MB) and counts in the peak.",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-        with open(args.out, "w") as fh:
-            fh.write(text)
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
