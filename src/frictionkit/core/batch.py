@@ -37,6 +37,7 @@ from .contract import (
     _reason,
     _wire_decoder,
     datetime_to_ms,
+    decode_one,
 )
 from .model import Event
 
@@ -159,12 +160,7 @@ def _each_checked(raws: list[msgspec.Raw], too_late: datetime) -> tuple[list[Wir
     decode = _wire_decoder.decode
     for index, raw in enumerate(raws):
         try:
-            if len(raw) > MAX_EVENT_BYTES:
-                raise ContractError(f"event is larger than {MAX_EVENT_BYTES // 1024} KiB")
-            try:
-                wire = decode(raw)
-            except DECODE_ERRORS as err:
-                raise ContractError(_reason(err)) from None
+            wire = decode_one(decode, raw, MAX_EVENT_BYTES)
             _check_wire(wire, too_late)
         except ContractError as err:
             errors.append(f"Event {index}: {err}")

@@ -13,7 +13,7 @@ import hashlib
 import math
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Callable, Literal, TypeVar
 
 import msgspec
 from msgspec import Meta
@@ -96,6 +96,9 @@ class BusBatch(msgspec.Struct, forbid_unknown_fields=True):
 
 
 BUS_BATCH_PREFIX = b'{"batch":'
+
+
+T = TypeVar("T")
 
 
 class ContractError(ValueError):
@@ -269,12 +272,7 @@ def decode_event_lines(lines: list[bytes], *, now_ms: int | None) -> tuple[list[
     latest_ms = None if now_ms is None else now_ms + MAX_FUTURE_MS
     for index, line in enumerate(lines):
         try:
-            if len(line) > MAX_EVENT_BYTES:
-                raise ContractError(f"event is larger than {MAX_EVENT_BYTES // 1024} KiB")
-            try:
-                wire = decode(line)
-            except DECODE_ERRORS as err:
-                raise ContractError(_reason(err)) from None
+            wire = decode_one(decode, line, MAX_EVENT_BYTES)
             ts_ms = datetime_to_ms(wire.ts)
             if latest_ms is not None and ts_ms > latest_ms:
                 raise ContractError(_IN_THE_FUTURE)
@@ -289,14 +287,19 @@ def decode_event_lines(lines: list[bytes], *, now_ms: int | None) -> tuple[list[
     return events, errors
 
 
-def _decode_bus_event(line: bytes, now_ms: int | None, max_bytes: int) -> Event:
-    if len(line) > max_bytes:
+def decode_one(decode: Callable[[bytes], T], data: bytes, max_bytes: int) -> T:
+    """One event's JSON through a msgspec typed ``decode``, with its size
+    limit, every fault as the contract's reason."""
+    if len(data) > max_bytes:
         raise ContractError(f"event is larger than {max_bytes // 1024} KiB")
     try:
-        wire = _bus_decoder.decode(line)
+        return decode(data)
     except DECODE_ERRORS as err:
         raise ContractError(_reason(err)) from None
-    return _bus_to_event(wire, now_ms)
+
+
+def _decode_bus_event(line: bytes, now_ms: int | None, max_bytes: int) -> Event:
+    return _bus_to_event(decode_one(_bus_decoder.decode, line, max_bytes), now_ms)
 
 
 def decode_bus_message(value: bytes) -> list[Event]:
