@@ -262,8 +262,7 @@ def decode_event_lines(lines: list[bytes], *, now_ms: int | None) -> tuple[list[
     would say for each line alone.
 
     Replay's hot loop: the per-line path costs five Python calls per event on
-    top of the checks, about a third of the contract's time; here they are
-    one loop.
+    top of the checks, about a third of the contract's time; here it is one.
     """
     events: list[Event] = []
     errors: list[tuple[int, str]] = []
