@@ -19,8 +19,8 @@ It consumes two topics in one group, as SPEC §1 draws it:
 Messages are buffered per partition; each commit step hands what is held to
 a store-writer thread as one transaction and goes on consuming, and the
 offsets of that batch are committed by the next commit step, once the write
-is done (``writes_behind``: the runtime commits one step behind). The store's
-native work (DuckDB's insert and commit, a fifth of the aggregator's time)
+is done (``flush_sinks`` returns True: the runtime commits one step behind).
+The store's native work (DuckDB's insert and commit, a fifth of the aggregator's time)
 thus overlaps the decoding and the core's work on what follows, in batches
 as large as before (DuckDB costs 2.5x more per event in batches ten times
 smaller). A store that refuses leaves everything uncommitted (the failed
@@ -80,7 +80,6 @@ class _Pending:
 
 class MetricsAggregatorProcessor:
     name = "metrics-aggregator"
-    writes_behind = True  # see the module's docstring
 
     def __init__(self, settings: StreamSettings, store_factory: Callable[[], Store] | None = None) -> None:
         from ..store import open_store

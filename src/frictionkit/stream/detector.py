@@ -54,8 +54,11 @@ class IncidentDetectorProcessor:
     def tick(self, out: Outputs, now_ms: int) -> None:
         pass
 
-    def flush_sinks(self) -> None:
-        pass
+    def flush_sinks(self, final: bool = True) -> bool:
+        return False  # the producer is the only sink, flushed by the runtime
+
+    def write_done(self) -> bool:
+        return True
 
     def offsets(self, positions: dict[TP, int]) -> dict[TP, tuple[int, str | None]]:
         return {tp: (pos, None) for tp, pos in positions.items()}

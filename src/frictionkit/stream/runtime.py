@@ -46,13 +46,14 @@ class Processor(Protocol):
     def handle(self, msg: Any, out: Outputs, now_ms: int) -> None: ...
     def eof(self, tp: TP, now_ms: int) -> None: ...
     def tick(self, out: Outputs, now_ms: int) -> None: ...
-    def flush_sinks(self) -> None: ...
+    def flush_sinks(self, final: bool = True) -> bool:
+        """Write what the sinks hold. True when a batch is still being written
+        (on a writer thread: the aggregator); its positions are then committed
+        by the next commit step. ``final`` waits for every write."""
+    def write_done(self) -> bool:
+        """No batch handed over by ``flush_sinks`` is still being written."""
     def offsets(self, positions: dict[TP, int]) -> dict[TP, tuple[int, str | None]]: ...
     def pending(self) -> int: ...
-
-    # A processor whose ``writes_behind`` is true (the aggregator) has instead
-    # ``flush_sinks(final: bool) -> bool`` (True: a batch is still being
-    # written) and ``write_done() -> bool``; see ``Runner._commit_step``.
 
 
 def wall_ms() -> int:
@@ -200,19 +201,15 @@ class Runner:
         """Flush sinks, flush the producer, commit. False when the store refused
         (nothing committed; consumption paused and retried with backoff).
 
-        A processor that ``writes_behind`` hands its batch to a writer thread:
-        its flush returns once the batch of the previous step is written, and
-        the offsets committed are that step's; ``final`` (a stop, a revoke)
-        waits for everything."""
+        A processor that writes on a thread of its own (``flush_sinks`` returns
+        True) is one step behind: its flush returns once the batch of the
+        previous step is written, and the offsets committed are that step's;
+        ``final`` (a stop, a revoke) waits for everything."""
         positions = {tp: pos for tp, pos in self.positions.items() if pos is not None}
         try:
-            if getattr(self.p, "writes_behind", False):
-                # While the store is away, each retry waits for its write: the
-                # outage ends when a write succeeds, not when one is handed over.
-                writing = self.p.flush_sinks(final=final or self.store_down_since is not None)
-            else:
-                self.p.flush_sinks()
-                writing = False
+            # While the store is away, each retry waits for its write: the
+            # outage ends when a write succeeds, not when one is handed over.
+            writing = self.p.flush_sinks(final=final or self.store_down_since is not None)
         except SinkUnavailable as err:
             self.behind = None  # the failed batch is held again, and written with a later step's
             self._store_refused(str(err))

@@ -238,8 +238,11 @@ class SessionizerProcessor:
         out.produce(self.s.topics.sessionized, encode_session(session), session_key(session))
         self.stats["sessions"] += 1
 
-    def flush_sinks(self) -> None:
-        pass  # the producer is the only sink
+    def flush_sinks(self, final: bool = True) -> bool:
+        return False  # the producer is the only sink, flushed by the runtime
+
+    def write_done(self) -> bool:
+        return True
 
     def offsets(self, positions: dict[TP, int]) -> dict[TP, tuple[int, str | None]]:
         result = {}
