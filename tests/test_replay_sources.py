@@ -27,7 +27,8 @@ def _read(path: str, block_bytes: int) -> list[tuple[int, bytes]]:
     saved = sources.BLOCK_BYTES
     sources.BLOCK_BYTES = block_bytes
     try:
-        return list(sources.iter_lines(path))
+        return [(number, line.strip()) for first, lines in sources.iter_line_blocks(path)
+                for number, line in enumerate(lines, start=first) if line.strip()]
     finally:
         sources.BLOCK_BYTES = saved
 

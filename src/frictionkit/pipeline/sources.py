@@ -1,7 +1,8 @@
 """Event files for replay: JSON Lines (plain or gzip) and Parquet, or stdin.
 
-Sources yield raw lines (bytes) with their 1-based line numbers so a bad line
-is reported where the user can find it; validation is the contract's job.
+Sources yield blocks of raw lines (bytes) with the 1-based number of their
+first line, so a bad line is reported where the user can find it; validation
+is the contract's job.
 """
 
 from __future__ import annotations
@@ -33,24 +34,13 @@ def file_size(path: str) -> int | None:
 BLOCK_BYTES = 1 << 20
 
 
-def iter_lines(path: str, on_bytes: Callable[[int], None] | None = None) -> Iterator[tuple[int, bytes]]:
-    """(line number, line) for every non-blank line of one source, stripped.
-
-    ``on_bytes`` is called with the compressed bytes consumed, for a progress bar.
-    """
-    for first, lines in iter_line_blocks(path, on_bytes):
-        for number, line in enumerate(lines, start=first):
-            line = line.strip()
-            if line:
-                yield number, line
-
-
 def iter_line_blocks(path: str, on_bytes: Callable[[int], None] | None = None) -> Iterator[tuple[int, list[bytes]]]:
     """(number of the first line, lines) for consecutive lines of one source,
     about a megabyte at a time: every line, blank ones too, unstripped.
 
     Replay reads a file this way: a generator step per line costs more than
-    splitting a block.
+    splitting a block. ``on_bytes`` is called with the compressed bytes
+    consumed, for a progress bar.
     """
     if path == "-":
         yield from _blocks(sys.stdin.buffer, path, None)
@@ -125,4 +115,4 @@ def stdin_or_files_size(paths: list[str]) -> int | None:
     return None if any(s is None for s in sizes) else sum(sizes)
 
 
-__all__ = ["SourceError", "iter_line_blocks", "iter_lines", "stdin_or_files_size"]
+__all__ = ["SourceError", "iter_line_blocks", "stdin_or_files_size"]
