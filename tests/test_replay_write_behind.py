@@ -40,7 +40,7 @@ def _rows(dsn: str) -> dict[str, int]:
 def _one_thread_one_chunk(path, dsn: str) -> None:
     store = open_store(dsn)
     pipeline = EmbeddedPipeline(store)
-    pipeline.process([decode_event_line(line, now_ms=NOW_MS) for line in path.read_bytes().split(b"\n") if line.strip()])
+    pipeline.process([decode_event_line(line.strip(), now_ms=NOW_MS) for line in path.read_bytes().split(b"\n") if line.strip()])
     pipeline.finish()
     store.close()
 
