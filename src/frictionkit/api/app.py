@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
+import socket
 from typing import Any, AsyncIterator
 
 from fastapi import FastAPI, Request
@@ -149,6 +151,8 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
         summary="Ingest UI events; read friction insights, flows and sessions.",
         version="1",
         lifespan=lifespan,
+        docs_url=None,  # openapi.install_docs serves /docs without a CDN
+        redoc_url=None,  # ReDoc would load from a CDN too: /docs is the one page
     )
     app.state.fk = state
     errors.install(app)
@@ -165,10 +169,30 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
 
     mount_dashboard(app)  # GET / (the dashboard), /dashboard/*, /sdk.js: docs/dashboard.md
     openapi.install(app)  # every answer documented: tests/test_api_schema_fuzz.py
+    openapi.install_docs(app)  # GET /docs, offline: tests/test_docs_offline.py
     app.add_middleware(HeaderLimit)  # outermost
     if not settings.cors_origins:
         app.fast_ingest = HeaderLimit(OpaqueErrors(IngestEndpoint(state)))
     return app
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here rather than by uvicorn so that a port
+    in use is one line (OSError, which the CLI prints) before anything else is
+    printed, not uvicorn's logged traceback-like error after the dev key."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is no conflict
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as err:
+        sock.close()
+        if err.errno == errno.EADDRINUSE:
+            raise OSError(f"port {port} on {host} is in use (another server?): stop it or pass --port") from None
+        raise OSError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def run_server(settings: Settings, *, log_level: str = "info", access_log: bool = False) -> None:
@@ -184,6 +208,7 @@ def run_server(settings: Settings, *, log_level: str = "info", access_log: bool 
     from .protocol import head_timeout_protocol
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    sock = listen_socket(settings.host, settings.port)
     app = create_app(settings)
     state: AppState = app.state.fk
     where = f"Kafka at {settings.brokers}" if settings.brokers else "the embedded pipeline"
@@ -199,5 +224,10 @@ def run_server(settings: Settings, *, log_level: str = "info", access_log: bool 
     # h11 (not httptools, whatever is installed) so the header block is capped at
     # MAX_HEADER_BYTES: a larger one gets 400 at once; and a protocol on h11
     # whose head must also arrive within head_timeout_s (api/protocol.py).
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=access_log,
-                http=head_timeout_protocol(settings.head_timeout_s), h11_max_incomplete_event_size=MAX_HEADER_BYTES)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=log_level, access_log=access_log,
+                            http=head_timeout_protocol(settings.head_timeout_s),
+                            h11_max_incomplete_event_size=MAX_HEADER_BYTES)
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    if not server.started:  # the lifespan failed (uvicorn has logged why): what uvicorn.run exits with
+        sys.exit(3)

@@ -9,10 +9,17 @@ give, with its body schema and headers, and the bearer key. Checked by
 
 from __future__ import annotations
 
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+DOCS_ASSETS = "/docs/assets"
 
 INGEST_REPLY = {
     "type": "object",
@@ -108,6 +115,39 @@ def complete(doc: dict[str, Any]) -> dict[str, Any]:
             if "{" in path:
                 responses["404"] = _response("no such session", ERROR)
     return doc
+
+
+def swagger_ui_dir() -> Path | None:
+    """Swagger UI's bundle as the ``fastapi-offline`` package ships it (a
+    dependency of the serve extra), so /docs needs no CDN; None without it."""
+    try:
+        folder = Path(str(resources.files("fastapi_offline") / "static"))
+    except ModuleNotFoundError:
+        return None
+    return folder if (folder / "swagger-ui-bundle.js").is_file() else None
+
+
+def install_docs(app: FastAPI) -> None:
+    """GET /docs: Swagger UI over /openapi.json, every asset served from here.
+    (The app is built with docs_url=None: FastAPI's own page loads Swagger UI
+    from a CDN and is blank offline.)"""
+    folder = swagger_ui_dir()
+    if folder is not None:
+        app.mount(DOCS_ASSETS, StaticFiles(directory=folder), name="docs-assets")
+
+    async def docs_page() -> Response:
+        if folder is None:
+            return Response("Swagger UI is not installed: pip install 'frictionkit[serve]'\n", status_code=404,
+                            media_type="text/plain; charset=utf-8")
+        page: HTMLResponse = get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js", swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            # no validator badge: it would call validator.swagger.io
+            swagger_ui_parameters={"validatorUrl": None})
+        return page
+
+    app.add_api_route("/docs", docs_page, methods=["GET"], include_in_schema=False)
 
 
 def install(app: FastAPI) -> None:
