@@ -197,7 +197,7 @@
     var list = [
       { key: "rage", label: "rage clicks", n: h.rageClicks || 0 },
       { key: "backtrack", label: "backtracks", n: h.backtracks || 0 },
-      { key: "error", label: "errors", n: h.errors || 0 },
+      { key: "error", label: "error events", n: h.errors || 0 },  // not "error clicks": a click the error followed
       { key: "dropoff", label: "drop-offs", n: h.abandonedTasks || 0 }
     ].filter(function (s) { return s.n > 0; });
     list.sort(function (a, b) { return b.n - a.n; });
@@ -215,8 +215,9 @@
   }
   function heading(text, sub) {
     var p = filterParams();
-    return [el("h1", { text: text }), el("p", { class: "muted", text: (sub ? sub + " · " : "") + (p.get("org") || "") + " / " +
-      (p.get("product") || "") + " · " + (p.get("from") || p.get("to") ? (p.get("from") || "…") + " → " + (p.get("to") || "…") : "all dates") })];
+    // sub: text, or a node the view keeps updating (the hotspots' sort)
+    return [el("h1", { text: text }), el("p", { class: "muted subtitle" }, sub || null, sub ? " · " : null, (p.get("org") || "") + " / " +
+      (p.get("product") || "") + " · " + (p.get("from") || p.get("to") ? (p.get("from") || "…") + " → " + (p.get("to") || "…") : "all dates"))];
   }
 
   /* A sortable table. columns: {key, label, num, value(row) -> sortable, cell(row) -> node|text, hideNarrow}. */
@@ -245,6 +246,7 @@
         var x = col.value(a), y = col.value(b), r = x < y ? -1 : x > y ? 1 : 0;
         return state.dir === "asc" ? r : -r;
       });
+      if (opts.onSort) opts.onSort(col, state.dir);
       columns.forEach(function (c) {
         if (c.value) c.th.setAttribute("aria-sort", c.key === state.key ? (state.dir === "asc" ? "ascending" : "descending") : "none");
       });
@@ -269,15 +271,20 @@
     var from = Date.parse(o.from), to = Date.parse(o.to);
     return { from: new Date(from - (to - from)).toISOString(), to: new Date(from).toISOString() };
   }
-  function trend(cur, prev, better, asRate) {
-    if (prev == null) return el("span", { class: "trend flat", text: "no sessions in the previous window" });
+  /* The change against the previous window. kind: "count" (relative, %), "score" (absolute, 3 decimals) or
+     "share" (a fraction shown as a percentage: the change in percentage points). No previous window: nothing
+     (the overview says so once, above the cards). */
+  function trend(cur, prev, better, kind) {
+    if (prev == null || cur == null) return null;
     var diff = cur - prev;
-    var rel = asRate ? null : (prev ? diff / prev : null);
+    var rel = kind === "count" && prev ? diff / prev : null;
     var flat = Math.abs(diff) < 1e-9;
     var cls = flat ? "flat" : ((diff > 0) === (better === "up") ? "good" : "bad");
     var arrow = flat ? "■" : diff > 0 ? "▲" : "▼";
-    var amount = asRate ? (diff >= 0 ? "+" : "−") + Math.abs(diff).toFixed(3)
-      : (rel == null ? (diff >= 0 ? "+" : "−") + int(Math.abs(diff)) : (diff >= 0 ? "+" : "−") + Math.abs(100 * rel).toFixed(0) + " %");
+    var sign = diff >= 0 ? "+" : "−";
+    var amount = kind === "share" ? sign + Math.abs(100 * diff).toFixed(1) + " pp"
+      : kind === "score" ? sign + Math.abs(diff).toFixed(3)
+      : rel == null ? sign + int(Math.abs(diff)) : sign + Math.abs(100 * rel).toFixed(0) + " %";
     return el("span", { class: "trend " + cls, text: arrow + " " + amount + " vs previous" });
   }
   function kpi(name, value, trendNode, id) {
@@ -296,18 +303,21 @@
         var P = function (f) { return prev ? f(prev) : null; };
         clear(view);
         append(view, heading("Overview", "window " + when(cur.from) + " → " + when(cur.to)));
+        if (!prev) append(view, el("p", { class: "muted", id: "no-previous",
+          text: "No sessions in the previous window (" + when(win.from) + " → " + when(win.to) + "): no trends to show." }));
         var rate = cur.tasks.completionRate;
         append(view, el("div", { class: "kpis" },
-          kpi("Friction index", score(cur.frictionIndex), trend(cur.frictionIndex, P(function (p) { return p.frictionIndex; }), "down", true), "friction"),
-          kpi("Efficiency", score(cur.efficiencyScore), trend(cur.efficiencyScore, P(function (p) { return p.efficiencyScore; }), "up", true), "efficiency"),
-          kpi("Sessions", int(cur.sessions), trend(cur.sessions, P(function (p) { return p.sessions; }), "up"), "sessions"),
-          kpi("Users", int(cur.users), trend(cur.users, P(function (p) { return p.users; }), "up"), "users"),
+          kpi("Friction index", score(cur.frictionIndex), trend(cur.frictionIndex, P(function (p) { return p.frictionIndex; }), "down", "score"), "friction"),
+          kpi("Efficiency", score(cur.efficiencyScore), trend(cur.efficiencyScore, P(function (p) { return p.efficiencyScore; }), "up", "score"), "efficiency"),
+          kpi("Sessions", int(cur.sessions), trend(cur.sessions, P(function (p) { return p.sessions; }), "up", "count"), "sessions"),
+          kpi("Users", int(cur.users), trend(cur.users, P(function (p) { return p.users; }), "up", "count"), "users"),
           kpi("Task completion", rate == null ? "–" : pct(rate), rate == null ? el("span", { class: "trend flat", text: "no tasks" }) :
-            trend(rate, P(function (p) { return p.tasks.completionRate; }), "up", true), "completion"),
-          kpi("Rage clicks", int(cur.incidents.rageClick), trend(cur.incidents.rageClick, P(function (p) { return p.incidents.rageClick; }), "down"), "rageClick"),
-          kpi("Backtracks", int(cur.incidents.backtrack), trend(cur.incidents.backtrack, P(function (p) { return p.incidents.backtrack; }), "down"), "backtrack"),
-          kpi("Abandoned tasks", int(cur.incidents.abandonedTask), trend(cur.incidents.abandonedTask, P(function (p) { return p.incidents.abandonedTask; }), "down"), "abandonedTask"),
-          kpi("Error clicks", int(cur.incidents.errorClick), trend(cur.incidents.errorClick, P(function (p) { return p.incidents.errorClick; }), "down"), "errorClick")
+            trend(rate, P(function (p) { return p.tasks.completionRate; }), "up", "share"), "completion"),
+          kpi("Rage clicks", int(cur.incidents.rageClick), trend(cur.incidents.rageClick, P(function (p) { return p.incidents.rageClick; }), "down", "count"), "rageClick"),
+          kpi("Backtracks", int(cur.incidents.backtrack), trend(cur.incidents.backtrack, P(function (p) { return p.incidents.backtrack; }), "down", "count"), "backtrack"),
+          kpi("Abandoned tasks", int(cur.incidents.abandonedTask), trend(cur.incidents.abandonedTask, P(function (p) { return p.incidents.abandonedTask; }), "down", "count"), "abandonedTask"),
+          // clicks an error followed (an incident), not the error events the hotspots count
+          kpi("Error clicks", int(cur.incidents.errorClick), trend(cur.incidents.errorClick, P(function (p) { return p.incidents.errorClick; }), "down", "count"), "errorClick")
         ));
         var byScreen = {};
         hot.forEach(function (h) { byScreen[h.screenId] = h; });
@@ -340,7 +350,8 @@
       if (token !== renderToken) return;
       var rows = res.items;
       clear(view);
-      append(view, heading("Hotspots", "screens ranked by friction; open a screen for its sessions"));
+      var sub = el("span");
+      append(view, heading("Hotspots", sub));
       var cols = [
         { key: "screen", label: "Screen", value: function (r) { return r.screenId; }, cell: function (r) { return screenLink(r.screenId); } },
         { key: "sessions", label: "Sessions", num: true, value: function (r) { return r.sessions; }, cell: function (r) { return int(r.sessions); } },
@@ -352,7 +363,9 @@
       ];
       var card = el("section", { class: "card", "aria-labelledby": "hs-h" }, el("h2", { id: "hs-h", text: plural(rows.length, "screen", "screens") }),
         sortableTable("Sort by a column header (Enter or Space on it). Symptoms sort by sessions hit.", cols, rows,
-          { sortKey: "symptoms", sortDir: "desc", onRow: function (r) { go("sessions", { screen: r.screenId }); } }));
+          { sortKey: "symptoms", sortDir: "desc", onRow: function (r) { go("sessions", { screen: r.screenId }); },
+            onSort: function (col, dir) { sub.textContent = "screens ranked by " + (col.key === "symptoms" ? "sessions with a symptom" : col.label.toLowerCase()) +
+              (dir === "asc" ? ", lowest first" : "") + "; open a screen for its sessions"; } }));
       var top = rows.slice().sort(function (a, b) { return b.avgFriction - a.avgFriction; }).slice(0, 12).reverse();
       var box = el("div", { class: "chart", role: "img", "aria-label": "Mean friction of the screens' sessions, highest first" });
       append(view, [card, el("section", { class: "card", "aria-labelledby": "hc-h" }, el("h2", { id: "hc-h", text: "Friction by screen" }), box)]);
@@ -385,7 +398,7 @@
             cell: function (r) {
               return chips([{ key: "rage", label: "rage", n: r.rageClicks }, { key: "backtrack", label: "backtrack", n: r.backtracks },
                 { key: "dropoff", label: "abandoned", n: r.tasksAbandoned }, { key: "error", label: "error click", n: r.errorClicks },
-                { key: "error", label: "errors", n: r.errorEvents }].filter(function (s) { return s.n > 0; }), 5);
+                { key: "error", label: "error events", n: r.errorEvents }].filter(function (s) { return s.n > 0; }), 5);
             } },
           { key: "fr", label: "Frustration", num: true, value: function (r) { return r.frustrationScore; }, cell: function (r) { return score(r.frustrationScore); } }
         ], rows, { sortKey: "start", sortDir: "desc", onRow: function (r) { go("session", { id: r.sessionId }); } }));
@@ -422,7 +435,7 @@
         ].map(function (kv) { return el("div", {}, el("dt", { text: kv[0] }), el("dd", { text: kv[1] })); }))));
       var box = el("div", { class: "chart", role: "img", "aria-label": "Timeline of the session's events by screen; incidents marked with a cross" });
       append(view, el("section", { class: "card" }, el("h2", { text: "Timeline" }), box));
-      var symbols = { click: "circle", navigation: "triangle-right", focus_change: "diamond", custom: "square", scroll: "line-ns", input_meta: "star" };
+      var symbols = { click: "circle", navigation: "triangle-right", focus_change: "diamond", custom: "square", scroll: "hourglass", input_meta: "star" };
       var types = {};
       res.events.forEach(function (e) { (types[e.errorCode ? "error" : e.eventType] = types[e.errorCode ? "error" : e.eventType] || []).push(e); });
       var data = Object.keys(types).map(function (t) {
@@ -513,13 +526,44 @@
     });
   }
 
+  /* The edges that close a cycle, by a depth-first walk from the screens flows enter by (no incoming edge,
+     else the most visited first): "from\u0000to" -> true. */
+  function backEdges(graph) {
+    var next = {}, incoming = {}, state = {}, back = {};
+    graph.edges.forEach(function (e) {
+      if (e.from === e.to) return;
+      (next[e.from] = next[e.from] || []).push(e.to);
+      incoming[e.to] = (incoming[e.to] || 0) + 1;
+    });
+    var roots = graph.nodes.map(function (n) { return n; }).sort(function (a, b) {
+      return (incoming[a.screenId] ? 1 : 0) - (incoming[b.screenId] ? 1 : 0) || b.visits - a.visits; });
+    function walk(id) {
+      state[id] = 1;  // on the path
+      (next[id] || []).forEach(function (to) {
+        if (state[to] === 1) back[id + "\u0000" + to] = true;
+        else if (!state[to]) walk(to);
+      });
+      state[id] = 2;
+    }
+    roots.forEach(function (n) { if (!state[n.screenId]) walk(n.screenId); });
+    return back;
+  }
+
   function sankey(box, graph, flows) {
     var index = {}, labels = [], colors = [];
     graph.nodes.forEach(function (n) { index[n.screenId] = labels.length; labels.push(plotText(n.screenId + " (" + n.visits + ")")); colors.push("#1f5fbf"); });
     var src = [], dst = [], val = [], linkColors = [], out = {};
+    var back = backEdges(graph), again = {};
     graph.edges.forEach(function (e) {
       if (!(e.from in index) || !(e.to in index) || e.from === e.to) return;
-      src.push(index[e.from]); dst.push(index[e.to]); val.push(e.count); linkColors.push("rgba(31,95,191,0.25)");
+      var to = index[e.to];
+      if (back[e.from + "\u0000" + e.to]) {
+        // A loop (A → B → A): plotly draws a cycle's band around the outside of the diagram, clipped by the
+        // frame. The return goes to a node of its own ("↩ A"), so the diagram stays a left-to-right DAG.
+        if (!(e.to in again)) { again[e.to] = labels.length; labels.push(plotText("↩ back to " + e.to)); colors.push("#6b7fa3"); }
+        to = again[e.to];
+      }
+      src.push(index[e.from]); dst.push(to); val.push(e.count); linkColors.push("rgba(31,95,191,0.25)");
       out[e.from] = (out[e.from] || 0) + e.count;
     });
     var dropped = {};
@@ -541,6 +585,7 @@
       { height: narrow ? Math.max(420, 90 * labels.length) : Math.max(360, 38 * labels.length),
         margin: { l: 10, r: 10, t: 10, b: 10 }, font: { size: narrow ? 11 : 12 } });
     box.setAttribute("data-drop-links", anyDrop ? "yes" : "no");
+    box.setAttribute("data-loops", String(Object.keys(again).length));
     box.setAttribute("data-end-links", anyEnd ? "yes" : "no");
   }
 
