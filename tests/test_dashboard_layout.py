@@ -125,6 +125,8 @@ def test_every_page_fits_the_screen(base, browser, width):
             query = {"session": "&id=" + sid.replace("#", "%23"), "flows-loops": LOOPS}.get(name, "")
             _open(page, base, name.split("-")[0], query)
             page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+            if name.startswith("flows"):  # the diagram alone, at full size
+                page.locator("#flow-sankey").screenshot(path=str(SHOTS / f"{name}-{width}-sankey.png"))
             found = _overflow(page)
             assert found["page"] <= found["inner"], f"{name} at {width}px scrolls sideways: {found}"
             assert found["charts"] or name == "sessions", f"{name} has no chart"

@@ -340,7 +340,9 @@
         var keys = ["rageClick", "backtrack", "abandonedTask", "errorClick"];
         var data = [{ type: "bar", name: "this window", x: names, y: keys.map(function (k) { return cur.incidents[k]; }), marker: { color: "#1f5fbf" } }];
         if (prev) data.push({ type: "bar", name: "previous window", x: names, y: keys.map(function (k) { return prev.incidents[k]; }), marker: { color: "#9fb7dc" } });
-        chart(chartBox, data, { barmode: "group", legend: { orientation: "h", y: 1.15 }, height: 300 });
+        // automargin: the category names get the room they need below the bars instead of being cut
+        chart(chartBox, data, { barmode: "group", legend: { orientation: "h", y: 1.15 }, height: 300,
+          xaxis: { automargin: true, tickangle: chartBox.clientWidth < 600 ? -35 : 0 }, margin: { l: 40, r: 30, t: 10, b: 40 } });
       });
     });
   }
@@ -550,8 +552,18 @@
   }
 
   function sankey(box, graph, flows) {
-    var index = {}, labels = [], colors = [];
-    graph.nodes.forEach(function (n) { index[n.screenId] = labels.length; labels.push(plotText(n.screenId + " (" + n.visits + ")")); colors.push("#1f5fbf"); });
+    var narrow = box.clientWidth < 600; // top-down on phones: the labels then have the width to themselves
+    // On a phone a layer's nodes share 390 px: each label is the screen id's last part, no count (the hover has it all).
+    function name(id) {
+      if (!narrow) return id;
+      var parts = String(id).split("/"), last = parts.pop();
+      var t = last.charAt(0) === ":" && parts.length ? parts.pop() + "/" + last : last;
+      return t.length > 10 ? t.slice(0, 9) + "…" : t;
+    }
+    var index = {}, labels = [], full = [], colors = [];
+    graph.nodes.forEach(function (n) {
+      index[n.screenId] = labels.length; labels.push(plotText(narrow ? name(n.screenId) : n.screenId + " (" + n.visits + ")"));
+      full.push(plotText(n.screenId + " (" + n.visits + ")")); colors.push("#1f5fbf"); });
     var src = [], dst = [], val = [], linkColors = [], out = {};
     var back = backEdges(graph), again = {};
     graph.edges.forEach(function (e) {
@@ -560,7 +572,9 @@
       if (back[e.from + "\u0000" + e.to]) {
         // A loop (A → B → A): plotly draws a cycle's band around the outside of the diagram, clipped by the
         // frame. The return goes to a node of its own ("↩ A"), so the diagram stays a left-to-right DAG.
-        if (!(e.to in again)) { again[e.to] = labels.length; labels.push(plotText("↩ back to " + e.to)); colors.push("#6b7fa3"); }
+        if (!(e.to in again)) {
+          again[e.to] = labels.length; labels.push(plotText((narrow ? "↩ " : "↩ back to ") + name(e.to))); full.push(plotText("↩ back to " + e.to)); colors.push("#6b7fa3");
+        }
         to = again[e.to];
       }
       src.push(index[e.from]); dst.push(to); val.push(e.count); linkColors.push("rgba(31,95,191,0.25)");
@@ -575,15 +589,16 @@
       if (drop > 0) { src.push(index[n.screenId]); dst.push(DROP); val.push(drop); linkColors.push("rgba(179,38,30,0.55)"); anyDrop = true; }
       if (ends - drop > 0) { src.push(index[n.screenId]); dst.push(END); val.push(ends - drop); linkColors.push("rgba(27,122,58,0.25)"); anyEnd = true; }
     });
-    labels.push("✗ dropped off"); colors.push("#b3261e");
-    labels.push("✓ ended"); colors.push("#1b7a3a");
+    labels.push("✗ dropped off"); full.push("✗ dropped off"); colors.push("#b3261e");
+    labels.push("✓ ended"); full.push("✓ ended"); colors.push("#1b7a3a");
     if (!val.length) { box.appendChild(el("p", { class: "muted", text: "No transitions in this window." })); return; }
-    var narrow = box.clientWidth < 600; // top-down on phones: the labels then have the width to themselves
     chart(box, [{ type: "sankey", arrangement: "snap", orientation: narrow ? "v" : "h",
-      node: { label: labels, color: colors, pad: 14, thickness: 14 },
+      node: { label: labels, customdata: full, hovertemplate: "%{customdata}<extra></extra>", color: colors,
+        pad: narrow ? 22 : 14, thickness: 14 },
       link: { source: src, target: dst, value: val, color: linkColors } }],
       { height: narrow ? Math.max(420, 90 * labels.length) : Math.max(360, 38 * labels.length),
-        margin: { l: 10, r: 10, t: 10, b: 10 }, font: { size: narrow ? 11 : 12 } });
+        // narrow: the labels start at their node's left edge, so the last one needs room on the right
+        margin: { l: 10, r: narrow ? 56 : 10, t: 10, b: 10 }, font: { size: narrow ? 10 : 12 } });
     box.setAttribute("data-drop-links", anyDrop ? "yes" : "no");
     box.setAttribute("data-loops", String(Object.keys(again).length));
     box.setAttribute("data-end-links", anyEnd ? "yes" : "no");
