@@ -240,7 +240,7 @@ def test_agent_to_dashboard_in_a_real_browser(server):
             assert "rage clicks 1" in _row_text(page, "demo/orders")
             assert "backtracks 1" in _row_text(page, "demo/order-detail")
             reports_row = _row_text(page, "demo/reports")
-            assert "errors" in reports_row and "drop-offs 1" in reports_row
+            assert "error events" in reports_row and "drop-offs 1" in reports_row
             assert _row_text(page, ODD_SCREEN) is not None
             assert page.evaluate("window.__xss") is None
             assert page.locator("#view img").count() == 0 and page.locator("#view script").count() == 0
@@ -286,7 +286,7 @@ def test_agent_to_dashboard_in_a_real_browser(server):
                 target = shared.replace("#/flows", f"#/{name}") + (f"&id={sid.replace('#', '%23')}" if name == "session" else "")
                 page.goto(target)
                 _wait_view(page, name)
-                width = page.evaluate("document.documentElement.scrollWidth")
+                width = page.evaluate("document.scrollingElement.scrollWidth")
                 assert width <= 390, f"{name} is {width}px wide at 390"
                 _shoot(page, name, 390)
             assert not errors, errors
