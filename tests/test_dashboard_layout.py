@@ -189,13 +189,16 @@ def test_flow_loops_and_timeline_legend(base, browser):
         _open(page, base, "flows", LOOPS)
         assert int(page.get_attribute("#flow-sankey", "data-loops")) >= 1  # the demo's flows go back and forth
         # every band inside the plot's frame: none drawn around the outside
-        inside = page.evaluate("""() => {
+        bands = page.evaluate("""() => {
             const frame = document.querySelector('#flow-sankey svg.main-svg').getBoundingClientRect();
-            return [...document.querySelectorAll('#flow-sankey .sankey-link')].every(l => {
-                const b = l.getBoundingClientRect();
-                return b.left >= frame.left - 1 && b.right <= frame.right + 1 && b.top >= frame.top - 1 && b.bottom <= frame.bottom + 1;
+            return [...document.querySelectorAll('#flow-sankey path.sankey-link')].map(l => {
+                const b = l.getBBox(), m = l.getScreenCTM();
+                const left = m.e + b.x, top = m.f + b.y;
+                return {out: left < frame.left - 1 || left + b.width > frame.right + 1 ||
+                             top < frame.top - 1 || top + b.height > frame.bottom + 1, w: b.width};
             }); }""")
-        assert inside
+        assert bands, "no Sankey links drawn"
+        assert not [b for b in bands if b["out"]], bands
         _open(page, base, "session", "&id=" + sid.replace("#", "%23"))
         legend = page.evaluate("""() => [...document.querySelectorAll('#view .legend .traces')].map(t => {
             const p = t.querySelector('.legendpoints path'), s = p && getComputedStyle(p), b = p && p.getBoundingClientRect();
