@@ -212,3 +212,25 @@ def test_flow_loops_and_timeline_legend(base, browser):
             assert visible, entry
     finally:
         page.close()
+
+
+def test_turning_narrow_keeps_every_page_in_the_screen(base, browser):
+    """A window made narrow after the charts are drawn (plotly's responsive resize), not only one opened narrow."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.add_init_script(f"sessionStorage.setItem('frictionkit.readKey', '{KEY}')")
+    try:
+        for name, query in (("overview", ""), ("hotspots", ""), ("flows", LOOPS)):
+            page.set_viewport_size({"width": 1280, "height": 900})
+            _open(page, base, name, query)
+            page.set_viewport_size({"width": 390, "height": 844})
+            try:  # plotly's resize handler is debounced: wait until every chart has redrawn narrower than 390 px
+                page.wait_for_function("""() => [...document.querySelectorAll('#view .js-plotly-plot svg.main-svg')]
+                    .every(s => s.getBoundingClientRect().width < 390)""", timeout=10_000)
+            except sync_api.TimeoutError:
+                pass  # the assertions below say what does not fit
+            found = _overflow(page)
+            assert found["page"] <= found["inner"], f"{name} turned narrow scrolls sideways: {found}"
+            for chart in found["charts"]:
+                assert chart["left"] >= 0 and chart["right"] >= 0, f"{name} turned narrow: a chart overflows its card {chart}"
+    finally:
+        page.close()
