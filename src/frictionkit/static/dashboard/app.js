@@ -342,7 +342,7 @@
         if (prev) data.push({ type: "bar", name: "previous window", x: names, y: keys.map(function (k) { return prev.incidents[k]; }), marker: { color: "#9fb7dc" } });
         // automargin: the category names get the room they need below the bars instead of being cut
         chart(chartBox, data, { barmode: "group", legend: { orientation: "h", y: 1.15 }, height: 300,
-          xaxis: { automargin: true, tickangle: chartBox.clientWidth < 600 ? -35 : 0 }, margin: { l: 40, r: 30, t: 10, b: 40 } });
+          xaxis: { automargin: true, tickangle: chartBox.clientWidth < 420 ? -35 : 0 }, margin: { l: 40, r: 30, t: 10, b: 40 } });
       });
     });
   }
