@@ -5,7 +5,7 @@
 //! Pure Rust and free of panics on any input, so `cargo test` covers it
 //! without an interpreter and `lib.rs` only translates types and errors.
 
-use std::collections::HashSet;
+use hashbrown::HashSet;
 
 /// Per input event, the 1-based sequence number of its session within its key
 /// (`session_id_for`: 1 is the client id, n > 1 is `<id>#n`), or `None` for a
