@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 
+import msgspec
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -80,6 +81,19 @@ CONFIGS = st.sampled_from(
 def test_native_kernel_gives_every_event_the_session_the_python_sessionizer_gives_it(data):
     config = data.draw(CONFIGS)
     arrived = data.draw(streams(config))
+    assert native_session_ids(arrived, config) == python_session_ids(arrived, config)
+
+
+INT64 = st.integers(-(2**63), 2**63 - 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(KEYS), INT64, st.sampled_from("abc")), min_size=1, max_size=12), INT64, INT64)
+def test_any_int64_timestamps_and_settings_agree_without_overflow(rows, gap_ms, max_length_ms):
+    # Python's ints never overflow; the kernel must reach the same answers at the extremes.
+    config = SessionizerConfig(gap_ms=gap_ms, max_length_ms=max_length_ms)
+    arrived = [ev(0, id=i, session=sid, org=org) for (org, sid), _, i in rows]
+    arrived = [msgspec.structs.replace(e, ts_ms=ts) for e, (_, ts, _) in zip(arrived, rows)]
     assert native_session_ids(arrived, config) == python_session_ids(arrived, config)
 
 
