@@ -78,12 +78,18 @@ mod tests {
 
     #[test]
     fn a_gap_of_exactly_gap_ms_does_not_split() {
-        assert_eq!(seqs(&[0, 0], &[0, GAP], &["a", "b"]), vec![Some(1), Some(1)]);
+        assert_eq!(
+            seqs(&[0, 0], &[0, GAP], &["a", "b"]),
+            vec![Some(1), Some(1)]
+        );
     }
 
     #[test]
     fn a_gap_of_gap_ms_plus_one_splits() {
-        assert_eq!(seqs(&[0, 0], &[0, GAP + 1], &["a", "b"]), vec![Some(1), Some(2)]);
+        assert_eq!(
+            seqs(&[0, 0], &[0, GAP + 1], &["a", "b"]),
+            vec![Some(1), Some(2)]
+        );
     }
 
     #[test]
@@ -95,7 +101,7 @@ mod tests {
         let out = seqs(&vec![0; ts.len()], &ts, &ids);
         assert_eq!(out[71], Some(1)); // 23 h 40 min after the start
         assert_eq!(out[72], Some(2)); // exactly 24 h after it
-        // One millisecond before the cut still joins the first session.
+                                      // One millisecond before the cut still joins the first session.
         let mut ts_before = ts[..72].to_vec();
         ts_before.push(DAY - 1);
         let out = seqs(&vec![0; ts_before.len()], &ts_before, &ids[..73]);
@@ -117,13 +123,23 @@ mod tests {
 
     #[test]
     fn input_order_does_not_matter_and_keys_number_independently() {
-        let out = seqs(&[1, 0, 1, 0], &[5 * GAP, 4 * GAP, 0, 0], &["y", "b", "x", "a"]);
+        let out = seqs(
+            &[1, 0, 1, 0],
+            &[5 * GAP, 4 * GAP, 0, 0],
+            &["y", "b", "x", "a"],
+        );
         assert_eq!(out, vec![Some(2), Some(2), Some(1), Some(1)]);
     }
 
     #[test]
     fn equal_timestamps_order_by_event_id_and_extreme_values_do_not_overflow() {
-        let out = session_seqs(&[0, 0, 0], &[i64::MAX, i64::MIN, i64::MAX], &["b", "c", "a"], GAP, DAY);
+        let out = session_seqs(
+            &[0, 0, 0],
+            &[i64::MAX, i64::MIN, i64::MAX],
+            &["b", "c", "a"],
+            GAP,
+            DAY,
+        );
         assert_eq!(out.unwrap(), vec![Some(2), Some(1), Some(2)]);
     }
 
