@@ -1,0 +1,69 @@
+"""The native processing core (the Rust crate in ``rust/``, built by maturin
+as ``frictionkit._native``), behind a small typed surface. See docs/native.md.
+
+Nothing on the product path calls it yet: today it holds the sessionizer's
+splitting rule over columns, held to ``core/sessionizer.py`` by
+tests/test_native_sessionize.py. Columns cross into Rust through the Arrow C
+data interface, so there is no Python object per event.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import pyarrow as pa
+
+from .core.sessionizer import SessionizerConfig
+
+MISSING = (
+    "frictionkit's native extension (frictionkit._native) is not built: install a wheel, "
+    "or install from source with a Rust toolchain (cargo >= 1.88, https://rustup.rs)"
+)
+
+
+class NativeUnavailable(ImportError):
+    """The extension module is missing (a source checkout that was never built)."""
+
+
+def _native() -> ModuleType:
+    try:
+        from . import _native
+    except ImportError as exc:
+        raise NativeUnavailable(MISSING) from exc
+    return _native
+
+
+def available() -> bool:
+    try:
+        _native()
+    except NativeUnavailable:
+        return False
+    return True
+
+
+def _column(values: Any, type_: pa.DataType) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not isinstance(values, pa.Array):
+        return pa.array(values, type=type_)
+    return values if values.type == type_ else values.cast(type_)
+
+
+def session_seqs(
+    key_index: Any, ts_ms: Any, event_id: Any, config: SessionizerConfig = SessionizerConfig()
+) -> pa.Int64Array:
+    """Per event, the 1-based number of its session within its key, as
+    ``core.sessionizer.session_id_for`` numbers them once every event is in and
+    ``close_all()`` runs; null for a duplicate event id of its key (the first
+    arrival is kept).
+
+    ``key_index`` is an integer per event naming its session key (org,
+    product, client session id); ``ts_ms`` and ``event_id`` are the events'
+    fields. Any pyarrow array, or a sequence pyarrow can convert, will do.
+    Raises ValueError for nulls or columns of different lengths, TypeError for
+    columns that are not integers / strings."""
+    keys = _column(key_index, pa.int64())
+    ts = _column(ts_ms, pa.int64())
+    ids = _column(event_id, pa.string())
+    return _native().session_seqs(keys, ts, ids, config.gap_ms, config.max_length_ms)
