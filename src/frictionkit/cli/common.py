@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterator, TypeVar
 import msgspec
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 T = TypeVar("T")
 
@@ -29,7 +30,9 @@ StoreOpt = typer.Option(None, "--store", help=STORE_HELP)
 
 
 def fail(message: str, code: int = 1) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    # Escaped: a message such as "pip install 'frictionkit[kafka]'" must not
+    # lose its brackets to rich's markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 

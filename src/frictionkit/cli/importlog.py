@@ -55,9 +55,9 @@ def import_log(
         None, "--lifecycle", help="Keep only events whose lifecycle:transition equals this (e.g. COMPLETE)."
     ),
     org: str = typer.Option("imported", "--org", help="orgId of the events."),
-    product: str = typer.Option(None, "--product", help="productId of the events [default: the file's name]."),
+    product: str = typer.Option(None, "--product", help="productId of the events (default: the file's name)"),
     task: str = typer.Option(DEFAULT_TASK_NAME, "--task", help="Task name each case becomes a run of."),
-    out: Path = typer.Option(None, "--out", help="JSONL output (.gz to compress) [default: stdout]."),
+    out: Path = typer.Option(None, "--out", help="JSONL output, .gz to compress (default: stdout)"),
 ) -> None:
     """Turn a process-mining log into wire-format events (JSONL): one session and
     one task run per case, one navigation per activity."""

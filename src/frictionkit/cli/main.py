@@ -7,6 +7,12 @@ import os
 import sys
 
 import typer
+from typer.core import TyperOption
+
+# typer prints a value type beside every option; for an on/off flag
+# ("--strict <bool>") that is noise, since a flag takes no value.
+_display_type_rich = TyperOption.display_type_rich
+TyperOption.display_type_rich = lambda self, ctx: None if self.is_flag else _display_type_rich(self, ctx)
 
 app = typer.Typer(
     name="frictionkit",
@@ -27,6 +33,22 @@ for _name in COMMAND_MODULES:
         if _err.name and _err.name.startswith("frictionkit"):
             continue  # a command module still being written
         raise
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"frictionkit {version('frictionkit')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                      help="print the version and exit"),
+) -> None:
+    """Find where users of internal applications struggle."""
 
 
 def main() -> None:

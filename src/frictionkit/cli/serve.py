@@ -7,7 +7,10 @@ from typing import List, Optional
 
 import typer
 
-from .common import STORE_HELP, one_line_errors
+from .common import STORE_HELP, fail, one_line_errors
+
+# What the serve extra brings; one of them missing names the extra to install.
+SERVE_MODULES = {"fastapi", "uvicorn", "httpx", "plotly", "fastapi_offline", "starlette"}
 
 
 def parse_aliases(values: list[str] | None) -> list[tuple[str, str]]:
@@ -34,8 +37,13 @@ def serve_cmd(
     access_log: bool = typer.Option(False, "--access-log", help="log every request line (query strings included)"),
 ) -> None:
     """Serve ingestion (POST /v1/events/batch), the insights API and /health."""
-    from ..api.app import run_server
-    from ..api.settings import resolve_settings
+    try:
+        from ..api.app import run_server
+        from ..api.settings import resolve_settings
+    except ModuleNotFoundError as err:
+        if err.name and err.name.split(".")[0] in SERVE_MODULES:
+            fail(f"serve needs {err.name.split('.')[0]}: pip install 'frictionkit[serve]'")
+        raise
 
     with one_line_errors():
         settings = resolve_settings(host=host, port=port, brokers=brokers, store_dsn=store_dsn, keys_file=keys_file,

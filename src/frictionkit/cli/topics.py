@@ -8,7 +8,8 @@ from rich.console import Console
 # Safe without confluent-kafka installed: the adapter imports it lazily.
 from frictionkit.bus import kafka
 
-err = Console(stderr=True, highlight=False)
+from .common import fail as _fail
+
 out = Console(highlight=False)
 
 topics_app = typer.Typer(help="Manage the Kafka topics (distributed shape).", no_args_is_help=True)
@@ -16,11 +17,6 @@ topics_app = typer.Typer(help="Manage the Kafka topics (distributed shape).", no
 
 def register(app: typer.Typer) -> None:
     app.add_typer(topics_app, name="topics")
-
-
-def _fail(message: str) -> None:
-    err.print(f"[red]error:[/red] {message}", soft_wrap=True)
-    raise typer.Exit(1)
 
 
 @topics_app.command("create")
