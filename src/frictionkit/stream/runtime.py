@@ -20,6 +20,7 @@ import time
 from typing import Any, Protocol
 
 from ..bus import kafka
+from ..pipeline.storesink import SinkUnavailable
 from .codec import MessageError
 from .deadletter import Outputs
 from .settings import StreamSettings
@@ -27,10 +28,6 @@ from .settings import StreamSettings
 log = logging.getLogger("frictionkit.stream")
 
 TP = tuple[str, int]
-
-
-class SinkUnavailable(RuntimeError):
-    """The store did not take a write; the message is one line for a person."""
 
 
 class Restart(RuntimeError):
@@ -212,11 +209,9 @@ class Runner:
             writing = self.p.flush_sinks(final=final or self.store_down_since is not None)
         except SinkUnavailable as err:
             self.behind = None  # the failed batch is held again, and written with a later step's
-            self._store_refused(str(err))
+            self._store_refused(err)
             return False
-        if self.store_down_since is not None:
-            log.warning("%s: store is back after %.1f s", self.p.name, time.monotonic() - self.store_down_since)
-            self.store_down_since = None
+        self.store_down_since = None
         self.blocked_until = None
         self._flush_producer(deadline)
         durable, self.behind = (self.behind, positions) if writing else (positions, None)
@@ -226,16 +221,13 @@ class Runner:
             self._set_paused(False)
         return True
 
-    def _store_refused(self, reason: str) -> None:
+    def _store_refused(self, err: SinkUnavailable) -> None:
+        # The sink logs the outage and says how long to wait (its backoff);
+        # meanwhile nothing is committed and consumption is paused.
         now = time.monotonic()
         if self.store_down_since is None:
             self.store_down_since = now
-            self.retry_s = self.s.store_retry_initial_s
-            log.warning("%s: store unavailable (%s); holding %d messages, committing nothing, retrying with backoff",
-                        self.p.name, reason, self.p.pending())
-        else:
-            self.retry_s = min(self.retry_s * 2, self.s.store_retry_max_s)
-        self.blocked_until = now + self.retry_s
+        self.blocked_until = now + err.retry_after_s
         self._set_paused(True)
 
     def _set_paused(self, paused: bool) -> None:
