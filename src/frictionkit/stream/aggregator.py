@@ -19,7 +19,9 @@ It consumes two topics in one group, as SPEC §1 draws it:
 Messages are buffered per partition; each commit step hands what is held to
 a store-writer thread as one transaction and goes on consuming, and the
 offsets of that batch are committed by the next commit step, once the write
-is done (``flush_sinks`` returns True: the runtime commits one step behind).
+is done (the store sink, ``pipeline.storesink``, is registered with the
+runner's checkpoint; its flush returns True: the checkpoint commits one step
+behind).
 The store's native work (DuckDB's insert and commit, a fifth of the aggregator's time)
 thus overlaps the decoding and the core's work on what follows, in batches
 as large as before (DuckDB costs 2.5x more per event in batches ten times
@@ -39,20 +41,21 @@ from ..core.model import SessionResult
 from ..pipeline.storesink import Backoff, StoreSink
 from ..store.base import Store
 from .codec import LateEvents, decode_incident, decode_sessionized_json
+from .checkpoint import TP, Sink
 from .deadletter import Outputs
+from .processor import Processor
 from .settings import StreamSettings
 
 log = logging.getLogger("frictionkit.stream")
-TP = tuple[str, int]
 
 
-class MetricsAggregatorProcessor:
+class MetricsAggregatorProcessor(Processor):
     name = "metrics-aggregator"
 
     def __init__(self, settings: StreamSettings, store_factory: Callable[[], Store] | None = None) -> None:
         from ..store import open_store
 
-        self.s = settings
+        super().__init__(settings)
         # The store sink the embedded pipeline writes with too: per-partition
         # batches, one transaction per commit step, written behind, a refused
         # batch held again with backoff (pipeline.storesink).
@@ -65,25 +68,21 @@ class MetricsAggregatorProcessor:
         self.stats.update(events=0, incidents_checked=0, incidents_mismatched=0)
 
     def topics(self) -> list[str]:
-        t = self.s.topics
+        t = self.settings.topics
         return [t.sessionized, t.incidents]
 
-    def assigned(self, tps: list[TP], metadata: dict[TP, str | None]) -> None:
-        self.sink.assign(tps)
-
-    def revoked(self, tps: list[TP]) -> None:
-        # Not written, so not committed: the next owner reads it again.
-        self.sink.revoke(tps)
+    def sinks(self) -> list[Sink]:
+        return [self.sink]
 
     def handle(self, msg: Any, out: Outputs, now_ms: int) -> None:
         topic = msg.topic()
         tp = (topic, msg.partition())
-        if topic == self.s.topics.sessionized:
+        if topic == self.settings.topics.sessionized:
             decoded, events_json = decode_sessionized_json(msg.value() or b"")
             self.stats["events"] += len(decoded.events)
             results = []
             if not isinstance(decoded, LateEvents):
-                results.append(process_session(decoded, self.s.core))
+                results.append(process_session(decoded, self.settings.core))
                 self._remember(results[0])
             self.sink.add(tp, events=decoded.events, events_json=events_json, results=results)
         else:
@@ -95,7 +94,7 @@ class MetricsAggregatorProcessor:
         key = (f.org_id, f.product_id, f.session_id)
         self.seen_incidents[key] = frozenset(i.incident_id for i in result.incidents)
         self.seen_incidents.move_to_end(key)
-        while len(self.seen_incidents) > self.s.crosscheck_sessions:
+        while len(self.seen_incidents) > self.settings.crosscheck_sessions:
             self.seen_incidents.popitem(last=False)
 
     def _check(self, inc: Any) -> None:
@@ -108,29 +107,6 @@ class MetricsAggregatorProcessor:
             if self.stats["incidents_mismatched"] <= 5:
                 log.warning("metrics-aggregator: incident %s (%s) of session %s is not what the core finds there; "
                             "is the detector configured differently?", inc.incident_id, inc.incident_type, inc.session_id)
-
-    def eof(self, tp: TP, now_ms: int) -> None:
-        pass
-
-    def tick(self, out: Outputs, now_ms: int) -> None:
-        pass
-
-    def flush_sinks(self, final: bool = True) -> bool:
-        """Wait for the batch being written (its failure: SinkUnavailable,
-        the batch held again), then hand over what is held as the next one;
-        with ``final``, wait for that one too. True when a batch is then
-        being written (the runtime commits its offsets at the next step)."""
-        return self.sink.flush(final=final)
-
-    def write_done(self) -> bool:
-        """No batch is being written (the runtime may commit what it handed over)."""
-        return self.sink.idle
-
-    def offsets(self, positions: dict[TP, int]) -> dict[TP, tuple[int, str | None]]:
-        return {tp: (pos, None) for tp, pos in positions.items()}
-
-    def pending(self) -> int:
-        return self.sink.held()
 
     def close(self) -> None:
         self.sink.close(raise_failure=False)
