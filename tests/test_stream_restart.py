@@ -88,7 +88,7 @@ def _feed(proc: SessionizerProcessor, values: list[bytes], start: int, stop: int
 
 def _finish(proc: SessionizerProcessor, out: Collect) -> None:
     proc.eof(TP, NOW)
-    proc.tick(out, NOW + 10 * proc.s.idle_after_ms)
+    proc.tick(out, NOW + 10 * proc.settings.idle_after_ms)
 
 
 def _uninterrupted_run(values: list[bytes], settings: StreamSettings) -> Collect:
@@ -310,7 +310,7 @@ def test_past_dated_traffic_after_an_idle_spell_is_sessionized_whole() -> None:
     proc, out = SessionizerProcessor(settings), Collect()
     proc.assigned([TP], {})
     proc.eof(TP, NOW)
-    proc.tick(out, NOW + 10 * proc.s.idle_after_ms)  # idle before any traffic
+    proc.tick(out, NOW + 10 * proc.settings.idle_after_ms)  # idle before any traffic
     _feed(proc, [event_to_bus_json(ev) for ev in arrived], 0, len(arrived), out)
     _finish(proc, out)
     got: dict[bytes, bytes] = {}

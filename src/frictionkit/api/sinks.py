@@ -3,8 +3,8 @@
 
 Both sinks answer the same question for the ingestion route: is every event
 of this batch durably stored? ``publish`` returns when it is and raises
-``SinkUnavailable`` when it is not (the route then answers 503 and
-acknowledges nothing).
+``SinkUnavailable`` (``pipeline.storesink``, the one definition) when it is
+not (the route then answers 503 and acknowledges nothing).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, Callable, TypeVar
 from ..core.batch import CheckedBatch
 from ..core.model import Event
 from ..pipeline.embedded import EmbeddedPipeline
+from ..pipeline.storesink import SinkUnavailable  # the events could not be made durable: nothing is acknowledged
 from ..store import open_store
 from ..store.base import Store, StoreError
 from .settings import Settings, redact_dsn
@@ -24,10 +25,6 @@ from .stall import StallWatch
 
 log = logging.getLogger("frictionkit.serve")
 T = TypeVar("T")
-
-
-class SinkUnavailable(RuntimeError):
-    """The events could not be made durable; nothing may be acknowledged."""
 
 
 class StoreAccess:

@@ -1,6 +1,7 @@
 """The embedded pipeline: validated events in, facts out, in one process.
 
-Each chunk is one store transaction: new events go into ``events_raw``, the
+Each chunk is one store transaction (``pipeline.storesink``, the sink the
+stream aggregator writes with too): new events go into ``events_raw``, the
 sessionizer takes the chunk, and every session the watermark closes is
 processed by the core and written. Keys that may have stored history (a store
 that held events before this run, or a key the sessionizer forgot) get that
@@ -11,17 +12,16 @@ same rows instead of partial ones.
 
 from __future__ import annotations
 
-from typing import Any, Callable
-
 import msgspec
 
 from ..core.metrics import CoreConfig, process_session
 from ..core.model import Event, Session, SessionKey, SessionResult
 from ..core.sessionizer import ACCEPTED, LATE, SessionizerConfig
-from ..store.arrow import result_tables
 from ..store.base import Store
 from .keyfilter import KeyFilter
-from .writebehind import WriteBehind
+from .storesink import StoreSink
+
+PARTITION = "embedded"  # the sink's one partition: the pipeline's input is one stream
 
 
 class PipelineConfig(msgspec.Struct, frozen=True):
@@ -47,7 +47,11 @@ class EmbeddedPipeline:
         self._stored_keys = KeyFilter(store.session_keys() if store.has_events() else ())
         # Keys whose history was reloaded: their sessions may already have rows.
         self._reloaded: set[SessionKey] = set()
-        self._writes = WriteBehind() if write_behind else None
+        # Written behind (replay): each chunk's transaction runs while the
+        # next chunk is computed. A failure is raised as the store's own error.
+        self._sink = StoreSink(store, write_behind=write_behind)
+        self._sink.assign([PARTITION])
+        self._write_behind = write_behind
 
     def process(self, events: list[Event], *, watermark_ts_ms: int | None = None) -> None:
         """Take one chunk of valid events (any order, duplicates allowed)."""
@@ -78,19 +82,15 @@ class EmbeddedPipeline:
                 self.stats.late += 1
         self.stats.accepted += len(events)
         closed = logic.advance(watermark_ts_ms)
-        results = self._results(closed)
-        # The store's batches are built here, by the interpreter, so that the
-        # writer thread (when there is one) holds the GIL as little as it can.
-        prepare = self.store.prepare_events
-        inserts = [(part, assume_new, prepare(part)) for part, assume_new in ((seen_before, False), (fresh, True))
-                   if part]
-        self._submit(self._transaction(self._tables(closed, results), inserts))
+        self._sink.add(PARTITION, events=seen_before, new_events=fresh)
+        self._add_closed(closed)
+        self._flush()
 
     def reload(self, keys: list[SessionKey]) -> None:
         """Load the stored history of these keys (e.g. sessions left open by a
         server that stopped); their sessions are recomputed and replace rows."""
         if keys:
-            self._drain()  # the history must include every chunk written so far
+            self._sink.settle()  # the history must include every chunk written so far
             history = self.store.load_history(sorted(keys))
             self.logic.preload(history)
             self._reloaded.update({(ev.org_id, ev.product_id, ev.session_id) for ev in history})
@@ -102,15 +102,14 @@ class EmbeddedPipeline:
     def finish(self) -> PipelineStats:
         """End of input: close every open session; every write is done on return."""
         self._write_closed(self.logic.close_all())
-        if self._writes is not None:
-            self._writes.close()
+        self._sink.close()
+        self.stats.duplicates = self._sink.stats["duplicates"]
         return self.stats
 
     def abandon(self) -> None:
         """Stop early (an error upstream): wait for the writes handed over,
         without raising their failure over the caller's."""
-        if self._writes is not None:
-            self._writes.close(raise_failure=False)
+        self._sink.close(raise_failure=False)
 
     def _load_history(self, keys: set[SessionKey], was_stored: set[SessionKey]) -> None:
         """Before the sessionizer sees a chunk: load the stored history of its
@@ -132,40 +131,24 @@ class EmbeddedPipeline:
 
     def _write_closed(self, closed: list[Session]) -> None:
         if closed:
-            self._submit(self._transaction(self._tables(closed, self._results(closed))))
+            self._add_closed(closed)
+            self._flush()
 
-    def _tables(self, closed: list[Session], results: list[SessionResult]) -> list[tuple[list[SessionResult], bool, Any]]:
-        """(results, replace, their fact tables) for the store, in write order."""
+    def _add_closed(self, closed: list[Session]) -> None:
+        """The facts of these sessions, for the transaction after the chunk's events."""
+        results = self._results(closed)
         reloaded = self._reloaded
         # Sessions of keys never stored before cannot have rows to replace, so
         # the store may skip its delete pass for them.
-        fresh = [r for r, s in zip(results, closed) if (s.org_id, s.product_id, s.client_session_id) not in reloaded]
-        again = [r for r, s in zip(results, closed) if (s.org_id, s.product_id, s.client_session_id) in reloaded]
-        return [(part, replace, result_tables(part)) for part, replace in ((fresh, False), (again, True)) if part]
+        again = [(s.org_id, s.product_id, s.client_session_id) in reloaded for s in closed]
+        self._sink.add(PARTITION, results=[r for r, old in zip(results, again) if old],
+                       new_results=[r for r, old in zip(results, again) if not old])
 
-    def _transaction(self, facts: list[tuple[list[SessionResult], bool, Any]],
-                     inserts: list[tuple[list[Event], bool, Any]] = ()) -> Callable[[], None]:
-        """One store transaction, to run now or on the writer thread: the
-        events (in the form the store takes), then the closed sessions' facts."""
-        def write() -> None:
-            with self.store.transaction():
-                for events, assume_new, table in inserts:
-                    inserted = self.store.insert_events(events, assume_new, table=table)
-                    self.stats.duplicates += len(events) - inserted
-                for results, replace, tables in facts:
-                    self.store.write_results(results, replace=replace, tables=tables)
-
-        return write
-
-    def _submit(self, write: Callable[[], None]) -> None:
-        if self._writes is None:
-            write()
-        else:
-            self._writes.submit(write)
-
-    def _drain(self) -> None:
-        if self._writes is not None:
-            self._writes.drain()
+    def _flush(self) -> None:
+        """One store transaction: the events added, then the facts (now, or
+        behind when writing behind)."""
+        self._sink.flush(final=not self._write_behind)
+        self.stats.duplicates = self._sink.stats["duplicates"]
 
 
 __all__ = ["ACCEPTED", "EmbeddedPipeline", "PipelineConfig", "PipelineStats"]

@@ -1,9 +1,9 @@
 """Store transactions on a thread of their own, one at a time, in order.
 
 The store's native work (DuckDB's insert and commit) releases the GIL, so it
-overlaps the interpreter's work on what comes next: replay writes each chunk
-this way (pipeline.embedded), and the stream aggregator each commit step's
-batch (stream.aggregator).
+overlaps the interpreter's work on what comes next. The store sink
+(pipeline.storesink) writes this way when asked: replay each chunk, the
+stream aggregator each commit step's batch.
 """
 
 from __future__ import annotations

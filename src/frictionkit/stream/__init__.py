@@ -44,7 +44,7 @@ def run(service: str, settings: StreamSettings, stop: threading.Event | None = N
     if install_signals and threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-    threads = [threading.Thread(target=r.run, name=r.p.name, daemon=True) for r in runners]
+    threads = [threading.Thread(target=r.run, name=r.processor.name, daemon=True) for r in runners]
     for t in threads:
         t.start()
     log.info("running %s on %s", ", ".join(names), settings.brokers)
@@ -57,11 +57,9 @@ def run(service: str, settings: StreamSettings, stop: threading.Event | None = N
                     t.join()
     finally:
         stop.set()
-        for p in processors:
-            close = getattr(p, "close", None)
-            if close:
-                close()
-    return {r.p.name: {**r.stats, **getattr(r.p, "stats", {})} for r in runners}
+        for processor in processors:
+            processor.close()
+    return {r.processor.name: {**r.stats, **r.processor.stats} for r in runners}
 
 
 __all__ = ["PROCESSORS", "StreamSettings", "Topics", "build_processor", "run"]

@@ -15,27 +15,20 @@ from ..core.incidents import detect_incidents
 from ..core.tasks import find_task_runs
 from .codec import LateEvents, decode_sessionized, encode_incident, incident_key
 from .deadletter import Outputs
+from .processor import Processor
 from .settings import StreamSettings
 
-TP = tuple[str, int]
 
-
-class IncidentDetectorProcessor:
+class IncidentDetectorProcessor(Processor):
     name = "incident-detector"
 
     def __init__(self, settings: StreamSettings) -> None:
-        self.s = settings
+        super().__init__(settings)
         self.config = settings.core.incidents
         self.stats = {"sessions": 0, "incidents": 0}
 
     def topics(self) -> list[str]:
-        return [self.s.topics.sessionized]
-
-    def assigned(self, tps: list[TP], metadata: dict[TP, str | None]) -> None:
-        pass
-
-    def revoked(self, tps: list[TP]) -> None:
-        pass
+        return [self.settings.topics.sessionized]
 
     def handle(self, msg: Any, out: Outputs, now_ms: int) -> None:
         session = decode_sessionized(msg.value() or b"")
@@ -44,24 +37,6 @@ class IncidentDetectorProcessor:
         runs = find_task_runs(session.events, self.config.abandon_after_ms)
         incidents = detect_incidents(session, runs, self.config)
         for inc in incidents:
-            out.produce(self.s.topics.incidents, encode_incident(inc), incident_key(inc))
+            out.produce(self.settings.topics.incidents, encode_incident(inc), incident_key(inc))
         self.stats["sessions"] += 1
         self.stats["incidents"] += len(incidents)
-
-    def eof(self, tp: TP, now_ms: int) -> None:
-        pass
-
-    def tick(self, out: Outputs, now_ms: int) -> None:
-        pass
-
-    def flush_sinks(self, final: bool = True) -> bool:
-        return False  # the producer is the only sink, flushed by the runtime
-
-    def write_done(self) -> bool:
-        return True
-
-    def offsets(self, positions: dict[TP, int]) -> dict[TP, tuple[int, str | None]]:
-        return {tp: (pos, None) for tp, pos in positions.items()}
-
-    def pending(self) -> int:
-        return 0

@@ -39,10 +39,11 @@ from ..core.contract import ContractError, decode_bus_message
 from ..core.model import Event, Session, SessionKey
 from ..core.sessionizer import DUPLICATE, LATE, SessionizerConfig, SessionizerLogic
 from .codec import MessageError, encode_late, encode_session, message_key, session_key
+from .checkpoint import TP
 from .deadletter import Outputs
+from .processor import Processor
 from .settings import StreamSettings
 
-TP = tuple[str, int]
 
 
 Claim = tuple[int, int | None]  # (watermark, position); position None: any input
@@ -140,17 +141,17 @@ class _Partition:
         return None
 
 
-class SessionizerProcessor:
+class SessionizerProcessor(Processor):
     name = "sessionizer"
 
     def __init__(self, settings: StreamSettings) -> None:
-        self.s = settings
+        super().__init__(settings)
         self.config = settings.sessionizer
         self.parts: dict[TP, _Partition] = {}
         self.stats = {"events": 0, "duplicates": 0, "late": 0, "sessions": 0, "suppressed": 0}
 
     def topics(self) -> list[str]:
-        return [self.s.topics.raw]
+        return [self.settings.topics.raw]
 
     def assigned(self, tps: list[TP], metadata: dict[TP, str | None]) -> None:
         from .runtime import wall_ms
@@ -190,7 +191,7 @@ class SessionizerProcessor:
         # change no closed session: the aggregator reads them from here, so
         # that it need not read (and check) events.raw as well.
         for key, evs in late.items():
-            out.produce(self.s.topics.sessionized, encode_late(evs), message_key(*key))
+            out.produce(self.settings.topics.sessionized, encode_late(evs), message_key(*key))
         stats["events"] += len(events)
         part.position = offset + 1
         part.dirty = True
@@ -204,7 +205,7 @@ class SessionizerProcessor:
     def tick(self, out: Outputs, now_ms: int) -> None:
         for part in self.parts.values():
             logic = part.logic
-            if part.at_eof and now_ms - part.quiet_since_ms >= self.s.idle_after_ms:
+            if part.at_eof and now_ms - part.quiet_since_ms >= self.settings.idle_after_ms:
                 # Idle: event time is taken to run with the wall clock, both as
                 # the clock itself (live traffic) and as time passed since the
                 # partition went quiet (a source whose clock is ahead of ours).
@@ -235,14 +236,8 @@ class SessionizerProcessor:
         if part.already_emitted(key, self._deadline(session)):
             self.stats["suppressed"] += 1
             return
-        out.produce(self.s.topics.sessionized, encode_session(session), session_key(session))
+        out.produce(self.settings.topics.sessionized, encode_session(session), session_key(session))
         self.stats["sessions"] += 1
-
-    def flush_sinks(self, final: bool = True) -> bool:
-        return False  # the producer is the only sink, flushed by the runtime
-
-    def write_done(self) -> bool:
-        return True
 
     def offsets(self, positions: dict[TP, int]) -> dict[TP, tuple[int, str | None]]:
         result = {}
@@ -254,6 +249,3 @@ class SessionizerProcessor:
             claims = part.claims(position)
             result[tp] = (position if oldest is None else min(oldest, position), format_claims(claims) if claims else None)
         return result
-
-    def pending(self) -> int:
-        return 0

@@ -1,0 +1,282 @@
+"""The store sink: the one way the pipeline writes the store, embedded or on Kafka.
+
+Both shapes hand it what each partition of their input gave (the embedded
+pipeline has one partition; the metrics aggregator one per Kafka partition it
+owns): the events to store and the results of the sessions that closed. A
+``flush`` writes everything held in **one store transaction, events first,
+then the sessions' facts**, so a reader never sees facts whose events are not
+stored, and a transaction that fails leaves neither. In the shape of Quix
+Streams' ``BatchingSink``: batches per partition, ``add``, ``flush``.
+
+Two choices, made by whoever builds the sink:
+
+* ``write_behind``: the transaction runs on a writer thread of its own
+  (``pipeline.writebehind``) while the caller computes what follows; ``flush``
+  then returns once the *previous* flush's batch is written, and says True
+  (a batch is still being written). The store's native work (DuckDB's insert
+  and commit) overlaps the interpreter's that way.
+* ``hold_refused``: a batch the store refused is held again, before what came
+  after it, and ``SinkUnavailable`` (one line, with the backoff to wait) is
+  raised; the next flush writes it with what came since. The stream runtime
+  retries so and commits nothing meanwhile. Without it (replay, embedded
+  serve) the store's own error is raised and the batch is dropped: the caller
+  answers for it (a failed replay, a 503 the agent retries).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable, Hashable
+
+import msgspec
+
+from ..core.model import Event, SessionResult
+from ..store.arrow import result_tables
+from ..store.base import Store
+from ..store.eventsjson import join_event_arrays
+from .writebehind import WriteBehind
+
+log = logging.getLogger("frictionkit.sink")
+
+Partition = Hashable  # (topic, partition) on Kafka; any one value embedded
+
+
+class SinkUnavailable(RuntimeError):
+    """A sink (the store, or the event bus) did not take a write: nothing it
+    held may be acknowledged or committed. The message is one line for a
+    person; ``retry_after_s`` is how long to wait before trying again."""
+
+    def __init__(self, reason: str, retry_after_s: float = 0.0) -> None:
+        super().__init__(reason)
+        self.retry_after_s = retry_after_s
+
+
+class Backoff(msgspec.Struct, frozen=True):
+    """Waits between retries of a refused batch: doubling from ``initial_s`` to ``max_s``."""
+
+    initial_s: float = 0.2
+    max_s: float = 5.0
+
+
+class Batch:
+    """What one partition gave since the last flush.
+
+    ``events`` may hold events stored already (the store drops them);
+    ``new_events`` none of whose sessions has stored events (the store skips
+    its duplicate lookup). ``results`` replace the stored facts of their
+    sessions; ``new_results`` have none yet. ``events_json`` holds, per
+    ``add``, the JSON of its ``events`` as the input held them (None when
+    not known), which a store that parses JSON takes as it is."""
+
+    __slots__ = ("events", "events_json", "new_events", "results", "new_results", "messages")
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.events_json: list[msgspec.Raw | None] = []
+        self.new_events: list[Event] = []
+        self.results: list[SessionResult] = []
+        self.new_results: list[SessionResult] = []
+        self.messages = 0
+
+    def take(self) -> Batch:
+        taken = Batch()
+        for name in Batch.__slots__[:-1]:
+            setattr(taken, name, getattr(self, name))
+            setattr(self, name, [])
+        taken.messages, self.messages = self.messages, 0
+        return taken
+
+    def put_back(self, older: Batch) -> None:
+        """A batch that was not written, back before what came since."""
+        for name in Batch.__slots__[:-1]:
+            setattr(self, name, getattr(older, name) + getattr(self, name))
+        self.messages += older.messages
+
+
+def _session_id(result: SessionResult) -> tuple[str, str, str]:
+    session = result.session
+    return (session.org_id, session.product_id, session.session_id)
+
+
+class StoreSink:
+    """Batches per partition, written in one transaction per ``flush``."""
+
+    def __init__(self, store: Store | None = None, *, open_store: Callable[[], Store] | None = None,
+                 write_behind: bool = False, hold_refused: bool = False, backoff: Backoff = Backoff(),
+                 name: str = "store sink") -> None:
+        if (store is None) == (open_store is None):
+            raise ValueError("a StoreSink takes a store or a function that opens one")
+        self.store = store
+        # A sink that opens its store reopens it after a failure: a server
+        # that came back, or a connection left in a failed transaction.
+        self.open_store = open_store
+        self.name = name
+        self.hold_refused = hold_refused
+        self.backoff = backoff
+        self.batches: dict[Partition, Batch] = {}
+        self.in_flight: dict[Partition, Batch] | None = None  # the batch being written
+        self.writes = WriteBehind() if write_behind else None
+        self.down_since_s: float | None = None  # monotonic time of the first refusal of this outage
+        self.retry_s = 0.0
+        self.stats = {"writes": 0, "sessions": 0, "duplicates": 0}
+
+    # -- partitions ----------------------------------------------------------------
+
+    def assign(self, partitions: list[Partition]) -> None:
+        for partition in partitions:
+            self.batches.setdefault(partition, Batch())
+
+    def revoke(self, partitions: list[Partition]) -> None:
+        # Not written, so not committed: the partition's next owner reads it again.
+        for partition in partitions:
+            self.batches.pop(partition, None)
+
+    def add(self, partition: Partition, *, events: list[Event] = (), events_json: msgspec.Raw | None = None,
+            new_events: list[Event] = (), results: list[SessionResult] = (),
+            new_results: list[SessionResult] = (), messages: int = 1) -> None:
+        """Hold what one input (a message, a chunk) gave; written by the next flush."""
+        batch = self.batches[partition]
+        if events:
+            batch.events.extend(events)
+            batch.events_json.append(events_json)
+        batch.new_events.extend(new_events)
+        batch.results.extend(results)
+        batch.new_results.extend(new_results)
+        batch.messages += messages
+
+    def held(self) -> int:
+        """Inputs held or being written (what bounds memory)."""
+        held = sum(batch.messages for batch in self.batches.values())
+        return held + sum(batch.messages for batch in (self.in_flight or {}).values())
+
+    @property
+    def idle(self) -> bool:
+        """No batch handed over by ``flush`` is still being written."""
+        return self.in_flight is None or self.writes is None or self.writes.idle
+
+    # -- writing -----------------------------------------------------------------------
+
+    def flush(self, final: bool = True) -> bool:
+        """Wait for the batch being written, then write what is held as the
+        next one. True when that one is still being written (write-behind,
+        not ``final``). Raises SinkUnavailable (held again) or the store's
+        error (dropped), as the sink was built."""
+        self.settle()
+        batch = {partition: held.take() for partition, held in self.batches.items() if held.messages}
+        if not batch:
+            return False
+        self.in_flight = batch
+        try:
+            write = self._transaction(batch)
+            if self.writes is None:
+                write()
+                self.in_flight = None
+                self._written()
+                return False
+            self.writes.submit(write)
+        except Exception as err:  # noqa: BLE001 - like a store failure: held again or raised
+            self._failed(err)
+        # While the store is away, each retry waits for its write: the outage
+        # ends when a write succeeds, not when one is handed over.
+        if final or self.down_since_s is not None:
+            self.settle()
+            return False
+        return True
+
+    def settle(self) -> None:
+        """Wait until the batch being written is in the store; its failure is
+        raised here (held again, or dropped)."""
+        if self.in_flight is None:
+            return
+        if self.writes is not None:
+            try:
+                self.writes.drain()
+            except Exception as err:  # noqa: BLE001 - any store failure
+                self._failed(err)
+        self.in_flight = None
+        self._written()
+
+    def _transaction(self, batch: dict[Partition, Batch]) -> Callable[[], None]:
+        """The transaction for these batches, its inputs built here: on the
+        caller's thread, so that the writer thread holds the GIL as little as
+        it can."""
+        held = list(batch.values())
+        events = [ev for b in held for ev in b.events]
+        spans = [span for b in held for span in b.events_json]
+        new_events = [ev for b in held for ev in b.new_events]
+        # A session given twice (emitted again, in two partitions' batches):
+        # the later one is the one to keep, as a later transaction would.
+        again = {_session_id(r): r for b in held for r in b.results}
+        fresh = {key: r for key, r in ((_session_id(r), r) for b in held for r in b.new_results) if key not in again}
+        results, new_results = list(again.values()), list(fresh.values())
+        inserts = [(part, assume_new, self._events_table(part, spans if not assume_new else None))
+                   for part, assume_new in ((events, False), (new_events, True)) if part]
+        facts = [(part, replace, result_tables(part)) for part, replace in ((new_results, False), (results, True))
+                 if part]
+
+        def write() -> None:
+            # On the writer thread when writing behind: the store is used nowhere else meanwhile.
+            if self.store is None:
+                self.store = self.open_store()  # type: ignore[misc]
+            store = self.store
+            with store.transaction():
+                for part, assume_new, table in inserts:
+                    inserted = store.insert_events(part, assume_new, table=table)
+                    self.stats["duplicates"] += len(part) - inserted
+                for part, replace, tables in facts:
+                    store.write_results(part, replace=replace, tables=tables)
+            self.stats["writes"] += 1
+            self.stats["sessions"] += len(results) + len(new_results)
+
+        return write
+
+    def _events_table(self, events: list[Event], spans: list[msgspec.Raw | None] | None) -> Any:
+        """The events as the store takes them fastest: the JSON the input held
+        (parsed by DuckDB in C++), else what the store prepares, else None
+        (a store not opened yet builds its own)."""
+        if spans and None not in spans:
+            return join_event_arrays(spans)  # type: ignore[arg-type]
+        return self.store.prepare_events(events) if self.store is not None else None
+
+    def _written(self) -> None:
+        if self.down_since_s is not None:
+            log.warning("%s: store is back after %.1f s", self.name, time.monotonic() - self.down_since_s)
+            self.down_since_s = None
+
+    def _failed(self, err: Exception) -> None:
+        """The batch in flight was not written: held again (SinkUnavailable)
+        or dropped (the store's error, raised as it is)."""
+        batch, self.in_flight = self.in_flight or {}, None
+        if not self.hold_refused:
+            raise err
+        if self.writes is not None:
+            self.writes.clear_failure()
+        self._drop_store()
+        for partition, older in batch.items():
+            if partition in self.batches:  # a revoked partition's is read again by its next owner
+                self.batches[partition].put_back(older)
+        now = time.monotonic()
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        if self.down_since_s is None:
+            self.down_since_s, self.retry_s = now, self.backoff.initial_s
+            log.warning("%s: store unavailable (%s); holding %d inputs, retrying with backoff",
+                        self.name, reason, self.held())
+        else:
+            self.retry_s = min(self.retry_s * 2, self.backoff.max_s)
+        raise SinkUnavailable(reason, self.retry_s) from None
+
+    def _drop_store(self) -> None:
+        if self.open_store is not None and self.store is not None:
+            try:
+                self.store.close()
+            except Exception:  # noqa: BLE001 - closing a store that failed
+                pass
+            self.store = None
+
+    def close(self, raise_failure: bool = True) -> None:
+        """Wait for every write handed over; a sink that opened its store closes it."""
+        if self.writes is not None:
+            self.writes.close(raise_failure=raise_failure)
+        self.in_flight = None
+        self._drop_store()
