@@ -20,6 +20,7 @@ from ..core.model import Event, Session, SessionKey, SessionResult
 from ..core.sessionizer import ACCEPTED, LATE, SessionizerConfig
 from ..store.arrow import result_tables
 from ..store.base import Store
+from . import recompute
 from .keyfilter import KeyFilter
 from .writebehind import WriteBehind
 
@@ -73,10 +74,16 @@ class EmbeddedPipeline:
         self._load_history(keys, was_stored)
         logic = self.logic
         on_event = logic.on_event
+        late_keys: set[SessionKey] = set()
         for ev in events:
             if on_event(ev) is LATE:
                 self.stats.late += 1
+                late_keys.add((ev.org_id, ev.product_id, ev.session_id))
         self.stats.accepted += len(events)
+        if late_keys:  # stored, counted late, and their keys' sessions recomputed
+            self._drain()  # the history must include every chunk written so far
+            recompute.reopen(logic, self.store, late_keys, events)
+            self._reloaded.update(late_keys)
         closed = logic.advance(watermark_ts_ms)
         results = self._results(closed)
         # The store's batches are built here, by the interpreter, so that the
@@ -84,7 +91,7 @@ class EmbeddedPipeline:
         prepare = self.store.prepare_events
         inserts = [(part, assume_new, prepare(part)) for part, assume_new in ((seen_before, False), (fresh, True))
                    if part]
-        self._submit(self._transaction(self._tables(closed, results), inserts))
+        self._submit(self._transaction(self._tables(closed, results), inserts, late_keys))
 
     def reload(self, keys: list[SessionKey]) -> None:
         """Load the stored history of these keys (e.g. sessions left open by a
@@ -144,7 +151,8 @@ class EmbeddedPipeline:
         return [(part, replace, result_tables(part)) for part, replace in ((fresh, False), (again, True)) if part]
 
     def _transaction(self, facts: list[tuple[list[SessionResult], bool, Any]],
-                     inserts: list[tuple[list[Event], bool, Any]] = ()) -> Callable[[], None]:
+                     inserts: list[tuple[list[Event], bool, Any]] = (),
+                     late_keys: set[SessionKey] = frozenset()) -> Callable[[], None]:
         """One store transaction, to run now or on the writer thread: the
         events (in the form the store takes), then the closed sessions' facts."""
         def write() -> None:
@@ -152,6 +160,8 @@ class EmbeddedPipeline:
                 for events, assume_new, table in inserts:
                     inserted = self.store.insert_events(events, assume_new, table=table)
                     self.stats.duplicates += len(events) - inserted
+                if late_keys:
+                    recompute.delete_stale_facts(self.store, late_keys)
                 for results, replace, tables in facts:
                     self.store.write_results(results, replace=replace, tables=tables)
 
