@@ -37,7 +37,8 @@ from typing import Any, Callable
 import msgspec
 
 from ..core.metrics import process_session
-from ..core.model import Event, SessionResult
+from ..core.model import Event, SessionKey, SessionResult
+from ..pipeline import recompute
 from ..pipeline.writebehind import WriteBehind
 from ..store.arrow import result_tables
 from ..store.base import Store
@@ -52,7 +53,7 @@ TP = tuple[str, int]
 
 
 class _Pending:
-    __slots__ = ("events", "events_json", "results", "messages")
+    __slots__ = ("events", "events_json", "results", "messages", "late_keys")
 
     def __init__(self) -> None:
         self.events: list[Event] = []
@@ -62,12 +63,13 @@ class _Pending:
         self.events_json: list[msgspec.Raw | None] = []
         self.results: list[SessionResult] = []
         self.messages = 0
+        self.late_keys: set[SessionKey] = set()  # their sessions are recomputed (pipeline/recompute.py)
 
     def take(self) -> _Pending:
         taken = _Pending()
-        taken.events, taken.events_json, taken.results, taken.messages = (
-            self.events, self.events_json, self.results, self.messages)
-        self.events, self.events_json, self.results, self.messages = [], [], [], 0
+        taken.events, taken.events_json, taken.results, taken.messages, taken.late_keys = (
+            self.events, self.events_json, self.results, self.messages, self.late_keys)
+        self.events, self.events_json, self.results, self.messages, self.late_keys = [], [], [], 0, set()
         return taken
 
     def put_back(self, older: _Pending) -> None:
@@ -76,6 +78,7 @@ class _Pending:
         self.events_json = older.events_json + self.events_json
         self.results = older.results + self.results
         self.messages += older.messages
+        self.late_keys |= older.late_keys
 
 
 class MetricsAggregatorProcessor:
@@ -115,7 +118,9 @@ class MetricsAggregatorProcessor:
             pending.events.extend(decoded.events)
             pending.events_json.append(events_json)
             self.stats["events"] += len(decoded.events)
-            if not isinstance(decoded, LateEvents):
+            if isinstance(decoded, LateEvents):
+                pending.late_keys.add((decoded.org_id, decoded.product_id, decoded.client_session_id))
+            else:
                 result = process_session(decoded, self.s.core)
                 pending.results.append(result)
                 self._remember(result)
@@ -171,8 +176,9 @@ class MetricsAggregatorProcessor:
             # builds its own), the facts as Arrow.
             spans = [span for p in batch.values() for span in p.events_json]
             events_batch = None if not events or None in spans else join_event_arrays(spans)
+            late_keys = set().union(*(p.late_keys for p in batch.values()))
             self.writes.submit(self._write_job(events, events_batch, results,
-                                               result_tables(results) if results else None))
+                                               result_tables(results) if results else None, late_keys))
         except Exception as err:  # noqa: BLE001 - like a store failure: held, retried, never lost
             self._hold_again(err)
         if final:
@@ -181,7 +187,7 @@ class MetricsAggregatorProcessor:
         return True
 
     def _write_job(self, events: list[Event], events_batch: Any, results: list[SessionResult],
-                   tables: Any) -> Callable[[], None]:
+                   tables: Any, late_keys: set[SessionKey]) -> Callable[[], None]:
         def write() -> None:
             # On the writer thread: the store is used nowhere else meanwhile.
             if self.store is None:
@@ -191,6 +197,7 @@ class MetricsAggregatorProcessor:
                     self.store.insert_events(events, table=events_batch)
                 if results:
                     self.store.write_results(results, tables=tables)
+                recompute.recompute_keys(self.store, late_keys, self.s.sessionizer, self.s.core)
             self.stats["writes"] += 1
             self.stats["sessions"] += len(results)
 
