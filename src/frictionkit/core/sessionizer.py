@@ -122,6 +122,13 @@ class SessionizerLogic:
             elif ev.ts_ms < state.events[0].ts_ms:
                 heapq.heappush(self._deadlines, (ev.ts_ms + self.config.gap_ms + 1, key))
 
+    def forget(self, keys: set[SessionKey]) -> None:
+        """Drop these keys' state (a late event: the caller preloads their whole
+        stored history again, and their sessions are recomputed and renumbered)."""
+        for key in keys:
+            self._keys.pop(key, None)
+        # Their heap entries are stale now; popping skips keys not held.
+
     def _is_late(self, state: _KeyState, ts_ms: int) -> bool:
         last = state.closed_last_ts_ms
         if ts_ms <= last:

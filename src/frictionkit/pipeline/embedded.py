@@ -18,6 +18,7 @@ from ..core.metrics import CoreConfig, process_session
 from ..core.model import Event, Session, SessionKey, SessionResult
 from ..core.sessionizer import ACCEPTED, LATE, SessionizerConfig
 from ..store.base import Store
+from . import recompute
 from .keyfilter import KeyFilter
 from .storesink import StoreSink
 
@@ -77,12 +78,18 @@ class EmbeddedPipeline:
         self._load_history(keys, was_stored)
         logic = self.logic
         on_event = logic.on_event
+        late_keys: set[SessionKey] = set()
         for ev in events:
             if on_event(ev) is LATE:
                 self.stats.late += 1
+                late_keys.add((ev.org_id, ev.product_id, ev.session_id))
         self.stats.accepted += len(events)
+        if late_keys:  # stored, counted late, and their keys' sessions recomputed
+            self._sink.settle()  # the history must include every chunk written so far
+            recompute.reopen(logic, self.store, late_keys, events)
+            self._reloaded.update(late_keys)
         closed = logic.advance(watermark_ts_ms)
-        self._sink.add(PARTITION, events=seen_before, new_events=fresh)
+        self._sink.add(PARTITION, events=seen_before, new_events=fresh, stale_keys=late_keys)
         self._add_closed(closed)
         self._flush()
 

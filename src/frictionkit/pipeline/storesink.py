@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Hashable
+from typing import Any, Callable, Hashable, Iterable
 
 import msgspec
 
-from ..core.model import Event, SessionResult
+from ..core.model import Event, SessionKey, SessionResult
 from ..store.arrow import result_tables
 from ..store.base import Store
 from ..store.eventsjson import join_event_arrays
@@ -67,9 +67,14 @@ class Batch:
     its duplicate lookup). ``results`` replace the stored facts of their
     sessions; ``new_results`` have none yet. ``events_json`` holds, per
     ``add``, the JSON of its ``events`` as the input held them (None when
-    not known), which a store that parses JSON takes as it is."""
+    not known), which a store that parses JSON takes as it is.
+    ``stale_keys`` are keys whose stored facts go before this batch's facts
+    are written (their sessions were recomputed after a late event);
+    ``late_keys`` keys the sink's ``recompute`` rebuilds from the store once
+    the batch's events are in (docs/semantics.md, "Late events")."""
 
-    __slots__ = ("events", "events_json", "new_events", "results", "new_results", "messages")
+    __slots__ = ("events", "events_json", "new_events", "results", "new_results", "stale_keys", "late_keys",
+                 "messages")
 
     def __init__(self) -> None:
         self.events: list[Event] = []
@@ -77,6 +82,8 @@ class Batch:
         self.new_events: list[Event] = []
         self.results: list[SessionResult] = []
         self.new_results: list[SessionResult] = []
+        self.stale_keys: list[SessionKey] = []
+        self.late_keys: list[SessionKey] = []
         self.messages = 0
 
     def take(self) -> Batch:
@@ -104,7 +111,8 @@ class StoreSink:
 
     def __init__(self, store: Store | None = None, *, open_store: Callable[[], Store] | None = None,
                  write_behind: bool = False, hold_refused: bool = False, backoff: Backoff = Backoff(),
-                 name: str = "store sink") -> None:
+                 name: str = "store sink",
+                 recompute: Callable[[Store, set[SessionKey]], int] | None = None) -> None:
         if (store is None) == (open_store is None):
             raise ValueError("a StoreSink takes a store or a function that opens one")
         self.store = store
@@ -112,6 +120,9 @@ class StoreSink:
         # that came back, or a connection left in a failed transaction.
         self.open_store = open_store
         self.name = name
+        # Rebuilds late keys' sessions from the store, in the batch's transaction
+        # (pipeline.recompute.recompute_keys with the reader's configuration).
+        self.recompute = recompute
         self.hold_refused = hold_refused
         self.backoff = backoff
         self.batches: dict[Partition, Batch] = {}
@@ -134,7 +145,8 @@ class StoreSink:
 
     def add(self, partition: Partition, *, events: list[Event] = (), events_json: msgspec.Raw | None = None,
             new_events: list[Event] = (), results: list[SessionResult] = (),
-            new_results: list[SessionResult] = (), messages: int = 1) -> None:
+            new_results: list[SessionResult] = (), stale_keys: Iterable[SessionKey] = (),
+            late_keys: Iterable[SessionKey] = (), messages: int = 1) -> None:
         """Hold what one input (a message, a chunk) gave; written by the next flush."""
         batch = self.batches[partition]
         if events:
@@ -143,6 +155,8 @@ class StoreSink:
         batch.new_events.extend(new_events)
         batch.results.extend(results)
         batch.new_results.extend(new_results)
+        batch.stale_keys.extend(stale_keys)
+        batch.late_keys.extend(late_keys)
         batch.messages += messages
 
     def held(self) -> int:
@@ -214,6 +228,10 @@ class StoreSink:
                    for part, assume_new in ((events, False), (new_events, True)) if part]
         facts = [(part, replace, result_tables(part)) for part, replace in ((new_results, False), (results, True))
                  if part]
+        stale_keys = sorted({key for b in held for key in b.stale_keys})
+        late_keys = {key for b in held for key in b.late_keys}
+        if late_keys and self.recompute is None:
+            raise ValueError(f"{self.name}: late keys given to a sink that cannot recompute them")
 
         def write() -> None:
             # On the writer thread when writing behind: the store is used nowhere else meanwhile.
@@ -224,8 +242,12 @@ class StoreSink:
                 for part, assume_new, table in inserts:
                     inserted = store.insert_events(part, assume_new, table=table)
                     self.stats["duplicates"] += len(part) - inserted
+                if stale_keys:
+                    store.delete_sessions(stale_keys)
                 for part, replace, tables in facts:
                     store.write_results(part, replace=replace, tables=tables)
+                if late_keys:
+                    self.recompute(store, late_keys)  # type: ignore[misc]
             self.stats["writes"] += 1
             self.stats["sessions"] += len(results) + len(new_results)
 

@@ -59,6 +59,11 @@ class Store(Protocol):
         promises that none of them has rows yet. ``tables``, when given, is
         ``store.arrow.result_tables(results)`` built by the caller."""
 
+    def delete_sessions(self, keys: list[SessionKey]) -> None:
+        """Delete every fact row of every session of these keys (a late event
+        recomputes its key whole: its sessions may merge or be renumbered, so
+        ids that no longer exist must not keep their rows)."""
+
     # -- reads -----------------------------------------------------------------
     def scopes(self) -> list[Scope]: ...
 

@@ -297,6 +297,26 @@ class ClickHouseStore:
         rows.sort(key=lambda r: (r[0], r[1], r[2], r[5], r[3]))
         return [event_from_row(r) for r in rows]
 
+    def delete_sessions(self, keys: list[SessionKey]) -> None:
+        # ReplacingMergeTree versions replace a session's rows, but cannot drop
+        # the rows of a session id that no longer exists (two sessions joined by
+        # a late event): those are deleted outright, by lightweight DELETE.
+        wanted = sorted(set(keys))
+        for i in range(0, len(wanted), self.keys_per_query):
+            ids = [tuple(r) for r in self.query(
+                "SELECT DISTINCT org_id, product_id, session_id FROM fact_sessions "
+                "WHERE (org_id, product_id, client_session_id) IN {keys:Array(Tuple(String, String, String))}",
+                {"keys": wanted[i:i + self.keys_per_query]},
+            ).result_rows]
+            if not ids:
+                continue
+            for name in FACT_TABLES:
+                self.command(
+                    f"DELETE FROM {name} WHERE (org_id, product_id, session_id) IN "
+                    "{ids:Array(Tuple(String, String, String))}",
+                    {"ids": ids},
+                )
+
     def session_keys(self) -> list[SessionKey]:
         return [tuple(r) for r in self.query("SELECT DISTINCT org_id, product_id, session_id FROM events_raw").result_rows]
 

@@ -187,6 +187,20 @@ class DuckDBStore:
             rows = tables[name]  # noqa: F841 - read by name from SQL below
             self.con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM rows")
 
+    def delete_sessions(self, keys: list[SessionKey]) -> None:
+        if not keys:
+            return
+        import pyarrow as pa
+
+        touched = pa.table({  # noqa: F841 - read by name from SQL below
+            "org_id": [k[0] for k in keys], "product_id": [k[1] for k in keys],
+            "client_session_id": [k[2] for k in keys],
+        })
+        self._delete_facts(self.con.sql(
+            "SELECT org_id, product_id, session_id FROM fact_sessions SEMI JOIN touched "
+            "USING (org_id, product_id, client_session_id)"
+        ).to_arrow_table())
+
     def _delete_facts(self, touched: Any) -> None:
         """Delete every fact row of these sessions. Most sessions written have
         no rows yet (the stream aggregator cannot tell which): one lookup in

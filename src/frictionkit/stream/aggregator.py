@@ -38,6 +38,7 @@ from typing import Any, Callable
 
 from ..core.metrics import process_session
 from ..core.model import SessionResult
+from ..pipeline import recompute
 from ..pipeline.storesink import Backoff, StoreSink
 from ..store.base import Store
 from .codec import LateEvents, decode_incident, decode_sessionized_json
@@ -61,7 +62,11 @@ class MetricsAggregatorProcessor(Processor):
         # batch held again with backoff (pipeline.storesink).
         self.sink = StoreSink(open_store=store_factory or (lambda: open_store(settings.store_dsn)),
                               write_behind=True, hold_refused=True, name=self.name,
-                              backoff=Backoff(settings.store_retry_initial_s, settings.store_retry_max_s))
+                              backoff=Backoff(settings.store_retry_initial_s, settings.store_retry_max_s),
+                              # Late events' keys: their sessions are rebuilt from the store once
+                              # the events are in (docs/semantics.md, "Late events").
+                              recompute=lambda store, keys: recompute.recompute_keys(
+                                  store, keys, settings.sessionizer, settings.core))
         self.seen_incidents: OrderedDict[tuple[str, str, str], frozenset[str]] = OrderedDict()
         # The sink counts its writes and sessions; these counters join them.
         self.stats = self.sink.stats
@@ -80,11 +85,13 @@ class MetricsAggregatorProcessor(Processor):
         if topic == self.settings.topics.sessionized:
             decoded, events_json = decode_sessionized_json(msg.value() or b"")
             self.stats["events"] += len(decoded.events)
-            results = []
-            if not isinstance(decoded, LateEvents):
+            results, late_keys = [], []
+            if isinstance(decoded, LateEvents):
+                late_keys.append((decoded.org_id, decoded.product_id, decoded.client_session_id))
+            else:
                 results.append(process_session(decoded, self.settings.core))
                 self._remember(results[0])
-            self.sink.add(tp, events=decoded.events, events_json=events_json, results=results)
+            self.sink.add(tp, events=decoded.events, events_json=events_json, results=results, late_keys=late_keys)
         else:
             self._check(decode_incident(msg.value() or b""))
             self.sink.add(tp)  # held with the batch: its offset is committed once the batch is written
