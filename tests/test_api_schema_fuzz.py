@@ -28,7 +28,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 
 from api_support import batch, past_ms, session_events
-from frictionkit.bench.load import start_server
+from workshop.load import start_server
 
 KEY = "fz-key"
 EXAMPLES = 200  # per operation and mode: 8 operations x 2 modes (but /health) -> up to 3,000 requests

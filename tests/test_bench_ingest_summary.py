@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from frictionkit.bench.ingest import summarize, table
+from workshop.ingest import summarize, table
 
 
 def _row(round_no, target, events_per_s, cpu_ms):

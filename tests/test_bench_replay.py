@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from frictionkit.bench import replay as bench_replay
+from workshop import replay as bench_replay
 
 
 def test_each_side_processes_the_whole_file_and_reports_cpu(tmp_path):

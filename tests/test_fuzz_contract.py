@@ -340,7 +340,7 @@ def test_wrong_content_type_is_415(api):
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    from frictionkit.bench.load import start_server
+    from workshop.load import start_server
 
     tmp = tmp_path_factory.mktemp("live")
     server = start_server("frictionkit", log_path=tmp / "server.log", store=f"duckdb:///{tmp}/s.duckdb",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from frictionkit.bench.overload import check, run_overload, table
+from workshop.overload import check, run_overload, table
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,7 @@ import pytest
 from api_support import KEYS, auth, batch, client, event, past_ms, session_events
 from frictionkit.api import auth as auth_module
 from frictionkit.api.auth import KeyRing, parse_api_keys
-from frictionkit.bench.load import start_server
+from workshop.load import start_server
 
 READ_ROUTES = ["/v1/insights/overview", "/v1/insights/hotspots", "/v1/flows/top", "/v1/flows/graph", "/v1/sessions"]
 

@@ -24,7 +24,7 @@ def test_soak_with_processor_restarts_loses_nothing_and_equals_replay(tmp_path):
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    from frictionkit.bench.soak import check, run_soak, summary
+    from workshop.soak import check, run_soak, summary
 
     # Processors start before the load, as deployed: their partitions sit idle first and commit a wall-clock
     # watermark far ahead of this generator's past-dated traffic, which is what exposed soak bug 2
@@ -47,10 +47,10 @@ def test_past_dated_events_after_a_restart_still_make_sessions(tmp_path):
     2000, then arrives: its sessions must be emitted and stored like A's.
     """
     from test_stream_support import InProcess, drained, fresh_settings, require_broker
-    from frictionkit.bench.load import Workload
+    from workshop.load import Workload
     from frictionkit.core.contract import decode_event_line
     from frictionkit.store import open_store
-    from frictionkit.stream import loadgen
+    from workshop import loadgen
 
     import msgspec
 

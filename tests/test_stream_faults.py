@@ -15,9 +15,10 @@ from frictionkit.bus.codec import bus_messages
 from frictionkit.core.model import Event
 from frictionkit.store import open_store
 from frictionkit.store.base import StoreError
-from frictionkit.stream import PROCESSORS, loadgen
+from frictionkit.stream import PROCESSORS
 from frictionkit.stream.deadletter import PROCESSOR_HEADER, REASON_HEADER, header
 from frictionkit.stream.lag import group_lag, total_lag
+from workshop import loadgen
 
 from test_stream_support import (InProcess, arrivals, assert_same_insights, drained, event_count, fresh_settings,
                                  replay_insights, require_broker, spawn, store_insights, terminate, traffic)

@@ -18,12 +18,13 @@ from frictionkit.core.contract import decode_bus_message
 from frictionkit.core.metrics import process_session
 from frictionkit.core.sessionizer import SessionizerConfig
 from frictionkit.generate import iter_events
-from frictionkit.stream import StreamSettings, loadgen
+from frictionkit.stream import StreamSettings
 from frictionkit.core.model import Event
 from frictionkit.stream.codec import (LateEvents, MessageError, decode_incident, decode_session, decode_sessionized,
                                       decode_sessionized_json, encode_incident, encode_late, encode_session,
                                       encode_session_v1)
 from frictionkit.stream.sessionizer import SessionizerProcessor
+from workshop import loadgen
 
 TP = ("events.raw", 0)
 NOW = 1_900_000_000_000  # wall clock far after the traffic: idle closes everything

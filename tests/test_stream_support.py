@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 
-from frictionkit.bench.soak import differences  # one comparison for tests and the soak
 from frictionkit.bus import kafka
 from frictionkit.core.model import Event
 from frictionkit.generate import iter_events
@@ -28,8 +27,10 @@ from frictionkit.insights import report
 from frictionkit.insights.query import resolve_query
 from frictionkit.pipeline.embedded import EmbeddedPipeline
 from frictionkit.store import open_store
-from frictionkit.stream import StreamSettings, Topics, loadgen, run
+from frictionkit.stream import StreamSettings, Topics, run
 from frictionkit.stream.lag import wait_drained
+from workshop.soak import differences  # one comparison for tests and the soak
+from workshop import loadgen
 
 BROKERS = kafka.brokers_from_env()
 ROOT = Path(__file__).resolve().parents[1]

@@ -165,7 +165,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     app.include_router(ingest_router)
     app.include_router(read_router)
     app.add_api_route("/health", _health, methods=["GET"], tags=["health"], summary="Bus and store status")
-    from ..dashboard import mount as mount_dashboard
+    from .dashboard import mount as mount_dashboard
 
     mount_dashboard(app)  # GET / (the dashboard), /dashboard/*, /sdk.js: docs/dashboard.md
     openapi.install(app)  # every answer documented: tests/test_api_schema_fuzz.py

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import msgspec
 
-from .load import DEFAULT_KEY, Workload
+from workshop.load import DEFAULT_KEY, Workload
 
 BATCHES = 20
 ROUNDS = 5
@@ -39,7 +39,7 @@ class _EncodeOnlySink:
     """The Kafka sink's work short of the client: the bus encoding."""
 
     async def publish_checked(self, checked: Any) -> None:
-        from ..bus.codec import checked_bus_messages
+        from frictionkit.bus.codec import checked_bus_messages
 
         checked_bus_messages(checked)
 
@@ -47,10 +47,10 @@ class _EncodeOnlySink:
 def _handler_cost(bodies: list[bytes]) -> float:
     """The whole ingestion handler (headers, key, limits, body, contract, reply)
     as ASGI without HTTP, with a sink that only encodes for the bus."""
-    from ..api.ingest import IngestEndpoint
-    from ..api.ratelimit import RateLimiter
-    from ..api.settings import resolve_settings
-    from ..api.state import AppState
+    from frictionkit.api.ingest import IngestEndpoint
+    from frictionkit.api.ratelimit import RateLimiter
+    from frictionkit.api.settings import resolve_settings
+    from frictionkit.api.state import AppState
 
     settings = resolve_settings(store_dsn="duckdb:///:memory:", api_keys=DEFAULT_KEY)
     state = AppState(settings=settings, keys=settings.keys, limiter=RateLimiter(0, 0), sink=_EncodeOnlySink(),
@@ -90,8 +90,8 @@ def _handler_cost(bodies: list[bytes]) -> float:
 
 def _kafka_costs(brokers: str, batches: list[list[tuple[bytes, bytes]]], rounds: int = 300) -> dict[str, float]:
     """``batches``: each batch's ``(key, value)`` messages, as ``serve`` produces them."""
-    from ..bus import kafka
-    from .ingest import _delete_topic
+    from frictionkit.bus import kafka
+    from workshop.ingest import _delete_topic
 
     topic = f"bench.c{uuid.uuid4().hex[:6]}.costs"
     kafka.create_topics(brokers, partitions=3, topics=[topic])
@@ -148,9 +148,9 @@ def _kafka_costs(brokers: str, batches: list[list[tuple[bytes, bytes]]], rounds:
 
 def batch_costs(brokers: str | None) -> dict[str, float]:
     """Stage -> ms per 100-event batch."""
-    from ..api.auth import KeyRing, bearer_token, parse_api_keys
-    from ..bus.codec import checked_bus_messages
-    from ..core.batch import check_batch
+    from frictionkit.api.auth import KeyRing, bearer_token, parse_api_keys
+    from frictionkit.bus.codec import checked_bus_messages
+    from frictionkit.core.batch import check_batch
 
     workload = Workload(run="costs", templates=BATCHES)
     bodies = [workload.body(n) for n in range(BATCHES)]

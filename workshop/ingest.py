@@ -32,8 +32,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from .ingest_costs import batch_costs, costs_table
-from .load import RssSampler, pin, run_client_process, start_server
+from workshop.ingest_costs import batch_costs, costs_table
+from workshop.load import RssSampler, pin, run_client_process, start_server
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -44,7 +44,7 @@ def measure(kind: str, tmp: Path, *, seconds: float, warmup: float, connections:
     run = f"b{uuid.uuid4().hex[:6]}"
     topic = None
     if kind.startswith("kafka"):
-        from ..bus import kafka
+        from frictionkit.bus import kafka
 
         if kind == "kafka-acks0":
             env = {**(env or {}), "FRICTIONKIT_BENCH_ACKS": "0"}
@@ -90,7 +90,7 @@ def _cpu_at_ready(server: Any, ready: Path, out: dict[str, float]) -> None:
 
 def _delete_topic(brokers: str | None, topic: str) -> None:
     """The bench's own topics only; a failure leaves one behind, nothing more."""
-    from ..bus import kafka
+    from frictionkit.bus import kafka
 
     try:
         admin = kafka.admin_client(brokers)  # kept referenced until the futures are done
@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
     if any(t.startswith("kafka") for t in targets):
-        from ..bus import kafka
+        from frictionkit.bus import kafka
 
         if not kafka.check_broker(args.brokers, timeout_s=10):
             print(f"bench-ingest: no Kafka broker at {args.brokers} (commands/kafka start); skipping the kafka targets",

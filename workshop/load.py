@@ -1,6 +1,6 @@
 """A load generator for ``POST /v1/events/batch``, and the servers it is aimed at.
 
-Runs in its own process (``python -m frictionkit.bench.load client ...``), so
+Runs in its own process (``python -m workshop.load client ...``), so
 it can be pinned to another core than the server. HTTP/1.1 keep-alive over
 plain asyncio streams: the request bytes are built once per batch from a
 template, nothing else is done per request, so one core sends far more than a
@@ -67,7 +67,7 @@ class Workload:
     and stays in the past (the server closes the sessions at once)."""
 
     def __init__(self, *, run: str, seed: int = 7, batch: int = 100, templates: int = 200) -> None:
-        from ..generate import iter_events
+        from frictionkit.generate import iter_events
 
         self.run, self.seed, self.batch = run, seed, batch
         wanted = templates * batch
@@ -388,7 +388,7 @@ async def raw_app(scope: dict, receive: Any, send: Any) -> None:
 def _serve_raw(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from ..api.app import MAX_HEADER_BYTES
+    from frictionkit.api.app import MAX_HEADER_BYTES
 
     # The same uvicorn settings as run_server.
     uvicorn.run(raw_app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False,
@@ -397,8 +397,8 @@ def _serve_raw(args: argparse.Namespace) -> None:
 
 def _serve_frictionkit(args: argparse.Namespace) -> None:
     """``frictionkit serve`` (run_server), with the events.raw topic settable."""
-    from ..api.app import run_server
-    from ..api.settings import resolve_settings
+    from frictionkit.api.app import run_server
+    from frictionkit.api.settings import resolve_settings
 
     settings = resolve_settings(port=args.port, brokers=args.brokers or None, store_dsn=args.store,
                                 api_keys=args.keys)
@@ -454,6 +454,17 @@ class Server:
         return self.proc.returncode
 
 
+# The workshop is not installed with the package: a child process finds it
+# (``-m workshop.load``) through PYTHONPATH, whatever its working directory.
+WORKSHOP_ROOT = str(Path(__file__).resolve().parents[1])
+
+
+def workshop_env(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with the repository root (which holds ``workshop/``) on PYTHONPATH."""
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return {**env, "PYTHONPATH": os.pathsep.join([WORKSHOP_ROOT, *paths])}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -471,7 +482,7 @@ def start_server(kind: str, *, log_path: Path, cpu: int | None = 0, store: str |
     """``kind``: ``raw`` (the reference) or ``frictionkit``. Rate limit off
     unless ``env`` sets one. Waits until /health answers."""
     port = free_port()
-    cmd = [sys.executable, "-m", "frictionkit.bench.load", "serve-" + kind, "--port", str(port)]
+    cmd = [sys.executable, "-m", "workshop.load", "serve-" + kind, "--port", str(port)]
     if kind == "frictionkit":
         cmd += ["--keys", keys, "--log-level", log_level]
         if store:
@@ -480,7 +491,7 @@ def start_server(kind: str, *, log_path: Path, cpu: int | None = 0, store: str |
             cmd += ["--brokers", brokers]
         if topic:
             cmd += ["--topic", topic]
-    full_env = {**os.environ, "FRICTIONKIT_RATE_LIMIT": "0", **(env or {})}
+    full_env = workshop_env({**os.environ, "FRICTIONKIT_RATE_LIMIT": "0", **(env or {})})
     for name in ("API_KEYS", "KAFKA_BROKERS_FOR_SERVE"):
         full_env.pop(name, None)
     log = open(log_path, "ab")
@@ -534,7 +545,7 @@ def run_client_process(url: str, *, run: str, out: Path, cpu: int | None = 1, ke
     """The load generator in its own process (pinned to ``cpu``); returns its JSON
     result. ``ready_file`` is written once its workload is built, just before
     the first request."""
-    cmd = [sys.executable, "-m", "frictionkit.bench.load", "client", "--url", url, "--key", key, "--run", run,
+    cmd = [sys.executable, "-m", "workshop.load", "client", "--url", url, "--key", key, "--run", run,
            "--out", str(out), "--first", str(first), "--seed", str(seed), "--templates", str(templates),
            "--timeout", str(timeout), "--max-connections", str(max_connections)]
     if phases:
@@ -546,14 +557,14 @@ def run_client_process(url: str, *, run: str, out: Path, cpu: int | None = 1, ke
     if ready_file:
         cmd += ["--ready-file", str(ready_file)]
     proc = subprocess.run(cmd, preexec_fn=(lambda: pin(cpu)) if cpu is not None else None,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=workshop_env(dict(os.environ)))
     if proc.returncode != 0:
         raise RuntimeError(f"load generator failed: {proc.stderr[-3000:]}")
     return json.loads(out.read_text())
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m frictionkit.bench.load")
+    parser = argparse.ArgumentParser(prog="python -m workshop.load")
     sub = parser.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("client")
     c.add_argument("--url", required=True)

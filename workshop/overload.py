@@ -25,14 +25,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from .load import RssSampler, Workload, run_client_process, start_server
-from .verdict import finish
+from workshop.load import RssSampler, Workload, run_client_process, start_server
+from workshop.verdict import finish
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def stored_ids(dsn: str, run: str) -> set[str]:
-    from ..store import open_store
+    from frictionkit.store import open_store
 
     store = open_store(dsn)
     try:

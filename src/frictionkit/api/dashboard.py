@@ -1,4 +1,20 @@
-"""Routes of the dashboard and the browser agent (see the package docstring)."""
+"""The web dashboard and the browser agent, served by ``frictionkit serve``.
+
+* ``GET /``: the dashboard (one HTML page; hash routes; static assets under
+  ``/dashboard/static/``, shipped in ``frictionkit/static/dashboard``).
+* ``GET /dashboard/vendor/plotly.min.js``: plotly.js, read from the installed
+  ``plotly`` Python package (no CDN, nothing copied into this repository).
+* ``GET /dashboard/bootstrap``: the generated development key, only when
+  serve generated one and the browser is on this machine (see docs/dashboard.md).
+* ``GET /dashboard/scopes``: the org/product pairs a read key may see.
+* ``GET /sdk.js``: the browser agent (``frictionkit/static/sdk/sdk.js``).
+
+The dashboard reads the JSON API with a key kept in the tab's
+sessionStorage; nothing here reads data any other way.
+
+Part of the API package: its routes sit on the API app (create_app mounts
+them) and read through the API's keys and answers (auth, read).
+"""
 
 from __future__ import annotations
 
@@ -13,8 +29,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from ..api.auth import ApiKey
-from ..api.read import _answer, read_key
+from .auth import ApiKey
+from .read import _answer, read_key
 from ..core.contract import format_ts_ms
 
 router = APIRouter(include_in_schema=False)

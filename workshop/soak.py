@@ -33,8 +33,8 @@ from typing import Any
 
 import msgspec
 
-from .load import RssSampler, Workload, run_client_process, start_server
-from .verdict import finish
+from workshop.load import RssSampler, Workload, run_client_process, start_server
+from workshop.verdict import finish
 
 PROCESSORS = ["sessionizer", "incident-detector", "metrics-aggregator"]
 
@@ -69,8 +69,8 @@ class Processor:
 
 
 def insights_of(store) -> list:
-    from ..insights import report
-    from ..insights.query import resolve_query
+    from frictionkit.insights import report
+    from frictionkit.insights.query import resolve_query
 
     out = []
     for scope in store.scopes():
@@ -96,7 +96,7 @@ def differences(got: Any, want: Any, path: str = "$") -> list[str]:
 
 
 def _raw_has_messages(brokers: str, topic: str) -> bool:
-    from ..bus import kafka
+    from frictionkit.bus import kafka
 
     ck = kafka._ck()
     consumer = ck.Consumer(kafka.consumer_config(brokers, f"soak-probe-{uuid.uuid4().hex[:6]}"))
@@ -112,11 +112,11 @@ def run_soak(tmp: Path, *, seconds: float, restart_every: float, rate: float, br
     """``processors_first=False`` starts the processors once events flow, so
     no partition sits idle before its first event (the trigger of soak bug 2,
     fixed; docs/reliability.md): kept to compare the two orders."""
-    from ..bus import kafka
-    from ..pipeline.replay import replay
-    from ..store import open_store
-    from ..stream import StreamSettings, Topics
-    from ..stream.lag import wait_drained
+    from frictionkit.bus import kafka
+    from frictionkit.pipeline.replay import replay
+    from frictionkit.store import open_store
+    from frictionkit.stream import StreamSettings, Topics
+    from frictionkit.stream.lag import wait_drained
 
     run = f"k{uuid.uuid4().hex[:6]}"
     prefix = f"soak{run}."
@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--processors-after-load", action="store_true",
                         help="start the processors once events flow (default: before the load, as deployed)")
     args = parser.parse_args(argv)
-    from ..bus import kafka
+    from frictionkit.bus import kafka
 
     if not kafka.check_broker(args.brokers, timeout_s=10):
         sys.exit(f"soak: no Kafka broker at {args.brokers} (commands/kafka start)")

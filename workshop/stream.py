@@ -22,12 +22,12 @@ import tempfile
 import time
 import uuid
 
-from ..bench.load import process_cpu_s
-from ..bus import kafka
-from ..generate import iter_events
-from . import loadgen
-from .lag import total_lag, wait_drained
-from .settings import PROCESSORS, StreamSettings, Topics
+from frictionkit.bus import kafka
+from frictionkit.generate import iter_events
+from frictionkit.stream.lag import total_lag, wait_drained
+from frictionkit.stream.settings import PROCESSORS, StreamSettings, Topics
+from workshop import loadgen
+from workshop.load import process_cpu_s
 
 
 def _settings(brokers: str, tmp: str, partitions: int) -> StreamSettings:
@@ -201,7 +201,7 @@ REQUEST_EVENTS = 100  # events per HTTP request, as bench-ingest's load generato
 
 def _messages(events: list, shape: str) -> list[tuple[bytes, bytes]]:
     """``(value, key)`` messages for ``events.raw`` in the chosen shape."""
-    from ..bus.codec import bus_key, bus_messages, event_to_bus_json
+    from frictionkit.bus.codec import bus_key, bus_messages, event_to_bus_json
 
     if shape == "single":
         return [(event_to_bus_json(ev), bus_key(ev)) for ev in events]

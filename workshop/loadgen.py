@@ -14,10 +14,10 @@ from typing import Iterable
 
 import msgspec
 
-from ..bus import kafka
-from ..bus.codec import bus_key, event_to_bus_json
-from ..core.contract import decode_event_line
-from ..core.model import Event
+from frictionkit.bus import kafka
+from frictionkit.bus.codec import bus_key, event_to_bus_json
+from frictionkit.core.contract import decode_event_line
+from frictionkit.core.model import Event
 
 _encoder = msgspec.json.Encoder()
 
