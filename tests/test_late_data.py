@@ -37,6 +37,20 @@ def _offline_and_live(now_ms: int) -> tuple[list[list[dict]], list[dict]]:
             live_ts = now_ms - 30_000 + agent * 6_000 + part * 1000
             requests.append([event(live_ts, "click", "home", session=f"live{agent}-{part}",
                                    eventId=f"live{agent}-{part}")])
+    # A late event that joins two closed sessions, then a later session of
+    # the same key: replay has two sessions, "join" (both parts and the
+    # bridge) and "join#2"; the late bridge must renumber what follows.
+    t0 = now_ms - 10 * 3_600_000
+    part_a = [event(t0 + i * 60_000, "click", "home", session="join", eventId=f"join-a{i}") for i in range(10)]
+    part_b = [event(t0 + 50 * 60_000 + i * 60_000, "click", "home", session="join", eventId=f"join-b{i}")
+              for i in range(10)]
+    bridge = [event(t0 + 30 * 60_000, "click", "orders", session="join", eventId="join-bridge")]
+    later = [event(t0 + 3 * 3_600_000 + i * 1000, "click", "home", session="join", eventId=f"join-c{i}")
+             for i in range(5)]
+    for n, req in enumerate([part_a, part_b, bridge, later]):
+        requests.append(req)
+        requests.append([event(now_ms - 20_000 + n * 1000, "click", "home", session=f"live-j{n}-{k}",
+                               eventId=f"live-j{n}-{k}") for k in range(6)])
     return requests, [ev for req in requests for ev in req]
 
 
@@ -49,6 +63,7 @@ def _replayed(tmp_path, sent: list[dict], now_ms: int) -> list[tuple]:
     store.close()
     offline = [(row[0], row[1]) for row in replayed if row[0].startswith("off")]
     assert offline == [(f"off{a}{suffix}", 30) for a in range(3) for suffix in ("", "#2")]
+    assert [(row[0], row[1]) for row in replayed if row[0].startswith("join")] == [("join", 21), ("join#2", 5)]
     return replayed
 
 
@@ -98,8 +113,8 @@ def _wait_consuming(settings, group: str, timeout_s: float = 60) -> None:
 
 @pytest.mark.kafka
 def test_the_same_requests_through_kafka_get_the_facts_replay_gives(tmp_path):
-    """One partition, so the live traffic moves the watermark the offline
-    sessions are judged by; each request is consumed before the next is sent
+    """Three partitions, each with live traffic that moves the watermark the
+    offline sessions on it are judged by; each request is consumed before the next is sent
     (a few tenths of a second apart), so the later parts really are late."""
     from test_stream_support import InProcess, drained, fresh_settings, require_broker
 
@@ -108,7 +123,7 @@ def test_the_same_requests_through_kafka_get_the_facts_replay_gives(tmp_path):
     from frictionkit.api.settings import resolve_settings
 
     require_broker()
-    settings = fresh_settings(tmp_path, partitions=1)
+    settings = fresh_settings(tmp_path, partitions=3)
     now_ms = int(time.time() * 1000)
     requests, sent = _offline_and_live(now_ms)
     shift_ms = [0]  # the processors' clock: real time, moved on at the end

@@ -100,7 +100,8 @@ def merge_claims(claims: list[Claim]) -> list[Claim]:
 
 
 class _Partition:
-    __slots__ = ("logic", "key_first", "key_last", "at_eof", "inherited", "flushed", "position", "dirty")
+    __slots__ = ("logic", "key_first", "key_last", "at_eof", "inherited", "flushed", "position", "dirty",
+                 "rebuilt")
 
     def __init__(self, config: SessionizerConfig, inherited: list[Claim]) -> None:
         self.logic: SessionizerLogic = config.build()
@@ -119,6 +120,11 @@ class _Partition:
         self.flushed: list[Claim] = []
         self.position: int | None = None
         self.dirty = False
+        # Keys that had late events: the aggregator rebuilds them from the
+        # store, so their numbering there can differ from this logic's. Their
+        # later sessions go out as late-events messages too, and the key is
+        # rebuilt again, rather than written under this logic's numbering.
+        self.rebuilt: set[SessionKey] = set()
 
     def already_emitted(self, key: SessionKey, deadline_ms: int) -> bool:
         last = self.key_last.get(key, -1)
@@ -192,6 +198,7 @@ class SessionizerProcessor(Processor):
         # change no closed session: the aggregator reads them from here, so
         # that it need not read (and check) events.raw as well.
         for key, evs in late.items():
+            part.rebuilt.add(key)
             out.produce(self.settings.topics.sessionized, encode_late(evs), message_key(*key))
         stats["events"] += len(events)
         part.position = offset + 1
@@ -219,11 +226,17 @@ class SessionizerProcessor(Processor):
             part.dirty = False
             for session in closed:
                 self._emit(part, session, out)
+            if part.rebuilt:  # forgotten keys start afresh (the store holds their numbering)
+                part.rebuilt = {key for key in part.rebuilt if logic.has_key(key)}
 
     def _emit(self, part: _Partition, session: Session, out: Outputs) -> None:
         key = (session.org_id, session.product_id, session.client_session_id)
         if part.already_emitted(key, self.config.deadline_ms(session.events[0].ts_ms, session.events[-1].ts_ms)):
             self.stats["suppressed"] += 1
+            return
+        if key in part.rebuilt:
+            out.produce(self.settings.topics.sessionized, encode_late(session.events), message_key(*key))
+            self.stats["sessions"] += 1
             return
         out.produce(self.settings.topics.sessionized, encode_session(session), session_key(session))
         self.stats["sessions"] += 1
