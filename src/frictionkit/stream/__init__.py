@@ -33,14 +33,16 @@ def build_processor(name: str, settings: StreamSettings, store_factory: Callable
 
 
 def run(service: str, settings: StreamSettings, stop: threading.Event | None = None,
-        store_factory: Callable | None = None, install_signals: bool = True) -> dict[str, dict]:
-    """Run until stopped; returns each processor's counters."""
-    from .runtime import Runner
+        store_factory: Callable | None = None, install_signals: bool = True,
+        clock: Callable[[], int] | None = None) -> dict[str, dict]:
+    """Run until stopped; returns each processor's counters. ``clock`` is the
+    wall clock in ms the processors are given (default: the real one)."""
+    from .runtime import Runner, wall_ms
 
     names = list(PROCESSORS) if service == "all" else [service]
     stop = stop or threading.Event()
     processors = [build_processor(n, settings, store_factory) for n in names]
-    runners = [Runner(p, settings, stop) for p in processors]
+    runners = [Runner(p, settings, stop, clock or wall_ms) for p in processors]
     if install_signals and threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())

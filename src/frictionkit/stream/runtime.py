@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from ..bus import kafka
 from .checkpoint import TP, Checkpoint
@@ -54,8 +54,12 @@ class _BrokerWatch:
 
 
 class Runner:
-    def __init__(self, processor: Processor, settings: StreamSettings, stop: threading.Event) -> None:
+    def __init__(self, processor: Processor, settings: StreamSettings, stop: threading.Event,
+                 clock: Callable[[], int] = wall_ms) -> None:
         self.processor = processor
+        # The wall clock in ms, read here only and passed to the processor as
+        # now_ms (injected: a test can move it hours on).
+        self.clock = clock
         self.settings = settings
         self.stop = stop
         self.watch = _BrokerWatch(processor.name, settings.brokers)
@@ -116,7 +120,7 @@ class Runner:
         assert outputs is not None
         while not self.stop.is_set():
             msgs = self.consumer.consume(self.settings.poll_batch, 0.1)
-            now = wall_ms()
+            now = self.clock()
             checkpoint.polled()
             for msg in msgs:
                 err = msg.error()
