@@ -14,8 +14,7 @@ from .settings import PROCESSORS, StreamSettings
 
 def _inputs(settings: StreamSettings, processor: str) -> list[str]:
     t = settings.topics
-    return {"sessionizer": [t.raw], "incident-detector": [t.sessionized],
-            "metrics-aggregator": [t.sessionized, t.incidents]}[processor]
+    return {"sessionizer": [t.raw], "metrics-aggregator": [t.sessionized]}[processor]
 
 
 def group_lag(settings: StreamSettings, processor: str, timeout_s: float = 10.0) -> dict[tuple[str, int], int]:
