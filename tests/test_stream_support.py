@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def require_broker() -> str:
     try:
-        kafka._ck()
+        kafka.confluent()
     except kafka.KafkaSupportMissing:
         pytest.skip(kafka.MISSING_MESSAGE)
     if not kafka.check_broker(BROKERS, timeout_s=10):
@@ -171,7 +171,7 @@ def read_topic(settings: StreamSettings, topic: str) -> list:
 
     from frictionkit.bus import kafka
 
-    ck = kafka._ck()
+    ck = kafka.confluent()
     consumer = ck.Consumer(kafka.consumer_config(settings.brokers, f"{settings.group_prefix}reader",
                                                  **{"enable.partition.eof": True}))
     meta = consumer.list_topics(topic, timeout=10).topics[topic]

@@ -98,7 +98,7 @@ def differences(got: Any, want: Any, path: str = "$") -> list[str]:
 def _raw_has_messages(brokers: str, topic: str) -> bool:
     from frictionkit.bus import kafka
 
-    ck = kafka._ck()
+    ck = kafka.confluent()
     consumer = ck.Consumer(kafka.consumer_config(brokers, f"soak-probe-{uuid.uuid4().hex[:6]}"))
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions

@@ -46,9 +46,9 @@ def process_cmd(
     if session_timeout_ms is not None:
         overrides["session_timeout_ms"] = session_timeout_ms
     try:
-        from ..bus.kafka import KafkaSupportMissing, _ck
+        from ..bus.kafka import KafkaSupportMissing, confluent
 
-        _ck()
+        confluent()
     except KafkaSupportMissing as err:
         fail(str(err))
     settings = StreamSettings.from_env(brokers=brokers, store_dsn=store_dsn, **overrides)

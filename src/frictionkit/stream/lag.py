@@ -19,7 +19,7 @@ def _inputs(settings: StreamSettings, processor: str) -> list[str]:
 
 def group_lag(settings: StreamSettings, processor: str, timeout_s: float = 10.0) -> dict[tuple[str, int], int]:
     """(topic, partition) -> messages not yet committed by the processor's group."""
-    ck = kafka._ck()
+    ck = kafka.confluent()
     consumer = ck.Consumer(kafka.consumer_config(settings.brokers, settings.group_id(processor)))
     try:
         parts = []
