@@ -202,7 +202,7 @@ def test_broken_sessionized_message_is_a_message_error(value) -> None:
 
 def test_events_too_late_for_their_closed_session_travel_as_a_late_message() -> None:
     """Stored in events_raw as replay stores them, but in no session: the
-    aggregator reads them from events.sessionized, the detector skips them."""
+    aggregator reads them from events.sessionized."""
     def ev(event_id: str, session: str, ts_ms: int) -> Event:
         return Event(event_id, "acme", "crm", session, "u", ts_ms, "click", "home", "/", "desktop")
 
@@ -320,3 +320,16 @@ def test_past_dated_traffic_after_an_idle_spell_is_sessionized_whole() -> None:
     for key, value in out.sessions:
         assert got.setdefault(key, value) == value, f"{key!r} emitted twice with other content (a cut session)"
     assert got == want
+
+
+def test_the_retired_incident_detector_processor_says_where_it_went():
+    """`process incident-detector` (three processors until the incidents were
+    computed once, in the aggregator): one line naming what to run, exit 1."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "frictionkit.cli.main", "process", "incident-detector"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "part of metrics-aggregator" in result.stderr and len(result.stderr.strip().splitlines()) == 1

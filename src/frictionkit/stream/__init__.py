@@ -1,6 +1,6 @@
 """The distributed shape's stream processors (SPEC §1, §4, §5) on Kafka consumer groups.
 
-``run(service, settings)`` runs one processor, or all three in one process
+``run(service, settings)`` runs one processor, or both in one process
 (one thread and one consumer each), until SIGTERM/SIGINT or ``stop`` is set.
 """
 
@@ -22,9 +22,9 @@ def build_processor(name: str, settings: StreamSettings, store_factory: Callable
 
         return SessionizerProcessor(settings)
     if name == "incident-detector":
-        from .detector import IncidentDetectorProcessor
-
-        return IncidentDetectorProcessor(settings)
+        # Folded into the aggregator (docs/architecture.md, "Incidents").
+        raise ValueError("the incident detector is part of metrics-aggregator now (it produces events.incidents); "
+                         "run metrics-aggregator or all")
     if name == "metrics-aggregator":
         from .aggregator import MetricsAggregatorProcessor
 

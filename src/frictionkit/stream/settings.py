@@ -14,7 +14,7 @@ from ..bus import kafka
 from ..core.metrics import CoreConfig
 from ..core.sessionizer import SessionizerConfig
 
-PROCESSORS = ("sessionizer", "incident-detector", "metrics-aggregator")
+PROCESSORS = ("sessionizer", "metrics-aggregator")
 
 
 class Topics(msgspec.Struct, frozen=True):
