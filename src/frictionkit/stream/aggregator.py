@@ -1,6 +1,6 @@
 """The metrics aggregator: the one writer of the store.
 
-It consumes two topics in one group, as SPEC §1 draws it:
+It consumes two topics in one group, as docs/architecture.md draws it:
 
 * ``events.sessionized`` -> the four fact tables, from ``process_session`` of
   the core on exactly the session's events (the same call replay makes, so the

@@ -5,7 +5,7 @@ key's closed session).
 One core ``SessionizerLogic`` per assigned partition, so each partition has
 its own event-time watermark (max ts - allowed lateness). Once the partition
 sits at its end for ``idle_after_ms``, its sessions are flushed by the wall
-clock (SPEC §5's idle advance), without making the wall clock its watermark:
+clock (the idle advance of docs/semantics.md), without making the wall clock its watermark:
 traffic dated in the past that arrives later is still sessionized whole by
 its own event time.
 
