@@ -19,7 +19,8 @@ T = TypeVar("T")
 err_console = Console(stderr=True, highlight=False)
 out_console = Console(highlight=False)
 
-STORE_HELP = "Store DSN: duckdb:///file.duckdb (default duckdb:///frictionkit.duckdb), chdb:///dir, clickhouse://host:8123/db"
+STORE_HELP = ("Store DSN: duckdb:///file.duckdb (default duckdb:///frictionkit.duckdb; three slashes: relative to the "
+              "working directory, four: absolute), chdb:///dir (same rule), clickhouse://host:8123/db")
 
 # The filters every insight command takes (docs/api.md, "Read API"), defined once.
 OrgOpt = typer.Option(None, "--org", help="orgId (optional when the store holds one org)")
