@@ -1,5 +1,5 @@
 """``serve`` on Kafka: accepted events go to ``events.raw``, and a request is
-answered 200 only once every message of it is on the bus (SPEC §3, §4)."""
+answered 200 only once every message of it is on the bus (docs/contract.md, docs/stream.md)."""
 
 from __future__ import annotations
 

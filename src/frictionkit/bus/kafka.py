@@ -59,7 +59,7 @@ def _base_config(brokers: str) -> dict[str, Any]:
 
 
 def producer_config(brokers: str, **overrides: Any) -> dict[str, Any]:
-    """Producer settings for "200 means durably on the bus" (SPEC §3).
+    """Producer settings for "200 means durably on the bus" (docs/contract.md).
 
     Idempotence makes the client's own retries safe (no duplicates, order kept
     per partition); acks=all means an ack survives the leader's loss.
@@ -85,7 +85,7 @@ def consumer_config(brokers: str, group_id: str, **overrides: Any) -> dict[str, 
 
     Auto commit and auto offset store are both off: the processor stores and
     commits an offset itself once what it derived from the message is on the
-    bus or in the store (SPEC §4). A new group starts from the beginning so
+    bus or in the store (docs/stream.md). A new group starts from the beginning so
     that nothing published before the first processor started is lost.
     """
     config = _base_config(brokers) | {

@@ -1,4 +1,4 @@
-"""Event-time sessionizer (SPEC §5), in the shape of Bytewax's session windower:
+"""Event-time sessionizer (docs/semantics.md), in the shape of Bytewax's session windower:
 an immutable config whose ``build(resume_state)`` gives a logic object that is
 fed events and watermarks and returns closed sessions. It never reads a clock.
 

@@ -1,4 +1,4 @@
-"""Stores named by DSN (SPEC §2): ``duckdb:///file``, ``chdb:///dir``,
+"""Stores named by DSN (docs/stores.md): ``duckdb:///file``, ``chdb:///dir``,
 ``clickhouse://user:pass@host:8123/db`` (also ``http://`` and ``https://``)."""
 
 from __future__ import annotations
@@ -15,17 +15,21 @@ def default_dsn() -> str:
     return os.environ.get("FRICTIONKIT_STORE") or os.environ.get("CLICKHOUSE_URL") or DEFAULT_DSN
 
 
-def duckdb_path(rest: str) -> str:
-    """``duckdb:///file.duckdb`` is relative to the working directory (the
-    default), ``duckdb:///./dir/file.duckdb`` too; ``duckdb:///abs/dir/file.duckdb``
-    and ``duckdb:////abs/...`` are absolute."""
-    if rest.startswith("//"):
-        return rest[1:]
-    if rest.startswith("/./"):
-        return rest[3:]
-    if rest.startswith("/") and rest.count("/") == 1:
-        return rest[1:]
-    return rest
+def dsn_path(dsn: str) -> str:
+    """The file (``duckdb://``) or directory (``chdb://``) an embedded DSN names,
+    by SQLAlchemy's rule so that a DSN means what it means elsewhere:
+    ``duckdb:///rel/file`` (three slashes) is relative to the working directory,
+    ``duckdb:////abs/file`` (four) is absolute. The one parser of these DSNs."""
+    scheme, _, rest = dsn.partition("://")
+    host, slash, path = rest.partition("/")
+    if host:
+        raise StoreError(f"store DSN {dsn!r} has a host part ({host!r}); write {scheme}:///relative/path "
+                         f"(three slashes) or {scheme}:////absolute/path (four)")
+    if not slash or not path.strip("/"):
+        what = "directory" if scheme == "chdb" else "file"
+        raise StoreError(f"store DSN {dsn!r} names no {what}; write {scheme}:///relative/path "
+                         f"(three slashes) or {scheme}:////absolute/path (four)")
+    return path
 
 
 def open_store(dsn: str | None = None, *, init: bool = True) -> Store:
@@ -37,10 +41,7 @@ def open_store(dsn: str | None = None, *, init: bool = True) -> Store:
     if scheme == "duckdb":
         from .duckdb import DuckDBStore
 
-        path = duckdb_path(rest)
-        if not path:
-            raise StoreError(f"store DSN {dsn!r} names no file")
-        store: Store = DuckDBStore(path)
+        store: Store = DuckDBStore(dsn_path(dsn), dsn=dsn)
     elif scheme in ("chdb", "clickhouse", "http", "https"):
         from .clickhouse import ClickHouseStore
 
@@ -56,4 +57,4 @@ def open_store(dsn: str | None = None, *, init: bool = True) -> Store:
     return store
 
 
-__all__ = ["DEFAULT_DSN", "Scope", "Store", "StoreError", "default_dsn", "open_store"]
+__all__ = ["DEFAULT_DSN", "Scope", "Store", "StoreError", "default_dsn", "dsn_path", "open_store"]

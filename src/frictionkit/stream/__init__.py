@@ -1,4 +1,4 @@
-"""The distributed shape's stream processors (SPEC §1, §4, §5) on Kafka consumer groups.
+"""The distributed shape's stream processors (docs/stream.md) on Kafka consumer groups.
 
 ``run(service, settings)`` runs one processor, or both in one process
 (one thread and one consumer each), until SIGTERM/SIGINT or ``stop`` is set.

@@ -6,7 +6,7 @@ One core ``SessionizerLogic`` per assigned partition, so each partition has
 its own clock (``core/clock.py``, the rule replay and embedded serve use):
 the event-time watermark (max ts - allowed lateness), and, once the partition
 sits at its end for ``idle_after_ms``, the clock's idle bound by the wall
-clock (SPEC §5's idle advance), which is not kept as the watermark: traffic
+clock (the idle rule of docs/semantics.md), which is not kept as the watermark: traffic
 dated in the past that arrives later is still sessionized whole by its own
 event time. Only a partition at its end is given the wall clock, so one
 merely starved by a busy consumer never closes sessions whose events are
