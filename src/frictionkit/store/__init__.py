@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 from .base import Scope, Store, StoreError
 
@@ -32,22 +33,40 @@ def dsn_path(dsn: str) -> str:
     return path
 
 
+def _duckdb(dsn: str) -> Store:
+    from .duckdb import DuckDBStore
+
+    return DuckDBStore(dsn_path(dsn), dsn=dsn)
+
+
+def _clickhouse(dsn: str) -> Store:
+    from .clickhouse import ClickHouseStore
+
+    return ClickHouseStore(dsn)
+
+
+# A store is one adapter (a ``store/base.py`` ``Store``) registered here by
+# the DSN schemes it answers; the adapter's module is imported only when a
+# DSN names it, so the embedded default never needs the ClickHouse client.
+STORES: dict[str, Callable[[str], Store]] = {
+    "duckdb": _duckdb,
+    "chdb": _clickhouse,
+    "clickhouse": _clickhouse,
+    "http": _clickhouse,
+    "https": _clickhouse,
+}
+
+
 def open_store(dsn: str | None = None, *, init: bool = True) -> Store:
     """Open (and by default migrate) the store a DSN names."""
     dsn = dsn or default_dsn()
-    scheme, sep, rest = dsn.partition("://")
+    scheme, sep, _ = dsn.partition("://")
     if not sep:
         raise StoreError(f"store DSN {dsn!r} has no scheme; use duckdb:///file.duckdb, chdb:///dir or clickhouse://host:8123/db")
-    if scheme == "duckdb":
-        from .duckdb import DuckDBStore
-
-        store: Store = DuckDBStore(dsn_path(dsn), dsn=dsn)
-    elif scheme in ("chdb", "clickhouse", "http", "https"):
-        from .clickhouse import ClickHouseStore
-
-        store = ClickHouseStore(dsn)
-    else:
-        raise StoreError(f"unknown store scheme {scheme!r} in {dsn!r}; use duckdb, chdb, clickhouse, http or https")
+    opener = STORES.get(scheme)
+    if opener is None:
+        raise StoreError(f"unknown store scheme {scheme!r} in {dsn!r}; use {', '.join(STORES)}")
+    store = opener(dsn)
     if init:
         try:
             store.init_schema()
@@ -57,4 +76,4 @@ def open_store(dsn: str | None = None, *, init: bool = True) -> Store:
     return store
 
 
-__all__ = ["DEFAULT_DSN", "Scope", "Store", "StoreError", "default_dsn", "dsn_path", "open_store"]
+__all__ = ["DEFAULT_DSN", "Scope", "Store", "StoreError", "default_dsn", "dsn_path", "open_store", "STORES"]
