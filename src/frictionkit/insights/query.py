@@ -88,7 +88,7 @@ def choose_scope(scopes: list[Scope], org_id: str | None, product_id: str | None
     """The one (org, product) the filters name among the stored ones, or an
     error that says what is unknown or ambiguous and lists the known pairs."""
     if not scopes:
-        raise InsightError("the store holds no sessions yet: replay or ingest some events first", None)
+        raise InsightError("the store holds no sessions yet: replay or ingest some events first", None, not_found=True)
     candidates = [
         s for s in scopes if (org_id is None or s.org_id == org_id) and (product_id is None or s.product_id == product_id)
     ]
