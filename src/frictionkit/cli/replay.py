@@ -84,7 +84,7 @@ def _print_overview(store) -> None:
         out_console.print(f"[dim]overview of the largest; others: frictionkit insights overview --org ORG --product PRODUCT[/]")
     top = scopes[0]
     q = resolve_query(store, org_id=top.org_id, product_id=top.product_id, from_text=None, to_text=None)
-    out_console.print(overview_renderable(overview(store, q)))
+    out_console.print(overview_renderable(overview(store, q), out_console))
 
 
 def register(app: typer.Typer) -> None:
