@@ -46,9 +46,11 @@ def _day_before_end(to_iso: str) -> str:
     return format_ts_ms(parse_ts_ms(to_iso) - 1)[:10]
 
 
-# Incidents and error events are different counts: an error click is a click
-# an error followed (an incident); error events are every error reported.
-ERROR_CLICKS_NOTE = "error clicks: clicks an error followed; hotspots count every error event"
+# Two counts users took for one: a click on an error is an incident (a click
+# an error followed on its screen); error events are every error the app
+# reported, which hotspots count. Each keeps its own label everywhere.
+CLICKS_ON_ERRORS = "clicks on errors"
+ERRORS_NOTE = "clicks on errors: clicks an error followed; hotspots count every error event"
 
 
 def overview_renderable(p: dict[str, Any], console: Console, window: str | None = None) -> Group:
@@ -70,14 +72,14 @@ def overview_renderable(p: dict[str, Any], console: Console, window: str | None 
     detail.add_row("rage clicks", f"{inc['rageClick']:,}", "started", f"{tasks['started']:,}")
     detail.add_row("backtracks", f"{inc['backtrack']:,}", "completed", f"{tasks['completed']:,}")
     detail.add_row("abandoned tasks", f"{inc['abandonedTask']:,}", "failed", f"{tasks['failed']:,}")
-    detail.add_row("error clicks", f"{inc['errorClick']:,}", "completion", _pct(tasks["completionRate"]))
+    detail.add_row(CLICKS_ON_ERRORS, f"{inc['errorClick']:,}", "completion", _pct(tasks["completionRate"]))
     cols = [Col("screen", wrap=True, min_width=12), Col("friction", "right"), Col("impacted sessions", "right", drop=1),
             Col("trend")]
     rows = [[h["screenId"], _score(h["friction"]), f"{h['impactSessions']:,}", TREND_ARROWS[h["trend"]]]
             for h in p["topHotspots"]]
     top = fitted_table(console, "top hotspots", cols, rows)
     title = f"{p['orgId']} / {p['productId']}   {window or window_label(p)}"
-    return Group(Panel(head, title=title, title_align="left"), detail, Text(ERROR_CLICKS_NOTE, style="dim"), Text(""), top)
+    return Group(Panel(head, title=title, title_align="left"), detail, Text(ERRORS_NOTE, style="dim"), Text(""), top)
 
 
 def symptoms(h: dict[str, Any]) -> str:

@@ -57,10 +57,21 @@ def _print_summary(report) -> None:
     if report.rejected > 10:
         err_console.print(f"[yellow]… and {report.rejected - 10:,} more invalid lines[/]")
     err_console.print(
-        f"read {report.read:,} events · accepted {report.accepted:,} · rejected {report.rejected:,} · "
-        f"duplicates {report.duplicates:,} · late {report.late:,} · sessions {report.sessions:,} · "
+        f"read {report.read:,} events · {_accepted(report)} · rejected {report.rejected:,} · "
+        f"late {report.late:,} · sessions {report.sessions:,} · "
         f"incidents {report.incidents:,} · {report.seconds:.2f} s · {report.events_per_s:,.0f} events/s"
     )
+
+
+def _accepted(report) -> str:
+    # Duplicates are accepted events the store already holds (the same file
+    # replayed again): "accepted 90,877 · duplicates 90,877" read as a double count.
+    new = report.accepted - report.duplicates
+    if not report.duplicates:
+        return f"accepted {report.accepted:,}"
+    if not new:
+        return f"all {report.accepted:,} already stored"
+    return f"accepted {report.accepted:,} ({new:,} new, {report.duplicates:,} already stored)"
 
 
 def _print_overview(store) -> None:

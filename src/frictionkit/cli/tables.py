@@ -32,8 +32,10 @@ class Col:
 
 
 def _table(title: str | None, cols: Sequence[Col], rows: Sequence[Sequence[Any]], keep: list[int]) -> Table:
+    # Two spaces between columns and none at the edges: at 80 columns every
+    # character a border or padding takes is one a task name or path lacks.
     t = Table(header_style="bold", title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1),
-              show_edge=False)
+              collapse_padding=True, pad_edge=False, show_edge=False)
     for i in keep:
         c = cols[i]
         t.add_column(c.header, justify=c.justify, no_wrap=not c.wrap, overflow="fold",
@@ -53,12 +55,12 @@ def _cell_min(console: Console, cell: Any, wrap: bool) -> int:
 def _min_width(console: Console, cols: Sequence[Col], rows: Sequence[Sequence[Any]], keep: list[int]) -> int:
     # Rich's own measure takes a no_wrap cell's longest word as its minimum,
     # so it would still cut "263 rage clicks": each column is measured here.
-    # Per column: its widest unbreakable content and 2 of padding; 1 between columns.
-    total = len(keep) - 1
+    # Per column its widest unbreakable content; 2 between columns (see _table).
+    total = 2 * (len(keep) - 1)
     for i in keep:
         c = cols[i]
         widest = max([_cell_min(console, c.header, c.wrap)] + [_cell_min(console, r[i], c.wrap) for r in rows])
-        total += max(widest, c.min_width or 0) + 2
+        total += max(widest, c.min_width or 0)
     return total
 
 

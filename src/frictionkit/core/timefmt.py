@@ -49,28 +49,29 @@ def format_ts_ms(ts_ms: int) -> str:
 
 
 def format_duration_ms(duration_ms: float | None) -> str:
-    """A duration for people: ``850ms``, ``4.2s``, ``12m 5s``, ``3h 20m``, ``1d 4h``.
+    """A duration for people: ``850 ms``, ``4.2 s``, ``12 min 5 s``,
+    ``3h 20 min``, ``1d 4h``.
 
-    The units are those ``--session-gap`` and the other duration flags take;
-    two units at most, since a table cell or a graph label is read at a glance.
-    JSON keeps the raw numbers: this is for tables, Mermaid and DOT only.
+    Two units at most, since a table cell or a graph label is read at a
+    glance; "min" rather than "m", which could be read as months. JSON keeps
+    the raw numbers: this is for tables, Mermaid and DOT only.
     """
     if duration_ms is None:
         return "—"
     if duration_ms < 0:
         return "-" + format_duration_ms(-duration_ms)
     if duration_ms < 999.5:
-        return f"{duration_ms:.0f}ms"
-    if duration_ms < 59_950:  # below this, one decimal of seconds still reads well
-        return f"{duration_ms / 1000:.1f}s"
-    # Each range rounds to its smaller unit, so 3h 20m 40s reads 3h 21m.
+        return f"{duration_ms:.0f} ms"
+    if duration_ms < 59_950:  # below a minute, one decimal of seconds still reads well
+        return f"{duration_ms / 1000:.1f} s"
+    # Each range rounds to its smaller unit, so 3h 20 min 40 s reads 3h 21 min.
     seconds = int(round(duration_ms / 1000))
     if seconds < 3600:
         m, s = divmod(seconds, 60)
-        return f"{m}m {s}s" if s else f"{m}m"
+        return f"{m} min {s} s" if s else f"{m} min"
     minutes = int(round(seconds / 60))
     if minutes < 24 * 60:
         h, m = divmod(minutes, 60)
-        return f"{h}h {m}m" if m else f"{h}h"
+        return f"{h}h {m} min" if m else f"{h}h"
     d, h = divmod(int(round(minutes / 60)), 24)
     return f"{d}d {h}h" if h else f"{d}d"
