@@ -55,8 +55,10 @@ def _top_table(payload: dict[str, Any]) -> RenderableType:
     # The drop-offs go under the path, dim, rather than in a column of their
     # own: a column would need the longest screen id again, and at 80
     # columns that is the width the median or the task name lacks.
-    cols = [Col("task"), Col("path", wrap=True, min_width=16), Col("runs", "right"), Col("done", "right"),
-            Col("friction", "right", drop=2), Col("avg", "right", drop=1), Col("median", "right")]
+    # Narrower, in this order: no avg (the median stays), the task on a line
+    # of its own above the path (a task name is never cut), no friction.
+    cols = [Col("task", stack=2, onto="path"), Col("path", wrap=True, min_width=16), Col("runs", "right"),
+            Col("done", "right"), Col("friction", "right", drop=1), Col("avg", "right", drop=3), Col("median", "right")]
     rows = []
     for f in payload["flows"]:
         path = Text(f["label"])
