@@ -56,11 +56,11 @@ def _print_summary(report) -> None:
         err_console.print(f"[yellow]skipped[/] {bad.path}:{bad.line}: {bad.reason}", soft_wrap=True)
     if report.rejected > 10:
         err_console.print(f"[yellow]… and {report.rejected - 10:,} more invalid lines[/]")
-    err_console.print(
-        f"read {report.read:,} events · {_accepted(report)} · rejected {report.rejected:,} · "
-        f"late {report.late:,} · sessions {report.sessions:,} · "
-        f"incidents {report.incidents:,} · {report.seconds:.2f} s · {report.events_per_s:,.0f} events/s"
-    )
+    # Two lines, each short enough for 80 columns: one line wrapped mid-phrase.
+    err_console.print(f"read {report.read:,} events · {_accepted(report)} · rejected {report.rejected:,} · "
+                      f"late {report.late:,}")
+    err_console.print(f"sessions {report.sessions:,} · incidents {report.incidents:,} · {report.seconds:.2f} s · "
+                      f"{report.events_per_s:,.0f} events/s")
 
 
 def _accepted(report) -> str:
