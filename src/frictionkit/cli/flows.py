@@ -72,7 +72,8 @@ def _top_table(payload: dict[str, Any]) -> RenderableType:
 
 
 def _graph_table(payload: dict[str, Any]) -> RenderableType:
-    cols = [Col("from", wrap=True, min_width=12), Col("to", wrap=True, min_width=12), Col("count", "right"),
+    # Screen ids too long for two columns side by side: "from" goes above "to" in one.
+    cols = [Col("from", stack=1, onto="to", joiner="\n→ "), Col("to", wrap=True, min_width=12), Col("count", "right"),
             Col("median", "right")]
     rows = [[e["from"], e["to"], f"{e['count']:,}", format_duration_ms(e["medianMs"])] for e in payload["edges"]]
     return fitted_table(out_console, "transitions: count and median time",

@@ -10,7 +10,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..core.timefmt import format_duration_ms
+from ..core.contract import parse_ts_ms
+from ..core.timefmt import format_duration_ms, format_ts_ms
 from .tables import Col, fitted_table
 
 TREND_MARKS = {"up": "[red]▲[/]", "down": "[green]▼[/]", "flat": "[dim]–[/]"}
@@ -41,8 +42,6 @@ def window_label(p: dict[str, Any], from_text: str | None = None, to_text: str |
 
 def _day_before_end(to_iso: str) -> str:
     # The last millisecond inside the window, as a date: the end is exclusive.
-    from ..core.contract import format_ts_ms, parse_ts_ms
-
     return format_ts_ms(parse_ts_ms(to_iso) - 1)[:10]
 
 

@@ -34,6 +34,7 @@ class Col:
     drop: int = 0
     stack: int = 0
     onto: str | None = None
+    joiner: str = "\n"  # what goes between the stacked cell and the one below it
 
 
 Rows = Sequence[Sequence[Any]]
@@ -86,7 +87,7 @@ def _stacked(cols: list[Col], rows: list[list[Any]], i: int) -> tuple[list[Col],
     for r in rows:
         cell = _text(r[i]).copy()
         cell.stylize("bold")
-        cell.append("\n")
+        cell.append(cols[i].joiner)
         r[j] = cell.append_text(_text(r[j]))
     return _without(cols, rows, i)
 
