@@ -89,14 +89,17 @@ def test_hotspots_fit_without_blank_rows(request, data, width):
         assert key in header.split(), header
     for name in hidden:
         assert name not in header.split()
-    assert set(header.split()) | set(hidden) == {"screen", "sessions", "impact", "friction", "rage%", "drop%",
+    assert set(header.split()) - {"/"} | set(hidden) == {"screen", "sessions", "impact", "friction", "rage%", "drop%",
                                                   "time/view", "symptoms"}
     if width == 120:
         assert not hidden, out
+    assert "symptoms" not in hidden  # under the screen ("screen / symptoms") when the columns are too many
     items = json.loads(cli(dsn, scope, "insights", "hotspots", "--format", "json"))["items"]
     assert items
     for item in items:  # every screen id whole, on one line
         assert item["screenId"] in words_in(out), item["screenId"]
+    errors = [i["errors"] for i in items if i["errors"]]
+    assert errors and out.count(" error event") == len(errors)  # each screen's symptoms are there
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -90,9 +90,11 @@ def symptoms(h: dict[str, Any]) -> str:
 
 
 def hotspots_renderable(p: dict[str, Any], console: Console) -> RenderableType:
+    # Narrower, in this order: no time per view; the symptoms under the screen
+    # (a long screen id); then no drop-off and no rage-click rates.
     cols = [Col("screen", wrap=True, min_width=16), Col("sessions", "right"), Col("impact", "right"),
             Col("friction", "right"), Col("rage%", "right", drop=2), Col("drop%", "right", drop=3),
-            Col("time/view", "right", drop=4), Col("symptoms", drop=1)]
+            Col("time/view", "right", drop=5), Col("symptoms", stack=4, onto="screen", below=True)]
     rows = [[h["screenId"], f"{h['sessions']:,}", f"{h['impactSessions']:,} {TREND_MARKS[h['trend']]}",
              _score(h["avgFriction"]), _pct(h["rageClickRate"]), _pct(h["dropoffRate"]),
              format_duration_ms(h["avgTimeSpentMs"]), symptoms(h)] for h in p["items"]]

@@ -30,11 +30,13 @@ class Col:
     min_width: int | None = None
     # The steps that make a table narrower, taken highest number first (0 =
     # never): drop leaves the column out (the hint names it); stack moves the
-    # cell, bold, onto its own line above the cell of the column named onto.
+    # cell into the cell of the column named onto: on lines of its own above
+    # it, bold, or with below=True under it, dim.
     drop: int = 0
     stack: int = 0
     onto: str | None = None
-    joiner: str = "\n"  # what goes between the stacked cell and the one below it
+    below: bool = False
+    joiner: str = "\n"  # what goes between the two cells
 
 
 Rows = Sequence[Sequence[Any]]
@@ -80,15 +82,18 @@ def _without(cols: list[Col], rows: list[list[Any]], i: int) -> tuple[list[Col],
 
 
 def _stacked(cols: list[Col], rows: list[list[Any]], i: int) -> tuple[list[Col], list[list[Any]]]:
-    j = next(k for k, c in enumerate(cols) if c.header == cols[i].onto)
+    col = cols[i]
+    j = next(k for k, c in enumerate(cols) if c.header == col.onto)
     cols = list(cols)
-    cols[j] = replace(cols[j], header=f"{cols[i].header} / {cols[j].header}", wrap=True)
+    headers = (cols[j].header, col.header) if col.below else (col.header, cols[j].header)
+    cols[j] = replace(cols[j], header=" / ".join(headers), wrap=True)
     rows = [list(r) for r in rows]
     for r in rows:
-        cell = _text(r[i]).copy()
-        cell.stylize("bold")
-        cell.append(cols[i].joiner)
-        r[j] = cell.append_text(_text(r[j]))
+        moved = _text(r[i]).copy()
+        moved.stylize("dim" if col.below else "bold")  # the row's own cell stands out
+        first, second = (_text(r[j]).copy(), moved) if col.below else (moved, _text(r[j]))
+        first.append(col.joiner)
+        r[j] = first.append_text(second)
     return _without(cols, rows, i)
 
 
