@@ -154,6 +154,20 @@ def test_sent_at_skew_is_corrected_with_the_server_clock(tmp_path):
         assert post(c, batch([event(now + 3_600_000)])).json()["rejected"] == 1  # > 10 min ahead
 
 
+def test_sent_at_is_optional_and_without_it_ts_is_taken_as_sent(tmp_path):
+    # docs/contract.md: sentAt absent or null -> accepted, no skew correction; only an invalid one is 400.
+    with client(tmp_path) as c:
+        sent_ms = int(time.time() * 1000) - 3_600_000
+        absent = event(sent_ms, session="absent")
+        null = event(sent_ms + 1000, session="null")
+        assert post(c, batch([absent])).json() == {"status": "ok", "accepted": 1, "rejected": 0, "errors": []}
+        assert post(c, batch([null], sentAt=None)).json()["accepted"] == 1
+        rows = stored(c, "SELECT session_id, epoch_ms(ts) FROM events_raw ORDER BY session_id")
+        assert [tuple(r) for r in rows] == [("absent", sent_ms), ("null", sent_ms + 1000)]
+        bad = post(c, batch([event(sent_ms)], sentAt="yesterday"))
+        assert bad.status_code == 400 and "sentAt" in bad.json()["errors"][0]
+
+
 def _ts(ms: int) -> str:
     from frictionkit.core.contract import format_ts_ms
 

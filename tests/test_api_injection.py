@@ -36,7 +36,7 @@ def c(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp("inj")
     if request.param == "chdb":
         pytest.importorskip("chdb")
-    dsn = f"duckdb:///{folder}/store.duckdb" if request.param == "duckdb" else f"chdb://{folder}/ch"
+    dsn = f"duckdb:///{folder}/store.duckdb" if request.param == "duckdb" else f"chdb:///{folder}/ch"
     with client(folder, store_dsn=dsn) as c:
         t0 = past_ms(4)
         assert c.post("/v1/events/batch", json=batch(session_events(t0)), headers=auth("k-acme")).status_code == 200

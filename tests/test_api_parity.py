@@ -54,7 +54,7 @@ def _answers(dsn: str, tmp_path) -> list:
 
 def test_duckdb_and_chdb_answer_the_same(tmp_path):
     duck = _answers(f"duckdb:///{tmp_path}/store.duckdb", tmp_path / "d")
-    ch = _answers(f"chdb://{tmp_path}/ch", tmp_path / "c")
+    ch = _answers(f"chdb:///{tmp_path}/ch", tmp_path / "c")
     assert duck[0]["sessions"] == 5 and len(duck[-1]["items"]) == 2
     for (path, params), a, b in zip(PATHS + [("/v1/sessions cursor", {})], duck, ch):
         assert a == b, (path, params)
@@ -63,7 +63,7 @@ def test_duckdb_and_chdb_answer_the_same(tmp_path):
 def test_open_sessions_are_resumed_from_chdb_after_a_restart(tmp_path):
     import time
 
-    dsn = f"chdb://{tmp_path}/ch"
+    dsn = f"chdb:///{tmp_path}/ch"
     recent = int(time.time() * 1000) - 60_000
     with client(tmp_path, store_dsn=dsn) as c:
         assert c.post("/v1/events/batch", json=batch(session_events(recent)), headers=auth("k-acme")).status_code == 200

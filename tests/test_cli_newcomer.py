@@ -53,7 +53,7 @@ def test_flags_have_no_type_noise_in_help(command):
 def test_import_log_help_keeps_its_bracketed_defaults():
     result = run(["import-log", "--help"], columns=160)
     assert "productId of the events (default: the file's name)" in result.stdout
-    assert "JSONL output, .gz to compress (default: stdout)" in result.stdout
+    assert "JSONL output, .gz to compress (default: stdout; with --replay, a temporary file)" in " ".join(result.stdout.split())
 
 
 @pytest.mark.parametrize("argv, extra", [

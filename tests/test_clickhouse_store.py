@@ -27,7 +27,7 @@ FAR = 10**13
 
 @pytest.fixture
 def ch(tmp_path):
-    store = open_store(f"chdb://{tmp_path}/ch")
+    store = open_store(f"chdb:///{tmp_path}/ch")
     yield store
     store.close()
 
@@ -75,7 +75,7 @@ def test_a_recomputed_session_replaces_its_rows_and_drops_vanished_children(ch, 
         click(7200, "home", id="b3"), nav(7300, "list", id="b4"), click(7400, "list", id="b5"),
         click(7500, "list", id="b6")])
     assert v2.session.version > v1.session.version and v1.incidents
-    duck = open_store(f"duckdb://{tmp_path}/d.duckdb")
+    duck = open_store(f"duckdb:///{tmp_path}/d.duckdb")
     try:
         for store in (ch, duck):
             store.write_results([v1])
@@ -112,8 +112,8 @@ def test_transaction_is_a_no_op_context(ch):
 
 def test_clickhouse_url_names_the_store(tmp_path, monkeypatch):
     monkeypatch.delenv("FRICTIONKIT_STORE", raising=False)
-    monkeypatch.setenv("CLICKHOUSE_URL", f"chdb://{tmp_path}/env")
-    assert default_dsn() == f"chdb://{tmp_path}/env"
+    monkeypatch.setenv("CLICKHOUSE_URL", f"chdb:///{tmp_path}/env")
+    assert default_dsn() == f"chdb:///{tmp_path}/env"
     store = open_store()
     try:
         assert store.engine == "clickhouse" and store.scopes() == []
@@ -137,7 +137,7 @@ def test_a_chdb_dir_locked_by_another_process_says_so(tmp_path):
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys
             from frictionkit.store import open_store
-            store = open_store("chdb://{path}")
+            store = open_store("chdb:///{path}")
             print("ready", flush=True)
             sys.stdin.readline()
             store.close()
@@ -145,8 +145,8 @@ def test_a_chdb_dir_locked_by_another_process_says_so(tmp_path):
     try:
         assert holder.stdout.readline().strip() == b"ready"
         with pytest.raises(StoreError, match="locked by another process"):
-            open_store(f"chdb://{path}")
-        result = run_cli("insights", "overview", "--store", f"chdb://{path}")
+            open_store(f"chdb:///{path}")
+        result = run_cli("insights", "overview", "--store", f"chdb:///{path}")
         assert result.returncode == 1
         lines = result.stderr.decode().strip().splitlines()
         assert "locked by another process" in " ".join(lines) and "Traceback" not in result.stderr.decode()
@@ -155,11 +155,11 @@ def test_a_chdb_dir_locked_by_another_process_says_so(tmp_path):
         holder.communicate(b"\n", timeout=60)
     # Once the other process is gone the directory opens (and this process can
     # still open chdb stores after the failed attempt).
-    store = open_store(f"chdb://{path}")
+    store = open_store(f"chdb:///{path}")
     store.close()
 
 
 def test_missing_driver_names_the_extra_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "clickhouse_connect", None)
     with pytest.raises(StoreError, match=r"pip install 'frictionkit\[clickhouse\]'"):
-        open_store(f"chdb://{tmp_path}/x")
+        open_store(f"chdb:///{tmp_path}/x")

@@ -13,7 +13,7 @@ def c(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp("screen-filter")
     if request.param == "chdb":
         pytest.importorskip("chdb")
-    dsn = f"duckdb:///{folder}/store.duckdb" if request.param == "duckdb" else f"chdb://{folder}/ch"
+    dsn = f"duckdb:///{folder}/store.duckdb" if request.param == "duckdb" else f"chdb:///{folder}/ch"
     with client(folder, store_dsn=dsn) as c:
         t0 = past_ms(4)
         events = session_events(t0)  # s1: home, list, edit

@@ -100,7 +100,7 @@ def test_cluster_ddl_rejects_bad_names_and_alters_both_tables():
 
 
 def test_db_init_on_chdb_is_idempotent_and_creates_the_engines(tmp_path):
-    dsn = f"chdb://{tmp_path}/ch"
+    dsn = f"chdb:///{tmp_path}/ch"
     first = run_cli("db", "init", "--store", dsn)
     assert first.returncode == 0, first.stderr
     assert "applied 001_schema.sql, 002_rollups.sql" in " ".join(first.stderr.decode().split())
@@ -124,7 +124,7 @@ def test_a_store_at_an_older_version_is_upgraded(tmp_path, monkeypatch):
     from frictionkit.store import clickhouse
     from frictionkit.store.ddl import migration_plan
 
-    store = clickhouse.ClickHouseStore(f"chdb://{tmp_path}/ch")
+    store = clickhouse.ClickHouseStore(f"chdb:///{tmp_path}/ch")
     try:
         monkeypatch.setattr(clickhouse, "migration_plan", lambda cluster=None: migration_plan(cluster)[:1])
         assert store.init_schema() == ["001_schema.sql"]
@@ -138,6 +138,6 @@ def test_a_store_at_an_older_version_is_upgraded(tmp_path, monkeypatch):
 def test_cluster_flag_prints_sql_or_refuses_an_embedded_store(tmp_path):
     printed = run_cli("db", "init", "--cluster", "prod", "--print-sql")
     assert printed.returncode == 0 and b"ReplicatedReplacingMergeTree" in printed.stdout
-    refused = run_cli("db", "init", "--cluster", "prod", "--store", f"chdb://{tmp_path}/ch")
+    refused = run_cli("db", "init", "--cluster", "prod", "--store", f"chdb:///{tmp_path}/ch")
     assert refused.returncode == 1 and b"Traceback" not in refused.stderr
     assert "--cluster needs a ClickHouse server" in " ".join(refused.stderr.decode().split())

@@ -35,7 +35,7 @@ def _sessions(store):
 def test_delete_sessions_drops_every_session_of_the_keys_only(tmp_path, scheme):
     if scheme == "chdb":
         pytest.importorskip("chdb")
-    store = open_store(f"duckdb://{tmp_path}/d.duckdb" if scheme == "duckdb" else f"chdb://{tmp_path}/ch")
+    store = open_store(f"duckdb:///{tmp_path}/d.duckdb" if scheme == "duckdb" else f"chdb:///{tmp_path}/ch")
     try:
         with store.transaction():
             store.write_results(_results(), replace=False)

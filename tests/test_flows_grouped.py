@@ -52,7 +52,7 @@ def generated(tmp_path_factory):
 def test_grouped_top_flows_equal_per_run_top_flows(scheme, generated, tmp_path):
     if scheme == "chdb":
         pytest.importorskip("chdb")
-    dsn = f"duckdb://{tmp_path}/s.duckdb" if scheme == "duckdb" else f"chdb://{tmp_path}/ch"
+    dsn = f"duckdb:///{tmp_path}/s.duckdb" if scheme == "duckdb" else f"chdb:///{tmp_path}/ch"
     store = open_store(dsn)
     try:
         replay([str(generated)], store, now_ms=NOW_MS)

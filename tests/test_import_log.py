@@ -179,7 +179,8 @@ def test_import_log_writes_valid_wire_events_in_case_order(tmp_path):
     out = tmp_path / "events.jsonl"
     result = invoke(str(data_file("running-example.csv")), "--org", "acme", "--task", "claim", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert "6 cases, 42 of 42 events" in result.stderr and result.stderr.count("\n") == 1
+    summary, hint = result.stderr.splitlines()
+    assert "6 cases, 42 of 42 events" in summary and hint.startswith(f"next: frictionkit replay {out} --session-gap off")
     events = [msgspec.json.decode(line) for line in out.read_bytes().splitlines()]
     assert len(events) == 42 + 2 * 6
     first_case = [e for e in events if e["sessionId"] == events[0]["sessionId"]]

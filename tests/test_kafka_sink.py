@@ -51,7 +51,7 @@ def _sink(topic: str, **producer_overrides) -> KafkaSink:
     sink = KafkaSink(settings)
     if producer_overrides:
         def make():
-            return sink._ck.Producer(kafka.producer_config(
+            return sink.client.Producer(kafka.producer_config(
                 BROKERS, **{"message.timeout.ms": 10_000, "error_cb": sink._on_error, **producer_overrides}))
 
         sink._make_producer = make
@@ -127,7 +127,7 @@ def test_a_batch_whose_reports_never_come_fails_at_its_deadline():
     sink = KafkaSink(settings)
     # The client would give up only after a minute, and says nothing of the
     # dead broker here: only our deadline can end the wait.
-    sink._make_producer = lambda: sink._ck.Producer(kafka.producer_config(
+    sink._make_producer = lambda: sink.client.Producer(kafka.producer_config(
         dead, **{"message.timeout.ms": 60_000, "error_cb": lambda _err: None}))
     sink.start()
     sink._down = False  # as if the broker had answered a moment ago

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "frictionkit"
+ROOT = SRC.parents[1]
 
 # Lowest first. A subpackage may import the subpackages of lower layers only;
 # those of one layer do not import each other. Keep in step with docs/architecture.md.
@@ -124,3 +125,20 @@ def test_the_layer_rule_catches_an_upward_import(tmp_path, monkeypatch):
     assert ("core", "store") in _edges()
     with pytest.raises(pytest.fail.Exception, match="import cycle"):
         test_no_cycle_between_subpackages()
+
+
+def test_only_the_kafka_adapter_imports_the_kafka_client():
+    """One public wrapper (bus.kafka.confluent) for the C client: every other
+    module gets it from there, so a missing extra is one clear message."""
+    offenders = []
+    for path in sorted(SRC.rglob("*.py")) + sorted(ROOT.joinpath("workshop").rglob("*.py")):
+        if path == SRC / "bus" / "kafka.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n.split(".")[0] == "confluent_kafka" for n in names):
+                offenders.append(str(path.relative_to(ROOT)))
+            if isinstance(node, ast.Attribute) and node.attr == "_ck":
+                offenders.append(f"{path.relative_to(ROOT)}: _ck")
+    assert not offenders, offenders

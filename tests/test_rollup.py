@@ -51,7 +51,7 @@ def stores(tmp_path_factory):
         lines += _session(f"org-{o}", f"late{o}", datetime(2026, 11, 3, 9, tzinfo=timezone.utc), clicks=9)
     path = root / "orgs.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    dsns = {"duckdb": f"duckdb://{root}/d.duckdb", "chdb": f"chdb://{root}/ch"}
+    dsns = {"duckdb": f"duckdb:///{root}/d.duckdb", "chdb": f"chdb:///{root}/ch"}
     for dsn in dsns.values():
         store = open_store(dsn)
         replay([str(path)], store, now_ms=NOW_MS)

@@ -81,15 +81,15 @@ def generated(tmp_path_factory):
 def replayed_once(generated, tmp_path_factory):
     """(snapshot, raw counts) of the generated fixture replayed once, per scheme."""
     root = tmp_path_factory.mktemp("once")
-    dsns = {"duckdb": f"duckdb://{root}/once.duckdb", "chdb": f"chdb://{root}/once"}
+    dsns = {"duckdb": f"duckdb:///{root}/once.duckdb", "chdb": f"chdb:///{root}/once"}
     return {scheme: replay_into(dsn, [generated])[1:] for scheme, dsn in dsns.items()}
 
 
 @pytest.mark.parametrize("fixture", ["small", "generated"])
 def test_duckdb_and_clickhouse_give_identical_insights(fixture, replayed_once, tmp_path):
     if fixture == "small":
-        (duck_report,), duck, duck_raw = replay_into(f"duckdb://{tmp_path}/d.duckdb", [FIXTURES / "small.jsonl"])
-        (ch_report,), ch, ch_raw = replay_into(f"chdb://{tmp_path}/ch", [FIXTURES / "small.jsonl"])
+        (duck_report,), duck, duck_raw = replay_into(f"duckdb:///{tmp_path}/d.duckdb", [FIXTURES / "small.jsonl"])
+        (ch_report,), ch, ch_raw = replay_into(f"chdb:///{tmp_path}/ch", [FIXTURES / "small.jsonl"])
         assert (duck_report.accepted, duck_report.duplicates, duck_report.sessions, duck_report.incidents) == (
             ch_report.accepted, ch_report.duplicates, ch_report.sessions, ch_report.incidents)
     else:
@@ -101,7 +101,7 @@ def test_duckdb_and_clickhouse_give_identical_insights(fixture, replayed_once, t
 
 @pytest.mark.parametrize("scheme", ["duckdb", "chdb"])
 def test_replaying_twice_double_counts_nothing(scheme, generated, replayed_once, tmp_path):
-    dsn = f"duckdb://{tmp_path}/d.duckdb" if scheme == "duckdb" else f"chdb://{tmp_path}/ch"
+    dsn = f"duckdb:///{tmp_path}/d.duckdb" if scheme == "duckdb" else f"chdb:///{tmp_path}/ch"
     once, once_raw = replayed_once[scheme]
     (first, second), twice, twice_raw = replay_into(dsn, [generated], times=2)
     assert second.duplicates == second.accepted == first.accepted
@@ -116,8 +116,8 @@ def test_overlapping_pieces_replayed_in_separate_runs_equal_one_replay(scheme, g
     first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     first.write_text("\n".join(lines[: 2 * third]) + "\n")
     second.write_text("\n".join(lines[third:]) + "\n")  # overlaps the first by a third
-    make = (lambda name: f"duckdb://{tmp_path}/{name}.duckdb") if scheme == "duckdb" else (
-        lambda name: f"chdb://{tmp_path}/{name}")
+    make = (lambda name: f"duckdb:///{tmp_path}/{name}.duckdb") if scheme == "duckdb" else (
+        lambda name: f"chdb:///{tmp_path}/{name}")
     once, once_raw = replayed_once[scheme]
     # Two runs: sessions cut by the end of the first piece are recomputed, with a
     # higher version, by the second run from the stored history.

@@ -21,7 +21,7 @@ from frictionkit.stream.lag import group_lag, total_lag
 from workshop import loadgen
 
 from test_stream_support import (InProcess, arrivals, assert_same_insights, drained, event_count, fresh_settings,
-                                 replay_insights, require_broker, spawn, store_insights, terminate, traffic)
+                                 read_topic, replay_insights, require_broker, spawn, store_insights, terminate, traffic)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -91,7 +91,7 @@ def test_two_sessionizers_in_one_group_one_killed_mid_run(tmp_path) -> None:
     events, settings, expected = _published(tmp_path, sessions=400, seed=22, partitions=6)
     args = FAST_FAILOVER + SHORT_RETENTION
     first, second = spawn("sessionizer", settings, *args), spawn("sessionizer", settings, *args)
-    others = [spawn("incident-detector", settings, *FAST_FAILOVER), spawn("metrics-aggregator", settings, *FAST_FAILOVER)]
+    others = [spawn("metrics-aggregator", settings, *FAST_FAILOVER)]
     try:
         _wait_started(settings, "sessionizer")
         time.sleep(0.5)
@@ -147,7 +147,7 @@ def test_store_away_for_a_while_retries_commits_nothing_unwritten_and_loses_noth
                                        store_retry_max_s=1.0)
     store = _StoreAway(settings.store_dsn)
     store.down.set()
-    upstream = [InProcess("sessionizer", settings), InProcess("incident-detector", settings)]
+    upstream = [InProcess("sessionizer", settings)]
     aggregator = InProcess("metrics-aggregator", settings, store_factory=store.open)
     try:
         time.sleep(6)
@@ -189,10 +189,9 @@ def test_unusable_messages_go_to_the_deadletter_and_processing_goes_on(tmp_path)
     finally:
         stats = run.finish()
     assert stats["sessionizer"]["deadletters"] == 5
-    assert stats["incident-detector"]["deadletters"] == 1
-    # The aggregator reads events.sessionized (and events.incidents), not events.raw.
+    # The aggregator reads events.sessionized, not events.raw.
     assert stats["metrics-aggregator"]["deadletters"] == 1
-    letters = _read_all(settings, settings.topics.deadletter)
+    letters = read_topic(settings, settings.topics.deadletter)
     by_processor: dict[str, list] = {}
     for msg in letters:
         by_processor.setdefault(header(msg, PROCESSOR_HEADER), []).append(msg)
@@ -203,23 +202,3 @@ def test_unusable_messages_go_to_the_deadletter_and_processing_goes_on(tmp_path)
     assert "event 1: orgId" in reasons[garbage[3]] and "without events" in reasons[garbage[4]]
     assert event_count(settings.store_dsn) == (len(events), len(events))
     assert_same_insights(store_insights(settings.store_dsn), expected)
-
-
-def _read_all(settings, topic: str) -> list:
-    from frictionkit.bus import kafka
-
-    ck = kafka._ck()
-    consumer = ck.Consumer(kafka.consumer_config(settings.brokers, f"{settings.group_prefix}reader",
-                                                 **{"enable.partition.eof": True}))
-    meta = consumer.list_topics(topic, timeout=10).topics[topic]
-    consumer.assign([ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in meta.partitions])
-    out, eof = [], set()
-    deadline = time.monotonic() + 30
-    while len(eof) < len(meta.partitions) and time.monotonic() < deadline:
-        for msg in consumer.consume(100, 0.5):
-            if msg.error():
-                eof.add(msg.partition())
-            else:
-                out.append(msg)
-    consumer.close()
-    return out

@@ -52,7 +52,9 @@ class Msg:
 
 class Collect:
     def __init__(self) -> None:
-        self.sessions: list[tuple[bytes, bytes]] = []
+        # (session id, message): keyed by the session, not the Kafka key
+        # (every session of a client key shares one Kafka key).
+        self.sessions: list[tuple[str, bytes]] = []
         self.late: list[Event] = []  # of the late-events messages
 
     def produce(self, topic, value, key=None, headers=None) -> None:
@@ -60,7 +62,7 @@ class Collect:
         if isinstance(decoded, LateEvents):
             self.late.extend(decoded.events)
         else:
-            self.sessions.append((key, value))
+            self.sessions.append((decoded.session_id, value))
 
 
 @pytest.fixture(scope="module", params=["one event per message", "serve's arrays"])
@@ -132,7 +134,7 @@ def test_restart_from_the_committed_offset_reproduces_the_uninterrupted_sessions
         _feed(second, partition, committed, len(partition), after)
         _finish(second, after)
         suppressed += second.stats["suppressed"]
-        got: dict[bytes, bytes] = {}
+        got: dict[str, bytes] = {}
         for key, value in before.sessions + after.sessions:
             # A session may be emitted again after the crash, never differently.
             assert got.setdefault(key, value) == value, f"cut {cut}: {key!r} re-emitted with other content"
@@ -200,7 +202,7 @@ def test_broken_sessionized_message_is_a_message_error(value) -> None:
 
 def test_events_too_late_for_their_closed_session_travel_as_a_late_message() -> None:
     """Stored in events_raw as replay stores them, but in no session: the
-    aggregator reads them from events.sessionized, the detector skips them."""
+    aggregator reads them from events.sessionized."""
     def ev(event_id: str, session: str, ts_ms: int) -> Event:
         return Event(event_id, "acme", "crm", session, "u", ts_ms, "click", "home", "/", "desktop")
 
@@ -217,7 +219,7 @@ def test_events_too_late_for_their_closed_session_travel_as_a_late_message() -> 
     _feed(proc, values, 0, 2, out)  # the tick after these closes s-a
     _feed(proc, values, 2, 3, out)
     [(key, value)] = out.sessions
-    assert key == b"acme:crm:s-a" and [e.event_id for e in decode_session(value).events] == ["a1", "a2"]
+    assert key == "s-a" and [e.event_id for e in decode_session(value).events] == ["a1", "a2"]
     assert out.late == late
     assert proc.stats["late"] == 2
     message = encode_late(late)
@@ -235,7 +237,7 @@ def test_claims_inherited_from_an_idle_instance_do_not_swallow_sessions_open_at_
     paired the inherited wall-clock watermark with its own position, so
     instance 3 took the sessions open at that commit for emitted ones."""
     from frictionkit.core.model import Event
-    from frictionkit.stream.codec import session_key
+
 
     def traffic(seed: int, start: str, tag: str) -> list[Event]:
         events = loadgen.events_from_wire(iter_events(sessions=60, seed=seed, start=start))
@@ -249,7 +251,7 @@ def test_claims_inherited_from_an_idle_instance_do_not_swallow_sessions_open_at_
     logic = settings.sessionizer.build()
     for ev in arrived:
         logic.on_event(ev)
-    want = {session_key(s): encode_session(s) for s in logic.close_all()}
+    want = {s.session_id: encode_session(s) for s in logic.close_all()}
 
     out = Collect()
     first = SessionizerProcessor(settings)
@@ -268,7 +270,7 @@ def test_claims_inherited_from_an_idle_instance_do_not_swallow_sessions_open_at_
     _feed(third, values, committed, len(values), out)
     _finish(third, out)
 
-    got: dict[bytes, bytes] = {}
+    got: dict[str, bytes] = {}
     for key, value in out.sessions:
         assert got.setdefault(key, value) == value, f"{key!r} re-emitted with other content"
     missing = [k for k in want if k not in got]
@@ -305,8 +307,8 @@ def test_past_dated_traffic_after_an_idle_spell_is_sessionized_whole() -> None:
     logic = settings.sessionizer.build()
     for ev in arrived:
         logic.on_event(ev)
-    from frictionkit.stream.codec import session_key
-    want = {session_key(s): encode_session(s) for s in logic.close_all()}
+
+    want = {s.session_id: encode_session(s) for s in logic.close_all()}
 
     proc, out = SessionizerProcessor(settings), Collect()
     proc.assigned([TP], {})
@@ -314,7 +316,20 @@ def test_past_dated_traffic_after_an_idle_spell_is_sessionized_whole() -> None:
     proc.tick(out, NOW + 10 * proc.settings.idle_after_ms)  # idle before any traffic
     _feed(proc, [event_to_bus_json(ev) for ev in arrived], 0, len(arrived), out)
     _finish(proc, out)
-    got: dict[bytes, bytes] = {}
+    got: dict[str, bytes] = {}
     for key, value in out.sessions:
         assert got.setdefault(key, value) == value, f"{key!r} emitted twice with other content (a cut session)"
     assert got == want
+
+
+def test_the_retired_incident_detector_processor_says_where_it_went():
+    """`process incident-detector` (three processors until the incidents were
+    computed once, in the aggregator): one line naming what to run, exit 1."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "frictionkit.cli.main", "process", "incident-detector"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "part of metrics-aggregator" in result.stderr and len(result.stderr.strip().splitlines()) == 1

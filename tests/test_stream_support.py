@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def require_broker() -> str:
     try:
-        kafka._ck()
+        kafka.confluent()
     except kafka.KafkaSupportMissing:
         pytest.skip(kafka.MISSING_MESSAGE)
     if not kafka.check_broker(BROKERS, timeout_s=10):
@@ -163,3 +163,26 @@ def drained(settings: StreamSettings, timeout: float = 120) -> float:
 
 __all__ = ["BROKERS", "InProcess", "arrivals", "drained", "event_count", "fresh_settings", "insights",
            "replay_insights", "require_broker", "assert_same_insights", "spawn", "store_insights", "terminate", "time", "traffic"]
+
+
+def read_topic(settings: StreamSettings, topic: str) -> list:
+    """Every message on the topic, from the beginning of each partition."""
+    import time
+
+    from frictionkit.bus import kafka
+
+    ck = kafka.confluent()
+    consumer = ck.Consumer(kafka.consumer_config(settings.brokers, f"{settings.group_prefix}reader",
+                                                 **{"enable.partition.eof": True}))
+    meta = consumer.list_topics(topic, timeout=10).topics[topic]
+    consumer.assign([ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in meta.partitions])
+    out, eof = [], set()
+    deadline = time.monotonic() + 30
+    while len(eof) < len(meta.partitions) and time.monotonic() < deadline:
+        for msg in consumer.consume(100, 0.5):
+            if msg.error():
+                eof.add(msg.partition())
+            else:
+                out.append(msg)
+    consumer.close()
+    return out

@@ -20,7 +20,8 @@ import tempfile
 import time
 
 from frictionkit.core.model import Event
-from frictionkit.pipeline.embedded import EmbeddedPipeline
+from frictionkit.core.sessionizer import SessionizerConfig
+from frictionkit.pipeline.embedded import EmbeddedPipeline, PipelineConfig
 from frictionkit.store import open_store
 
 CHUNK = 10_000
@@ -37,11 +38,14 @@ def sessions(n_events: int, t0_ms: int, prefix: str) -> list[list[Event]]:
     return out
 
 
-def run(store, chunks: list[list[Event]], watermark_ts_ms: int | None) -> tuple[float, dict]:
-    pipeline = EmbeddedPipeline(store)
+def run(store, chunks: list[list[Event]], now_ms: int | None) -> tuple[float, dict]:
+    """``now_ms`` None: replay's clock (event time only); else embedded serve's
+    (idle rule at 0: what is due by the wall clock closes at every chunk)."""
+    config = PipelineConfig(sessionizer=SessionizerConfig(idle_after_ms=None if now_ms is None else 0))
+    pipeline = EmbeddedPipeline(store, config)
     t = time.perf_counter()
     for chunk in chunks:
-        pipeline.process(chunk, watermark_ts_ms=watermark_ts_ms)
+        pipeline.process(chunk, now_ms=now_ms)
     stats = pipeline.finish()
     return time.perf_counter() - t, {"late": stats.late, "sessions": stats.sessions}
 
@@ -64,10 +68,9 @@ def main() -> None:
     # Each session in three parts; part k of every session goes out in pass k.
     parts = [ev for k in range(3) for s in old for ev in s[k * 10:(k + 1) * 10]]
     live = [ev for s in sessions(args.live, now_ms - 3_600_000, "live") for ev in s]
-    watermark = now_ms - 120_000
     with tempfile.TemporaryDirectory() as tmp:
-        for name, events, with_live, wm in (("empty", whole, False, None), ("live", whole, True, watermark),
-                                             ("in-parts", parts, True, watermark)):
+        for name, events, with_live, wm in (("empty", whole, False, None), ("live", whole, True, now_ms),
+                                             ("in-parts", parts, True, now_ms)):
             store = open_store(f"duckdb:///{tmp}/{name}.duckdb")
             if with_live:
                 run(store, chunked(live), None)

@@ -96,7 +96,7 @@ def _kafka_costs(brokers: str, batches: list[list[tuple[bytes, bytes]]], rounds:
     topic = f"bench.c{uuid.uuid4().hex[:6]}.costs"
     kafka.create_topics(brokers, partitions=3, topics=[topic])
     try:
-        producer = kafka._ck().Producer(kafka.producer_config(brokers))
+        producer = kafka.producer(brokers)
         encoded = batches
         delivered = [0]
 

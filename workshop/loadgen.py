@@ -48,7 +48,7 @@ def with_retried_batches(events: list[Event], *, batch: int, fraction: float, se
 def publish(brokers: str, topic: str, events: Iterable[Event], *, with_session_key: bool = False,
             producer_overrides: dict | None = None) -> int:
     """Produce and wait for every delivery report; raises when one failed."""
-    ck = kafka._ck()
+    ck = kafka.confluent()
     producer = ck.Producer(kafka.producer_config(brokers, **(producer_overrides or {})))
     failures: list[str] = []
 
@@ -77,7 +77,7 @@ def publish(brokers: str, topic: str, events: Iterable[Event], *, with_session_k
 
 def publish_raw(brokers: str, topic: str, values: list[bytes]) -> None:
     """Arbitrary bytes (a deadletter test's garbage), delivered."""
-    ck = kafka._ck()
+    ck = kafka.confluent()
     producer = ck.Producer(kafka.producer_config(brokers))
     for value in values:
         producer.produce(topic, value, b"bad:bad")

@@ -5,7 +5,7 @@ their own, 3 partitions), the three processors as separate
 ``frictionkit process`` processes (own consumer groups, a DuckDB store written
 by the aggregator), and the open-loop load generator (``bench.load``) at a
 steady rate. Every ``--restart-every`` seconds one processor is restarted, in
-turn sessionizer → incident-detector → metrics-aggregator, alternately with
+turn sessionizer → metrics-aggregator, alternately with
 SIGTERM (drain, flush, commit) and SIGKILL (nothing: the group hands its
 partitions over and the new instance starts from the last commit).
 
@@ -36,7 +36,7 @@ import msgspec
 from workshop.load import RssSampler, Workload, run_client_process, start_server
 from workshop.verdict import finish
 
-PROCESSORS = ["sessionizer", "incident-detector", "metrics-aggregator"]
+PROCESSORS = ["sessionizer", "metrics-aggregator"]
 
 
 class Processor:
@@ -98,7 +98,7 @@ def differences(got: Any, want: Any, path: str = "$") -> list[str]:
 def _raw_has_messages(brokers: str, topic: str) -> bool:
     from frictionkit.bus import kafka
 
-    ck = kafka._ck()
+    ck = kafka.confluent()
     consumer = ck.Consumer(kafka.consumer_config(brokers, f"soak-probe-{uuid.uuid4().hex[:6]}"))
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions

@@ -39,7 +39,7 @@ def _settings(brokers: str, tmp: str, partitions: int) -> StreamSettings:
 
 
 def passthrough(settings: StreamSettings, n: int, group: str = "passthrough") -> float:
-    ck = kafka._ck()
+    ck = kafka.confluent()
     out_topic = settings.group_prefix + "passthrough"
     consumer = ck.Consumer(kafka.consumer_config(settings.brokers, settings.group_prefix + group,
                                                  **{"enable.auto.offset.store": True}))
@@ -210,7 +210,7 @@ def _messages(events: list, shape: str) -> list[tuple[bytes, bytes]]:
 
 
 def _publish(settings: StreamSettings, values: list[tuple[bytes, bytes]]) -> None:
-    ck = kafka._ck()
+    ck = kafka.confluent()
     producer = ck.Producer(kafka.producer_config(settings.brokers))
     for value, key in values:
         while True:

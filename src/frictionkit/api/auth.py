@@ -1,4 +1,4 @@
-"""API keys (SPEC §3): each bound to orgs and scopes, kept only as SHA-256
+"""API keys (docs/api.md, "Authentication"): each bound to orgs and scopes, kept only as SHA-256
 digests and compared in constant time.
 
 ``API_KEYS`` (seed compatible), comma separated entries::

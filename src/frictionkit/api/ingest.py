@@ -1,4 +1,4 @@
-"""``POST /v1/events/batch`` (SPEC §3).
+"""``POST /v1/events/batch`` (docs/contract.md).
 
 Checks run cheapest first: key, content type and encoding, the rate limit's
 "anything left?", the declared length; then the body is read with a hard cap
@@ -52,7 +52,7 @@ _BODY_DOC = {
                 # Each event is checked alone: one that breaks the contract (not
                 # even an object, say) is rejected with its index, the rest go in.
                 "events": {"type": "array", "minItems": 1, "maxItems": 1000,
-                           "items": {"description": "an event (SPEC §3); an invalid one is listed in errors"}},
+                           "items": {"description": "an event (fields: docs/contract.md); an invalid one is listed in errors"}},
             },
         }}},
     }

@@ -1,5 +1,5 @@
 """``serve`` on Kafka: accepted events go to ``events.raw``, and a request is
-answered 200 only once every message of it is on the bus (SPEC §3, §4)."""
+answered 200 only once every message of it is on the bus (docs/contract.md, docs/stream.md)."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ class KafkaSink:
         self.settings = settings
         self.topic = settings.raw_topic
         self._kafka = kafka
-        self._ck = kafka._ck()
+        self.client = kafka.confluent()
         self._producer: Any = None
         self._down = False  # the client reported every broker down; cleared by a probe or a delivery
         self._last_error: str | None = None
@@ -103,11 +103,11 @@ class KafkaSink:
             self.settings.brokers, **{"message.timeout.ms": self.settings.delivery_timeout_ms, "error_cb": self._on_error,
                                       **self.settings.producer_overrides}
         )
-        return self._ck.Producer(config)
+        return self.client.Producer(config)
 
     def _on_error(self, err: Any) -> None:
         code = err.code()
-        if code == self._ck.KafkaError._ALL_BROKERS_DOWN:
+        if code == self.client.KafkaError._ALL_BROKERS_DOWN:
             if not self._down:
                 log.warning("Kafka brokers at %s are unreachable: answering 503 until they are back", self.settings.brokers)
             self._down = True
@@ -198,7 +198,7 @@ class KafkaSink:
                     if producer.list_topics(timeout=1.0).brokers:
                         self._down = False
                         log.info("Kafka brokers at %s are reachable again", self.settings.brokers)
-                except self._ck.KafkaException:
+                except self.client.KafkaException:
                     pass
 
     def start(self) -> None:
@@ -207,7 +207,7 @@ class KafkaSink:
             topics = producer.list_topics(timeout=min(5.0, self.settings.delivery_timeout_ms / 1000)).topics
             if self.topic not in topics:
                 log.warning("topic %s does not exist yet (create it with: frictionkit topics create)", self.topic)
-        except self._ck.KafkaException:
+        except self.client.KafkaException:
             self._down = True
             log.warning("Kafka brokers at %s are unreachable at startup: answering 503 until they are back",
                         self.settings.brokers)
@@ -236,7 +236,7 @@ class KafkaSink:
                     return "local producer queue full"
                 await asyncio.sleep(0.01)
                 produce = self._producer_now().produce
-            except self._ck.KafkaException as err:
+            except self.client.KafkaException as err:
                 return str(err)
         return None
 

@@ -66,6 +66,7 @@ READ_CODES = {
     "400": "a missing or bad parameter (named in param)",
     "401": "missing or unknown API key",
     "403": "an org the key may not read, or a key without the read scope",
+    "404": "an orgId or productId with no data (named in param; the error lists the known org/product pairs)",
     "503": "the store is unavailable",
 }
 
@@ -113,7 +114,7 @@ def complete(doc: dict[str, Any]) -> dict[str, Any]:
             for code, text in READ_CODES.items():
                 responses[code] = _response(text, ERROR, _headers(code))
             if "{" in path:
-                responses["404"] = _response("no such session", ERROR)
+                responses["404"] = _response("no such session, or an orgId/productId with no data", ERROR)
     return doc
 
 

@@ -1,4 +1,4 @@
-"""Per-key token buckets counted in events (SPEC §3: 429 with Retry-After).
+"""Per-key token buckets counted in events (docs/contract.md: 429 with Retry-After).
 
 Tokens are events, not requests: a 1000-event batch costs 1000, so an agent
 cannot get around the limit with bigger batches. A batch costing more than the

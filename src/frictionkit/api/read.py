@@ -1,4 +1,4 @@
-"""The read API (SPEC §8): insights, flows and session drill-down.
+"""The read API (docs/api.md, "Read API"): insights, flows and session drill-down.
 
 Every route authenticates a key with the ``read`` scope, refuses an org the
 key may not read (403) and resolves org, product and window exactly as the CLI
@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 from fastapi import APIRouter, Depends, Query, Request
 
 from ..insights.flows import flows_graph, flows_top
-from ..insights.query import InsightError, InsightQuery, resolve_query
+from ..insights.query import InsightError, InsightQuery, choose_scope, resolve_query
 from ..insights.report import hotspots, overview
 from ..insights.sessions import MAX_PAGE, session_detail, sessions_list
 from ..store.base import Store, StoreError
@@ -61,7 +61,7 @@ async def _answer(request: Request, work: Callable[[Store], Any]) -> Any:
     except InsightError as err:
         param = _PARAMS.get(err.param, err.param) if err.param else None
         message = str(err).replace("--org/--product", "orgId/productId")
-        raise ApiError(400, message, param) from None
+        raise ApiError(404 if err.not_found else 400, message, param) from None
     except StoreError:
         raise ApiError(503, "the store is unavailable", headers={"Retry-After": str(state.settings.retry_after_s)}) from None
 
@@ -136,5 +136,8 @@ async def get_session(
     _check_org(key, orgId)
     found = await _answer(request, lambda s: session_detail(s, orgId, productId, session_id))
     if found is None:
+        # An org/product without data says so (and lists the pairs), as the other routes do.
+        await _answer(request, lambda s: choose_scope(
+            [sc for sc in s.scopes() if key.orgs is None or sc.org_id in key.orgs], orgId, productId))
         raise ApiError(404, "no such session", "sessionId")
     return found

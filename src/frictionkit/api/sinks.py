@@ -14,6 +14,8 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
+import msgspec
+
 from ..core.batch import CheckedBatch
 from ..core.model import Event
 from ..pipeline.embedded import EmbeddedPipeline
@@ -81,7 +83,7 @@ class EmbeddedSink:
     Sessions still open at shutdown are not closed (they may go on after a
     restart). Their events are in ``events_raw``; at startup the keys whose
     latest events are not covered by a stored session are loaded back into
-    the sessionizer, so they close by the wall-clock watermark as if the
+    the sessionizer, so they close by the wall clock as if the
     server had never stopped.
     """
 
@@ -90,7 +92,13 @@ class EmbeddedSink:
     def __init__(self, settings: Settings, access: StoreAccess) -> None:
         self.settings = settings
         self.access = access
-        self.lateness_ms = settings.pipeline.sessionizer.allowed_lateness_ms
+        # The core clock's idle rule with idle_after_ms 0: a server has no
+        # backlog behind what it was handed, so at every commit and tick its
+        # source is at its end, and what is due by the wall clock closes
+        # (core/clock.py; the stream waits idle_after_ms at a partition's end).
+        pipeline = settings.pipeline
+        self.config = msgspec.structs.replace(
+            pipeline, sessionizer=msgspec.structs.replace(pipeline.sessionizer, idle_after_ms=0))
         self._pipeline: EmbeddedPipeline | None = None
         self._waiting: list[tuple[list[Event], asyncio.Future[None]]] = []
         self._committing = False
@@ -100,17 +108,17 @@ class EmbeddedSink:
         """Is the store in a pause (a checkpoint) rather than overloaded? See ``api/stall.py``."""
         return self.stall.stalled()
 
-    def _watermark(self) -> int:
-        return int(self.settings.clock() * 1000) - self.lateness_ms
+    def _now_ms(self) -> int:
+        return int(self.settings.clock() * 1000)
 
     def _ensure_pipeline(self, store: Store) -> EmbeddedPipeline:
         if self._pipeline is None:
-            pipeline = EmbeddedPipeline(store, self.settings.pipeline)
+            pipeline = EmbeddedPipeline(store, self.config)
             keys = store.open_session_keys()
             if keys:
                 pipeline.reload(keys)
                 log.info("resumed %d open session keys from the store", len(keys))
-            pipeline.advance(self._watermark())
+            pipeline.advance(self._now_ms())
             self._pipeline = pipeline
         return self._pipeline
 
@@ -147,12 +155,12 @@ class EmbeddedSink:
             while self._waiting:
                 group, self._waiting = self._waiting, []
                 events = [ev for batch, _ in group for ev in batch]
-                watermark = self._watermark()
+                now_ms = self._now_ms()
                 failed = False
                 self.stall.commit_started(len(events))
                 try:
                     await self.access.run(
-                        lambda s: self._guarded(s, lambda p: p.process(events, watermark_ts_ms=watermark))
+                        lambda s: self._guarded(s, lambda p: p.process(events, now_ms=now_ms))
                     )
                 except Exception as err:  # noqa: BLE001 - whatever failed, nothing was committed
                     log.error("store write failed: %s", type(err).__name__ if not isinstance(err, StoreError) else err)
@@ -170,9 +178,9 @@ class EmbeddedSink:
             self._committing = False
 
     async def tick(self) -> None:
-        """Close idle sessions by the wall clock (an idle source's watermark)."""
-        watermark = self._watermark()
-        await self.access.run(lambda s: self._guarded(s, lambda p: p.advance(watermark)))
+        """Close idle sessions by the wall clock (the clock's idle rule)."""
+        now_ms = self._now_ms()
+        await self.access.run(lambda s: self._guarded(s, lambda p: p.advance(now_ms)))
 
     async def health(self) -> dict[str, Any]:
         return {"ok": True, "kind": "embedded pipeline"}

@@ -178,7 +178,7 @@ def _split(key: bytes, parts: list[Any], head: bytes, out: list[tuple[bytes, byt
 
 
 def bus_key(ev: Event, *, with_session: bool = False) -> bytes:
-    """``orgId:productId`` (SPEC §4), or with ``:sessionId`` for products too
+    """``orgId:productId`` (docs/stream.md), or with ``:sessionId`` for products too
     large for one partition."""
     return ":".join(_keys([ev], with_session)[0]).encode()
 

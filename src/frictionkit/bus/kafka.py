@@ -31,7 +31,11 @@ class KafkaUnavailable(RuntimeError):
     """The broker cannot be reached or refused an administrative request."""
 
 
-def _ck() -> Any:
+def confluent() -> Any:
+    """The confluent_kafka module (with ``.admin`` loaded): the one public
+    wrapper of the C client, as dlt wraps its heavy libraries. Without the
+    ``[kafka]`` extra it raises ``KafkaSupportMissing``, whose message names
+    the extra to install. Every other module gets the client from here."""
     try:
         import confluent_kafka
         import confluent_kafka.admin  # noqa: F401  (a submodule, not imported by the package)
@@ -55,7 +59,7 @@ def _base_config(brokers: str) -> dict[str, Any]:
 
 
 def producer_config(brokers: str, **overrides: Any) -> dict[str, Any]:
-    """Producer settings for "200 means durably on the bus" (SPEC §3).
+    """Producer settings for "200 means durably on the bus" (docs/contract.md).
 
     Idempotence makes the client's own retries safe (no duplicates, order kept
     per partition); acks=all means an ack survives the leader's loss.
@@ -81,7 +85,7 @@ def consumer_config(brokers: str, group_id: str, **overrides: Any) -> dict[str, 
 
     Auto commit and auto offset store are both off: the processor stores and
     commits an offset itself once what it derived from the message is on the
-    bus or in the store (SPEC §4). A new group starts from the beginning so
+    bus or in the store (docs/stream.md). A new group starts from the beginning so
     that nothing published before the first processor started is lost.
     """
     config = _base_config(brokers) | {
@@ -102,13 +106,23 @@ def consumer_config(brokers: str, group_id: str, **overrides: Any) -> dict[str, 
     return config
 
 
+def producer(brokers: str, **overrides: Any) -> Any:
+    """A producer with ``producer_config``."""
+    return confluent().Producer(producer_config(brokers, **overrides))
+
+
+def consumer(brokers: str, group_id: str, **overrides: Any) -> Any:
+    """A consumer with ``consumer_config``."""
+    return confluent().Consumer(consumer_config(brokers, group_id, **overrides))
+
+
 def admin_client(brokers: str) -> Any:
-    return _ck().admin.AdminClient(_base_config(brokers))
+    return confluent().admin.AdminClient(_base_config(brokers))
 
 
 def check_broker(brokers: str, timeout_s: float = 5.0) -> bool:
     """True when a broker answers a metadata request within the timeout."""
-    ck = _ck()
+    ck = confluent()
     try:
         metadata = admin_client(brokers).list_topics(timeout=timeout_s)
     except ck.KafkaException:
@@ -137,7 +151,7 @@ def create_topics(
     live sessions between processor instances, so that is an operator's call.
     Raises KafkaUnavailable when the broker cannot be reached or refuses.
     """
-    ck = _ck()
+    ck = confluent()
     names = list(dict.fromkeys(topics))
     if partitions < 1 or replication < 1:
         raise ValueError("partitions and replication must be at least 1")

@@ -19,9 +19,10 @@ T = TypeVar("T")
 err_console = Console(stderr=True, highlight=False)
 out_console = Console(highlight=False)
 
-STORE_HELP = "Store DSN: duckdb:///file.duckdb (default duckdb:///frictionkit.duckdb), chdb:///dir, clickhouse://host:8123/db"
+STORE_HELP = ("Store DSN: duckdb:///file.duckdb (default duckdb:///frictionkit.duckdb; three slashes: relative to the "
+              "working directory, four: absolute), chdb:///dir (same rule), clickhouse://host:8123/db")
 
-# The filters every insight command takes (SPEC §8), defined once.
+# The filters every insight command takes (docs/api.md, "Read API"), defined once.
 OrgOpt = typer.Option(None, "--org", help="orgId (optional when the store holds one org)")
 ProductOpt = typer.Option(None, "--product", help="productId (optional when the org has one product)")
 FromOpt = typer.Option(None, "--from", help="start of the window: YYYY-MM-DD or RFC 3339 (session start ≥ from)")

@@ -25,7 +25,7 @@ def generate(
     extra_orgs: int = typer.Option(0, "--extra-orgs",
                                    help="Add this many small clean tenant orgs (for cross-org rollups)."),
 ) -> None:
-    """Generate realistic synthetic UI traffic (SPEC §3 events) with friction at known places."""
+    """Generate realistic synthetic UI traffic (wire-format events: docs/contract.md) with friction at known places."""
     from rich.console import Console
 
     console = Console(stderr=True)

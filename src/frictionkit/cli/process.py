@@ -1,4 +1,4 @@
-"""`frictionkit process sessionizer|incident-detector|metrics-aggregator|all`."""
+"""`frictionkit process sessionizer|metrics-aggregator|all`."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from .common import STORE_HELP, fail
 
 
 def process_cmd(
-    service: Optional[str] = typer.Argument(None, help="sessionizer, incident-detector, metrics-aggregator or all "
+    service: Optional[str] = typer.Argument(None, help="sessionizer, metrics-aggregator or all "
                                                       "(default: $SERVICE, else all)"),
     brokers: Optional[str] = typer.Option(None, "--brokers", help="Kafka bootstrap servers (default $KAFKA_BROKERS, else 127.0.0.1:9092)"),
     store_dsn: Optional[str] = typer.Option(None, "--store", help=STORE_HELP + " (default $CLICKHOUSE_URL)"),
     topic_prefix: Optional[str] = typer.Option(None, "--topic-prefix", help="prefix of the four topic names (tests, side-by-side deployments)"),
     group_prefix: Optional[str] = typer.Option(None, "--group-prefix", help="prefix of the consumer group ids (default frictionkit-)"),
     key_retention_min: Optional[int] = typer.Option(None, "--key-retention-min", help="minutes a session key is remembered after its last session (numbering, late events; bounds the re-read on restart)"),
-    idle_after_ms: Optional[int] = typer.Option(None, "--idle-after-ms", help="a partition quiet at its end this long advances its watermark with the wall clock"),
+    idle_after_ms: Optional[int] = typer.Option(None, "--idle-after-ms", help="a partition quiet at its end this long closes its sessions by the wall clock"),
     session_timeout_ms: Optional[int] = typer.Option(None, "--session-timeout-ms", help="how soon the group hands a crashed member's partitions over (≥ 6000)"),
 ) -> None:
     """Run stream processors as Kafka consumer group members until SIGTERM."""
@@ -28,6 +28,9 @@ def process_cmd(
     from ..stream import PROCESSORS, StreamSettings, Topics, run
 
     service = service or os.environ.get("SERVICE", "").strip() or "all"
+    if service == "incident-detector":
+        fail("the incident detector is part of metrics-aggregator now (it produces events.incidents); "
+             "run metrics-aggregator or all")
     if service != "all" and service not in PROCESSORS:
         fail(f"unknown processor {service!r}; choose one of {', '.join(PROCESSORS)} or all")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
@@ -43,9 +46,9 @@ def process_cmd(
     if session_timeout_ms is not None:
         overrides["session_timeout_ms"] = session_timeout_ms
     try:
-        from ..bus.kafka import KafkaSupportMissing, _ck
+        from ..bus.kafka import KafkaSupportMissing, confluent
 
-        _ck()
+        confluent()
     except KafkaSupportMissing as err:
         fail(str(err))
     settings = StreamSettings.from_env(brokers=brokers, store_dsn=store_dsn, **overrides)

@@ -1,4 +1,4 @@
-"""A ``POST /v1/events/batch`` body (SPEC §3): the batch's own fields, clock
+"""A ``POST /v1/events/batch`` body (docs/contract.md): the batch's own fields, clock
 skew, and each event through the contract of ``core.contract``.
 
 An invalid event is rejected alone, with its index, and the rest go in; so the

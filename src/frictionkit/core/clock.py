@@ -2,17 +2,24 @@
 ``EventClock``/``ClockLogic``: an immutable config whose ``build(resume_state)``
 gives a logic object that is fed event timestamps and an injected ``now_ms``
 (the caller's wall clock; this module never reads one) and answers the
-watermark.
+watermark. Replay, embedded serve and the stream sessionizer all get their
+time from it (``core/sessionizer.py`` holds one).
 
-The rule, the same for replay, embedded serve and the stream sessionizer:
+The rule:
 
-* The watermark is the latest event time seen minus ``allowed_lateness_ms``.
-* When the source has been quiet (no event arrived) for ``idle_after_ms`` of
-  wall-clock time, the watermark also advances with the wall clock: it is at
-  least ``now_ms - allowed_lateness_ms``. Without ``now_ms`` (replay) there is
-  no idle rule.
-* The watermark never goes back.
-* End of input (``on_eof``) moves it past every event: all sessions close.
+* The watermark is the latest event time seen minus ``allowed_lateness_ms``;
+  it never goes back. A watermark from outside (``advance_to``) moves it
+  forward too.
+* While the source is quiet (no event arrived) for ``idle_after_ms`` of
+  wall-clock time, time *also* runs with the wall clock: sessions close by
+  ``close_until(now_ms)``, the later of ``now_ms - allowed_lateness_ms`` (live
+  traffic: event time is about wall time) and the watermark plus the quiet
+  time (a source whose clock runs ahead of ours). That idle bound is not kept
+  as the watermark: events that arrive after the quiet spell (a backfill, an
+  agent that was offline for hours) are judged by their own event time again,
+  so they are sessionized whole instead of being cut at every arrival.
+  Without ``now_ms`` (replay) there is no idle rule.
+* End of input (``on_eof``) moves the watermark past every event.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ MAX_TS_MS = 2**63 - 1
 class EventClock(msgspec.Struct, frozen=True):
     allowed_lateness_ms: int = 2 * 60_000
     # None: no idle rule (replay: only event time and end of input move time).
+    # 0: every call with now_ms is idle (embedded serve: a server has no
+    # backlog behind what it has been handed).
     idle_after_ms: int | None = None
 
     def build(self, resume_state: Any | None = None) -> EventClockLogic:
@@ -41,7 +50,7 @@ class EventClockLogic:
         self.config = config
         self.max_ts_ms: int | None = None
         self.last_arrival_ms: int | None = None  # wall-clock time the last event arrived
-        self.watermark_ts_ms: int | None = None
+        self.watermark_ts_ms: int | None = None  # event time: never goes back
 
     def on_event(self, ts_ms: int, now_ms: int | None = None) -> None:
         """An event with time ``ts_ms`` arrived at wall-clock ``now_ms``."""
@@ -50,19 +59,37 @@ class EventClockLogic:
         if now_ms is not None:
             self.last_arrival_ms = now_ms
 
-    def watermark(self, now_ms: int | None = None) -> int | None:
-        """The watermark at wall-clock ``now_ms`` (None before any time is known)."""
-        lateness = self.config.allowed_lateness_ms
-        wm = None if self.max_ts_ms is None else self.max_ts_ms - lateness
+    def watermark(self) -> int | None:
+        """The event-time watermark (None before any time is known)."""
+        if self.max_ts_ms is not None:
+            wm = self.max_ts_ms - self.config.allowed_lateness_ms
+            if self.watermark_ts_ms is None or wm > self.watermark_ts_ms:
+                self.watermark_ts_ms = wm
+        return self.watermark_ts_ms
+
+    def advance_to(self, watermark_ts_ms: int) -> int:
+        """A watermark from outside (e.g. passed by a caller): kept when later."""
+        if self.watermark_ts_ms is None or watermark_ts_ms > self.watermark_ts_ms:
+            self.watermark_ts_ms = watermark_ts_ms
+        return self.watermark_ts_ms
+
+    def quiet(self, now_ms: int | None) -> bool:
+        """Has the source been quiet for ``idle_after_ms`` at wall-clock ``now_ms``?"""
         idle_after = self.config.idle_after_ms
-        if now_ms is not None and idle_after is not None:
-            quiet = self.last_arrival_ms is None or now_ms - self.last_arrival_ms >= idle_after
-            if quiet and (wm is None or now_ms - lateness > wm):
-                wm = now_ms - lateness
-        if self.watermark_ts_ms is not None and (wm is None or wm < self.watermark_ts_ms):
-            wm = self.watermark_ts_ms
-        self.watermark_ts_ms = wm
-        return wm
+        if now_ms is None or idle_after is None:
+            return False
+        return self.last_arrival_ms is None or now_ms - self.last_arrival_ms >= idle_after
+
+    def close_until(self, now_ms: int | None = None) -> int | None:
+        """What is due by this time closes: the watermark, or while the source
+        is quiet at ``now_ms`` the idle bound (not kept: see the module doc)."""
+        wm = self.watermark()
+        if not self.quiet(now_ms):
+            return wm
+        bound = now_ms - self.config.allowed_lateness_ms
+        if wm is not None and self.last_arrival_ms is not None:
+            bound = max(bound, wm + now_ms - self.last_arrival_ms)
+        return bound if wm is None or bound > wm else wm
 
     def on_eof(self) -> int:
         """End of input: time passes every event."""
@@ -74,7 +101,8 @@ class EventClockLogic:
         return self.watermark_ts_ms is not None and ts_ms <= self.watermark_ts_ms
 
     def snapshot(self) -> dict[str, Any]:
-        return {"max_ts_ms": self.max_ts_ms, "last_arrival_ms": self.last_arrival_ms, "watermark_ts_ms": self.watermark_ts_ms}
+        return {"max_ts_ms": self.max_ts_ms, "last_arrival_ms": self.last_arrival_ms,
+                "watermark_ts_ms": self.watermark_ts_ms}
 
     def restore(self, state: dict[str, Any]) -> None:
         self.max_ts_ms = state["max_ts_ms"]

@@ -1,4 +1,4 @@
-"""The event contract, wire format v1 (SPEC §3): one place that says what gets in.
+"""The event contract, wire format v1 (docs/contract.md): one place that says what gets in.
 
 Used by replay (one event per line) and by HTTP ingestion (batches). Decoding is
 done by msgspec against typed structs, so the fast path costs about a

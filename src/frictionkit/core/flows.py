@@ -1,6 +1,6 @@
 """Flow discovery: variants of task runs and the directly-follows graph.
 
-Pure: task runs in, records out; no IO, no clock. The SPEC §8 payloads are the
+Pure: task runs in, records out; no IO, no clock. The flow payloads (docs/api.md) are the
 records' msgspec encoding (``rename="camel"``), see ``flows_payload`` and
 ``graph_payload``.
 

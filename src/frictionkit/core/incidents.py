@@ -1,4 +1,4 @@
-"""Friction incident detectors (SPEC §6), each a pure function of one session.
+"""Friction incident detectors (docs/semantics.md), each a pure function of one session.
 
 Every detector walks the session's events in (ts_ms, event_id) order once.
 Incident ids are a hash of (type, org, product, session, first event id), so

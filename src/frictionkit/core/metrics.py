@@ -1,4 +1,4 @@
-"""Session metrics and scores (SPEC §7), per-screen stats and task runs of one
+"""Session metrics and scores (docs/semantics.md), per-screen stats and task runs of one
 closed session: everything the stores and insights are computed from."""
 
 from __future__ import annotations

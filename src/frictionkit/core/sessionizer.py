@@ -1,4 +1,4 @@
-"""Event-time sessionizer (SPEC §5), in the shape of Bytewax's session windower:
+"""Event-time sessionizer (docs/semantics.md), in the shape of Bytewax's session windower:
 an immutable config whose ``build(resume_state)`` gives a logic object that is
 fed events and watermarks and returns closed sessions. It never reads a clock.
 
@@ -8,6 +8,10 @@ apart or a segment reaches ``max_length_ms``. A segment is closed, and emitted
 as a ``Session``, once the watermark passes its last event + ``gap_ms`` (or its
 start + ``max_length_ms``): from then on no event within the allowed lateness
 can land in it, so the result does not depend on arrival order.
+
+Time is the logic's ``EventClock`` (``core/clock.py``, built from this
+config): the one watermark and idle rule of every shape. ``on_event`` and
+``advance`` take the caller's wall clock ``now_ms`` (never read here).
 
 An event is *late* when, in sorted order, it would fall into or before a
 session already closed for its key; late events are reported, not sessionized.
@@ -20,6 +24,7 @@ from typing import Any
 
 import msgspec
 
+from .clock import EventClock, EventClockLogic
 from .model import Event, Session, SessionKey
 
 MINUTE_MS = 60_000
@@ -34,6 +39,16 @@ class SessionizerConfig(msgspec.Struct, frozen=True):
     # A key evicted earlier and seen again is a new key to the logic; the
     # pipeline then reloads its history from the store.
     key_retention_ms: int = 24 * HOUR_MS
+    # The clock's idle rule (core/clock.py): None for replay (no wall clock),
+    # the stream's --idle-after-ms, 0 for embedded serve.
+    idle_after_ms: int | None = None
+
+    def clock(self) -> EventClock:
+        return EventClock(allowed_lateness_ms=self.allowed_lateness_ms, idle_after_ms=self.idle_after_ms)
+
+    def deadline_ms(self, first_ts_ms: int, last_ts_ms: int) -> int:
+        """The watermark at which a session spanning these times closes."""
+        return min(last_ts_ms + self.gap_ms + 1, first_ts_ms + self.max_length_ms)
 
     def build(self, resume_state: Any | None = None) -> SessionizerLogic:
         logic = SessionizerLogic(self)
@@ -84,16 +99,29 @@ class SessionizerLogic:
         # (deadline_ts_ms, key): a key is looked at once the watermark reaches
         # its deadline. Entries may be stale; they are re-checked when popped.
         self._deadlines: list[tuple[int, SessionKey]] = []
-        self.max_ts_ms: int | None = None
-        self.watermark_ts_ms: int | None = None
+        self.clock: EventClockLogic = config.clock().build()
+        # What the last advance closed by: the watermark, or the clock's idle bound.
+        self.closed_until_ts_ms: int | None = None
+
+    @property
+    def max_ts_ms(self) -> int | None:
+        return self.clock.max_ts_ms
+
+    @property
+    def watermark_ts_ms(self) -> int | None:
+        return self.clock.watermark_ts_ms
 
     # -- input -----------------------------------------------------------------
 
     def has_key(self, key: SessionKey) -> bool:
         return key in self._keys
 
-    def on_event(self, ev: Event) -> str:
-        """Buffer one event; returns ACCEPTED, DUPLICATE or LATE."""
+    def on_event(self, ev: Event, now_ms: int | None = None) -> str:
+        """Buffer one event arrived at wall-clock ``now_ms``; returns ACCEPTED,
+        DUPLICATE or LATE."""
+        # Every arrival counts for the clock's idle rule (a late or duplicate
+        # event is never past the watermark, so only accepted ones move it).
+        self.clock.on_event(ev.ts_ms, now_ms)
         key = (ev.org_id, ev.product_id, ev.session_id)
         state = self._keys.get(key)
         if state is None:
@@ -103,8 +131,6 @@ class SessionizerLogic:
         was_empty = not state.events
         if not state.add(ev):
             return DUPLICATE
-        if self.max_ts_ms is None or ev.ts_ms > self.max_ts_ms:
-            self.max_ts_ms = ev.ts_ms
         if was_empty or ev.ts_ms < state.events[0].ts_ms:
             heapq.heappush(self._deadlines, (ev.ts_ms + self.config.gap_ms + 1, key))
         return ACCEPTED
@@ -138,28 +164,18 @@ class SessionizerLogic:
 
     # -- time ------------------------------------------------------------------
 
-    def advance(self, watermark_ts_ms: int | None = None) -> list[Session]:
-        """Close what the watermark has passed. The watermark is the max event
-        time seen minus the allowed lateness, or ``watermark_ts_ms`` when that is
-        later (an idle partition advancing with wall-clock time, passed in)."""
-        wm = None if self.max_ts_ms is None else self.max_ts_ms - self.config.allowed_lateness_ms
-        if watermark_ts_ms is not None and (wm is None or watermark_ts_ms > wm):
-            wm = watermark_ts_ms
-        if wm is None:
+    def advance(self, watermark_ts_ms: int | None = None, *, now_ms: int | None = None) -> list[Session]:
+        """Close what the clock has passed: its watermark (moved forward to
+        ``watermark_ts_ms`` when one is passed in and later), or, while the
+        source is quiet at wall-clock ``now_ms``, its idle bound (a bound, not
+        a new watermark: see core/clock.py)."""
+        if watermark_ts_ms is not None:
+            self.clock.advance_to(watermark_ts_ms)
+        until = self.clock.close_until(now_ms)
+        if until is None:
             return []
-        if self.watermark_ts_ms is not None and wm < self.watermark_ts_ms:
-            wm = self.watermark_ts_ms
-        self.watermark_ts_ms = wm
-        return self._close_until(wm)
-
-    def flush(self, until_ts_ms: int) -> list[Session]:
-        """Close what is due by ``until_ts_ms`` (and forget keys past their
-        retention by it) without making it the watermark: events that arrive
-        later are still judged by their own event time. For a source gone
-        idle: its open sessions close by the wall clock, yet traffic dated in
-        the past that arrives afterwards (a backfill, an agent that was
-        offline) is sessionized whole instead of closing at every advance."""
-        return self._close_until(until_ts_ms)
+        self.closed_until_ts_ms = until
+        return self._close_until(until)
 
     def _close_until(self, wm: int) -> list[Session]:
         closed: list[Session] = []
@@ -182,6 +198,7 @@ class SessionizerLogic:
                 self._close_first_segment(key, state, closed, force=True)
         self._keys.clear()
         self._deadlines.clear()
+        self.clock.on_eof()
         return closed
 
     # -- closing ---------------------------------------------------------------
@@ -199,14 +216,13 @@ class SessionizerLogic:
 
     def _close_due(self, key: SessionKey, state: _KeyState, wm: int, closed: list[Session]) -> int | None:
         """Close the due segments at the front; return the next deadline, if any."""
-        gap, max_len = self.config.gap_ms, self.config.max_length_ms
+        gap, deadline_ms = self.config.gap_ms, self.config.deadline_ms
         while state.events:
             if not state.is_sorted:
                 state.events.sort(key=_order)
                 state.is_sorted = True
             end = self._segment_end(state.events)
-            first_ts = state.events[0].ts_ms
-            deadline = min(state.events[end - 1].ts_ms + gap + 1, first_ts + max_len)
+            deadline = deadline_ms(state.events[0].ts_ms, state.events[end - 1].ts_ms)
             if deadline > wm:
                 return deadline
             self._close_first_segment(key, state, closed, end=end)
@@ -255,8 +271,7 @@ class SessionizerLogic:
     def snapshot(self) -> dict[str, Any]:
         """Plain-data state, enough for ``build(resume_state)`` to continue."""
         return {
-            "max_ts_ms": self.max_ts_ms,
-            "watermark_ts_ms": self.watermark_ts_ms,
+            "clock": self.clock.snapshot(),
             "keys": [
                 # A copy: the live list goes on changing after the snapshot is taken.
                 [list(key), list(s.events), s.closed_count, s.closed_start_ts_ms, s.closed_last_ts_ms]
@@ -265,8 +280,7 @@ class SessionizerLogic:
         }
 
     def restore(self, state: dict[str, Any]) -> None:
-        self.max_ts_ms = state["max_ts_ms"]
-        self.watermark_ts_ms = state["watermark_ts_ms"]
+        self.clock.restore(state["clock"])
         for key_list, events, count, start, last in state["keys"]:
             key = tuple(key_list)
             ks = self._keys[key] = _KeyState()

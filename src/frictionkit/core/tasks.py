@@ -1,7 +1,7 @@
 """Task runs within one session: from a start marker to its complete, fail or
-abandonment (SPEC §3 task markers, §6 abandoned_task).
+abandonment (task markers: docs/contract.md; abandoned_task: docs/semantics.md).
 
-Decisions where the spec is silent (see docs/semantics.md):
+Decisions where the rules alone are ambiguous (see docs/semantics.md):
 * a ``complete``/``fail`` marker with no open run of its task (never started,
   or already abandoned) is an orphan: it ends nothing and is not counted;
 * a run is abandoned when no ``complete``/``fail`` of its task comes within

@@ -1,9 +1,9 @@
 """Realistic synthetic UI traffic with friction injected at known places.
 
-``iter_events`` streams wire-format events (SPEC §3) of simulated CRM and
+``iter_events`` streams wire-format events (docs/contract.md) of simulated CRM and
 helpdesk sessions, globally sorted by ``ts``; ``write_jsonl`` writes them to a
 file. ``INJECTED`` is the ground truth: which (org, product, screen) carries
-which SPEC §6 incident on purpose. Output depends only on the arguments.
+which incident (docs/semantics.md) on purpose. Output depends only on the arguments.
 """
 
 from .apps import INJECTED, INJECTED_TASK_FAILURES, TASKS_BY_KIND

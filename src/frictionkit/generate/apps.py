@@ -147,7 +147,7 @@ EXTRA_TENANT_WEIGHT = 0.03
 
 
 def extra_tenants(count: int) -> tuple[Tenant, ...]:
-    """Small clean tenants, for cross-org rollups that need many orgs (SPEC §2, k = 20)."""
+    """Small clean tenants, for cross-org rollups that need many orgs (docs/stores.md, k = 20)."""
     tenants = []
     for i in range(count):
         kind = CRM if i % 2 == 0 else HELPDESK
@@ -156,7 +156,7 @@ def extra_tenants(count: int) -> tuple[Tenant, ...]:
     return tuple(tenants)
 
 
-# Ground truth: where friction was injected and which SPEC §6 incident it shows
+# Ground truth: where friction was injected and which incident (docs/semantics.md) it shows
 # as. Anything not listed here gets only rare background noise.
 INJECTED: dict[tuple[str, str, str], frozenset[str]] = {
     ("acme", "crm", "crm/deal-edit"): frozenset({"rage_click"}),

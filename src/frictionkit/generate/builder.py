@@ -1,7 +1,7 @@
 """Event emission for one simulated session: the clock, the wire format and the
 guards that keep clean behaviour from accidentally meeting an incident rule.
 
-The SPEC §6 thresholds are strict and time-based, so ordinary behaviour could
+The incident thresholds (docs/semantics.md) are strict and time-based, so ordinary behaviour could
 trip them by chance (a quick list -> detail -> list is a backtrack). The guards
 here stretch such moments just past the thresholds unless a behaviour script
 asks for the symptom on purpose; the injected friction then stands out.
@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 from .apps import Screen, Tenant, stable_hash
 
-# SPEC §6 defaults the guards keep clear of (a small margin on each).
+# Incident defaults (docs/semantics.md) the guards keep clear of (a small margin on each).
 RAGE_GAP_MS = 1000
 BACKTRACK_WINDOW_MS = 20_000
 ERROR_CLICK_WINDOW_MS = 1000

@@ -189,7 +189,7 @@ class TrafficStream:
 
 def iter_events(sessions: int, seed: int, start: datetime | str = DEFAULT_START,
                 *, extra_orgs: int = 0) -> Iterator[dict]:
-    """Wire-format events (SPEC §3) of `sessions` client sessions, sorted by `ts`."""
+    """Wire-format events (docs/contract.md) of `sessions` client sessions, sorted by `ts`."""
     return iter(TrafficStream(sessions, seed, start, extra_orgs=extra_orgs))
 
 

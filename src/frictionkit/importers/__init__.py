@@ -2,7 +2,7 @@
 
 ``read_event_log`` parses a file into columns; ``task_runs_from_columns``
 orders them into one TaskRun per case, which feeds the flow core directly and,
-through ``wire_events``, becomes SPEC §3 events for ``replay``.
+through ``wire_events``, becomes wire-format events (docs/contract.md) for ``replay``.
 """
 
 from __future__ import annotations

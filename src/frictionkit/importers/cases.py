@@ -21,7 +21,7 @@ from frictionkit.importers.parsed_log import format_timestamp_ms
 
 DEFAULT_TASK_NAME = "case"
 _IMPORT_VERSION = 1
-# Wire-format limits (SPEC §3) the log's own strings may exceed.
+# Wire-format limits (docs/contract.md) the log's own strings may exceed.
 _MAX_ID_CHARS = 128
 _MAX_SCREEN_CHARS = 256
 _MAX_ROUTE_CHARS = 2048
@@ -121,7 +121,7 @@ def _fit(value: str, max_chars: int) -> str:
 
 
 def case_wire_events(run: TaskRun) -> Iterator[dict[str, Any]]:
-    """SPEC §3 events for one imported case (a TaskRun of ``task_runs_from_columns``): start marker, one navigation per activity, complete marker.
+    """Wire-format events for one imported case (a TaskRun of ``task_runs_from_columns``): start marker, one navigation per activity, complete marker.
 
     ``eventId`` is ``<hash of org, product, case>-<position>``, zero-padded: the
     sessionizer orders events by (ts, eventId), so equal timestamps (common in
@@ -157,7 +157,7 @@ def case_wire_events(run: TaskRun) -> Iterator[dict[str, Any]]:
 
 
 def wire_events(runs: Iterable[TaskRun]) -> Iterator[dict[str, Any]]:
-    """SPEC §3 events for imported runs, case after case."""
+    """Wire-format events for imported runs, case after case."""
     for run in runs:
         yield from case_wire_events(run)
 

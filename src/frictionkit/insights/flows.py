@@ -1,4 +1,4 @@
-"""Flow payloads (SPEC §8) over a store, and the graph as Mermaid or DOT.
+"""Flow payloads (docs/api.md) over a store, and the graph as Mermaid or DOT.
 
 The discovery itself is ``core.flows`` (pure); this module only fetches the
 task runs of a query (for top flows, already summed per distinct path by the

@@ -1,4 +1,4 @@
-"""Overview and hotspot payloads (SPEC §8), computed from the sums a store
+"""Overview and hotspot payloads (docs/api.md), computed from the sums a store
 returns, so every store divides and ranks the same way."""
 
 from __future__ import annotations

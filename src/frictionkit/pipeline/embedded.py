@@ -54,8 +54,9 @@ class EmbeddedPipeline:
         self._sink.assign([PARTITION])
         self._write_behind = write_behind
 
-    def process(self, events: list[Event], *, watermark_ts_ms: int | None = None) -> None:
-        """Take one chunk of valid events (any order, duplicates allowed)."""
+    def process(self, events: list[Event], *, now_ms: int | None = None) -> None:
+        """Take one chunk of valid events (any order, duplicates allowed),
+        arrived at wall-clock ``now_ms`` (None: replay, event time only)."""
         # Duplicates within the chunk are dropped by the store's insert and by
         # the sessionizer's per-session id set; no third pass here. The key
         # checks run once per distinct key of the chunk, not once per event:
@@ -80,7 +81,7 @@ class EmbeddedPipeline:
         on_event = logic.on_event
         late_keys: set[SessionKey] = set()
         for ev in events:
-            if on_event(ev) is LATE:
+            if on_event(ev, now_ms) is LATE:
                 self.stats.late += 1
                 late_keys.add((ev.org_id, ev.product_id, ev.session_id))
         self.stats.accepted += len(events)
@@ -88,7 +89,7 @@ class EmbeddedPipeline:
             self._sink.settle()  # the history must include every chunk written so far
             recompute.reopen(logic, self.store, late_keys, events)
             self._reloaded.update(late_keys)
-        closed = logic.advance(watermark_ts_ms)
+        closed = logic.advance(now_ms=now_ms)
         self._sink.add(PARTITION, events=seen_before, new_events=fresh, stale_keys=late_keys)
         self._add_closed(closed)
         self._flush()
@@ -102,9 +103,9 @@ class EmbeddedPipeline:
             self.logic.preload(history)
             self._reloaded.update({(ev.org_id, ev.product_id, ev.session_id) for ev in history})
 
-    def advance(self, watermark_ts_ms: int) -> None:
-        """Close sessions by a watermark from outside (an idle source, passed in)."""
-        self._write_closed(self.logic.advance(watermark_ts_ms))
+    def advance(self, now_ms: int) -> None:
+        """Close what the clock has passed at wall-clock ``now_ms`` (its idle rule)."""
+        self._write_closed(self.logic.advance(now_ms=now_ms))
 
     def finish(self) -> PipelineStats:
         """End of input: close every open session; every write is done on return."""

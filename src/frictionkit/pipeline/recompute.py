@@ -17,8 +17,10 @@ early; its own emission later replaces them under the same id).
 
 from __future__ import annotations
 
+from typing import Callable
+
 from ..core.metrics import CoreConfig, process_session
-from ..core.model import Event, SessionKey
+from ..core.model import Event, SessionKey, SessionResult
 from ..core.sessionizer import SessionizerConfig, SessionizerLogic
 from ..store.base import Store
 
@@ -37,10 +39,12 @@ def delete_stale_facts(store: Store, late_keys: set[SessionKey]) -> None:
     store.delete_sessions(sorted(late_keys))
 
 
-def recompute_keys(store: Store, late_keys: set[SessionKey], sessionizer: SessionizerConfig, core: CoreConfig) -> int:
+def recompute_keys(store: Store, late_keys: set[SessionKey], sessionizer: SessionizerConfig, core: CoreConfig,
+                   on_results: Callable[[list[SessionResult]], None] | None = None) -> int:
     """Inside the store transaction that stored the late events: sessionize the
     keys' stored events again, delete their old facts, write the new ones.
-    Returns how many sessions were written."""
+    ``on_results`` sees the new results (the aggregator projects their
+    incidents to ``events.incidents``). Returns how many sessions were written."""
     if not late_keys:
         return 0
     logic = sessionizer.build()
@@ -48,4 +52,6 @@ def recompute_keys(store: Store, late_keys: set[SessionKey], sessionizer: Sessio
     results = [process_session(s, core) for s in logic.close_all()]
     delete_stale_facts(store, late_keys)
     store.write_results(results, replace=False)
+    if on_results is not None:
+        on_results(results)
     return len(results)

@@ -1,5 +1,5 @@
 """Pipeline settings from human durations (`30m`, `24h`, `off`), so every gap,
-window and threshold of SPEC §5/§6 can be changed from the command line."""
+window and threshold of docs/semantics.md can be changed from the command line."""
 
 from __future__ import annotations
 

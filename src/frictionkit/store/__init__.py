@@ -1,9 +1,10 @@
-"""Stores named by DSN (SPEC §2): ``duckdb:///file``, ``chdb:///dir``,
+"""Stores named by DSN (docs/stores.md): ``duckdb:///file``, ``chdb:///dir``,
 ``clickhouse://user:pass@host:8123/db`` (also ``http://`` and ``https://``)."""
 
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 from .base import Scope, Store, StoreError
 
@@ -15,38 +16,57 @@ def default_dsn() -> str:
     return os.environ.get("FRICTIONKIT_STORE") or os.environ.get("CLICKHOUSE_URL") or DEFAULT_DSN
 
 
-def duckdb_path(rest: str) -> str:
-    """``duckdb:///file.duckdb`` is relative to the working directory (the
-    default), ``duckdb:///./dir/file.duckdb`` too; ``duckdb:///abs/dir/file.duckdb``
-    and ``duckdb:////abs/...`` are absolute."""
-    if rest.startswith("//"):
-        return rest[1:]
-    if rest.startswith("/./"):
-        return rest[3:]
-    if rest.startswith("/") and rest.count("/") == 1:
-        return rest[1:]
-    return rest
+def dsn_path(dsn: str) -> str:
+    """The file (``duckdb://``) or directory (``chdb://``) an embedded DSN names,
+    by SQLAlchemy's rule so that a DSN means what it means elsewhere:
+    ``duckdb:///rel/file`` (three slashes) is relative to the working directory,
+    ``duckdb:////abs/file`` (four) is absolute. The one parser of these DSNs."""
+    scheme, _, rest = dsn.partition("://")
+    host, slash, path = rest.partition("/")
+    if host:
+        raise StoreError(f"store DSN {dsn!r} has a host part ({host!r}); write {scheme}:///relative/path "
+                         f"(three slashes) or {scheme}:////absolute/path (four)")
+    if not slash or not path.strip("/"):
+        what = "directory" if scheme == "chdb" else "file"
+        raise StoreError(f"store DSN {dsn!r} names no {what}; write {scheme}:///relative/path "
+                         f"(three slashes) or {scheme}:////absolute/path (four)")
+    return path
+
+
+def _duckdb(dsn: str) -> Store:
+    from .duckdb import DuckDBStore
+
+    return DuckDBStore(dsn_path(dsn), dsn=dsn)
+
+
+def _clickhouse(dsn: str) -> Store:
+    from .clickhouse import ClickHouseStore
+
+    return ClickHouseStore(dsn)
+
+
+# A store is one adapter (a ``store/base.py`` ``Store``) registered here by
+# the DSN schemes it answers; the adapter's module is imported only when a
+# DSN names it, so the embedded default never needs the ClickHouse client.
+STORES: dict[str, Callable[[str], Store]] = {
+    "duckdb": _duckdb,
+    "chdb": _clickhouse,
+    "clickhouse": _clickhouse,
+    "http": _clickhouse,
+    "https": _clickhouse,
+}
 
 
 def open_store(dsn: str | None = None, *, init: bool = True) -> Store:
     """Open (and by default migrate) the store a DSN names."""
     dsn = dsn or default_dsn()
-    scheme, sep, rest = dsn.partition("://")
+    scheme, sep, _ = dsn.partition("://")
     if not sep:
         raise StoreError(f"store DSN {dsn!r} has no scheme; use duckdb:///file.duckdb, chdb:///dir or clickhouse://host:8123/db")
-    if scheme == "duckdb":
-        from .duckdb import DuckDBStore
-
-        path = duckdb_path(rest)
-        if not path:
-            raise StoreError(f"store DSN {dsn!r} names no file")
-        store: Store = DuckDBStore(path)
-    elif scheme in ("chdb", "clickhouse", "http", "https"):
-        from .clickhouse import ClickHouseStore
-
-        store = ClickHouseStore(dsn)
-    else:
-        raise StoreError(f"unknown store scheme {scheme!r} in {dsn!r}; use duckdb, chdb, clickhouse, http or https")
+    opener = STORES.get(scheme)
+    if opener is None:
+        raise StoreError(f"unknown store scheme {scheme!r} in {dsn!r}; use {', '.join(STORES)}")
+    store = opener(dsn)
     if init:
         try:
             store.init_schema()
@@ -56,4 +76,4 @@ def open_store(dsn: str | None = None, *, init: bool = True) -> Store:
     return store
 
 
-__all__ = ["DEFAULT_DSN", "Scope", "Store", "StoreError", "default_dsn", "open_store"]
+__all__ = ["DEFAULT_DSN", "Scope", "Store", "StoreError", "default_dsn", "dsn_path", "open_store", "STORES"]

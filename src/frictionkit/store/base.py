@@ -105,8 +105,12 @@ class Store(Protocol):
 
 
 def read_sql(engine: str, name: str) -> str:
-    """SQL shipped with the package under ``sql/<engine>/<name>``."""
-    return resources.files("frictionkit").joinpath("sql", engine, name).read_text()
+    """SQL shipped with the package under ``sql/<engine>/<name>``, or, for a
+    query whose text is the same in both dialects, once under
+    ``sql/common/<name>`` (tests/test_sql_pairs.py)."""
+    root = resources.files("frictionkit").joinpath("sql")
+    own = root.joinpath(engine, name)
+    return (own if own.is_file() else root.joinpath("common", name)).read_text()
 
 
 def migrations(engine: str) -> list[tuple[str, str]]:

@@ -126,11 +126,11 @@ class ClickHouseStore:
         self.dsn = dsn
         self.shown = redact(dsn)
         driver, self._errors = _import_driver()
-        scheme, _, rest = dsn.partition("://")
+        scheme = dsn.partition("://")[0]
         self.embedded = scheme == "chdb"
         self.database: str | None = None
         if self.embedded:
-            self.client = self._open_chdb(driver, dsn, rest)
+            self.client = self._open_chdb(driver, dsn)
         else:
             self.client = self._open_server(driver, dsn, scheme)
         self._sql = {name: read_sql("clickhouse", name) for name in _QUERIES}
@@ -138,12 +138,10 @@ class ClickHouseStore:
 
     # -- connecting ------------------------------------------------------------
 
-    def _open_chdb(self, driver: Any, dsn: str, rest: str):
-        from . import duckdb_path  # same spelling rules as duckdb:/// (relative or absolute)
+    def _open_chdb(self, driver: Any, dsn: str):
+        from . import dsn_path  # the same rule as duckdb:// (three slashes relative, four absolute)
 
-        path = os.path.abspath(duckdb_path(rest)) if duckdb_path(rest) else ""
-        if path in ("/", ""):
-            raise StoreError(f"store DSN {dsn!r} names no directory; use chdb:///path/to/dir")
+        path = os.path.abspath(dsn_path(dsn))
         parent = os.path.dirname(path.rstrip("/"))
         if not os.path.isdir(parent):
             raise StoreError(f"cannot open {dsn}: folder {parent} does not exist")

@@ -34,7 +34,7 @@ _JSON_SELECT = ", ".join(
 )
 
 
-def _connect(path: str):
+def _connect(path: str, dsn: str):
     try:
         import duckdb
     except ImportError:  # pragma: no cover - duckdb is a core dependency
@@ -42,7 +42,7 @@ def _connect(path: str):
     if path != ":memory:":
         parent = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(parent):
-            raise StoreError(f"cannot open duckdb:///{path}: folder {parent} does not exist")
+            raise StoreError(f"cannot open {dsn}: folder {parent} does not exist")
     try:
         # Fewer, larger checkpoints: the default 16 MB WAL threshold makes a
         # bulk replay checkpoint every few chunks. A fixed memory limit keeps
@@ -56,19 +56,20 @@ def _connect(path: str):
     except duckdb.IOException as err:
         text = str(err)
         if "lock" in text.lower():
-            raise StoreError(f"store duckdb:///{path} is locked by another process (embedded stores take one process at a time)") from None
-        raise StoreError(f"cannot open duckdb:///{path}: {text.splitlines()[0]}") from None
+            raise StoreError(f"store {dsn} is locked by another process (embedded stores take one process at a time)") from None
+        raise StoreError(f"cannot open {dsn}: {text.splitlines()[0]}") from None
     except duckdb.Error as err:
-        raise StoreError(f"cannot open duckdb:///{path}: {str(err).splitlines()[0]}") from None
+        raise StoreError(f"cannot open {dsn}: {str(err).splitlines()[0]}") from None
 
 
 class DuckDBStore:
     engine = "duckdb"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, dsn: str | None = None) -> None:
         self.path = path
-        self.dsn = f"duckdb:///{path}"
-        self.con = _connect(path)
+        # As the user wrote it, for messages; else the spelling that names this path.
+        self.dsn = dsn or f"duckdb:///{path}"
+        self.con = _connect(path, self.dsn)
         self._sql = {name: read_sql("duckdb", name) for name in _SQL_FILES}
         self._batch_file: MemoryFile | None = None
 

@@ -1,6 +1,6 @@
-"""The distributed shape's stream processors (SPEC §1, §4, §5) on Kafka consumer groups.
+"""The distributed shape's stream processors (docs/stream.md) on Kafka consumer groups.
 
-``run(service, settings)`` runs one processor, or all three in one process
+``run(service, settings)`` runs one processor, or both in one process
 (one thread and one consumer each), until SIGTERM/SIGINT or ``stop`` is set.
 """
 
@@ -22,9 +22,9 @@ def build_processor(name: str, settings: StreamSettings, store_factory: Callable
 
         return SessionizerProcessor(settings)
     if name == "incident-detector":
-        from .detector import IncidentDetectorProcessor
-
-        return IncidentDetectorProcessor(settings)
+        # Folded into the aggregator (docs/architecture.md, "Incidents").
+        raise ValueError("the incident detector is part of metrics-aggregator now (it produces events.incidents); "
+                         "run metrics-aggregator or all")
     if name == "metrics-aggregator":
         from .aggregator import MetricsAggregatorProcessor
 
@@ -33,14 +33,16 @@ def build_processor(name: str, settings: StreamSettings, store_factory: Callable
 
 
 def run(service: str, settings: StreamSettings, stop: threading.Event | None = None,
-        store_factory: Callable | None = None, install_signals: bool = True) -> dict[str, dict]:
-    """Run until stopped; returns each processor's counters."""
-    from .runtime import Runner
+        store_factory: Callable | None = None, install_signals: bool = True,
+        clock: Callable[[], int] | None = None) -> dict[str, dict]:
+    """Run until stopped; returns each processor's counters. ``clock`` is the
+    wall clock in ms the processors are given (default: the real one)."""
+    from .runtime import Runner, wall_ms
 
     names = list(PROCESSORS) if service == "all" else [service]
     stop = stop or threading.Event()
     processors = [build_processor(n, settings, store_factory) for n in names]
-    runners = [Runner(p, settings, stop) for p in processors]
+    runners = [Runner(p, settings, stop, clock or wall_ms) for p in processors]
     if install_signals and threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())

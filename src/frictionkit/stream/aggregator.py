@@ -1,6 +1,6 @@
 """The metrics aggregator: the one writer of the store.
 
-It consumes two topics in one group, as SPEC §1 draws it:
+It consumes ``events.sessionized`` and produces ``events.incidents``:
 
 * ``events.sessionized`` -> the four fact tables, from ``process_session`` of
   the core on exactly the session's events (the same call replay makes, so the
@@ -12,9 +12,14 @@ It consumes two topics in one group, as SPEC §1 draws it:
   decode of every event, and a second reader of the largest topic: the three
   processors ran 12-30 % faster on serve's batches without it
   (docs/bench-stream.md);
-* ``events.incidents`` -> a cross-check only: an incident whose session was
-  aggregated here but whose id the core did not find there means the detector
-  runs another configuration; it is counted and logged, never written.
+* ``events.incidents`` <- a projection of the same session results: every
+  incident of a session the core processed here is produced there, with its
+  deterministic id, keyed by its session (docs/architecture.md,
+  "Incidents"). Incidents are computed once per session, and the topic
+  carries exactly what the fact tables hold. The incidents of a key rebuilt
+  after late events are produced again from the rebuilt results (same ids
+  where the sessions did not change), in the write that rebuilt them, before
+  the checkpoint flushes the producer and commits their offsets.
 
 Messages are buffered per partition; each commit step hands what is held to
 a store-writer thread as one transaction and goes on consuming, and the
@@ -33,7 +38,6 @@ batch is held again, before what came after it) and consumption paused
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from typing import Any, Callable
 
 from ..core.metrics import process_session
@@ -41,7 +45,7 @@ from ..core.model import SessionResult
 from ..pipeline import recompute
 from ..pipeline.storesink import Backoff, StoreSink
 from ..store.base import Store
-from .codec import LateEvents, decode_incident, decode_sessionized_json
+from .codec import LateEvents, decode_sessionized_json, encode_incident, incident_key
 from .checkpoint import TP, Sink
 from .deadletter import Outputs
 from .processor import Processor
@@ -66,54 +70,41 @@ class MetricsAggregatorProcessor(Processor):
                               # Late events' keys: their sessions are rebuilt from the store once
                               # the events are in (docs/semantics.md, "Late events").
                               recompute=lambda store, keys: recompute.recompute_keys(
-                                  store, keys, settings.sessionizer, settings.core))
-        self.seen_incidents: OrderedDict[tuple[str, str, str], frozenset[str]] = OrderedDict()
+                                  store, keys, settings.sessionizer, settings.core, self._project))
+        # The runner's outputs, kept from the first message: a rebuilt key's
+        # incidents are produced from the sink's write (the producer is
+        # thread-safe, and the checkpoint flushes it after that write).
+        self.out: Outputs | None = None
         # The sink counts its writes and sessions; these counters join them.
         self.stats = self.sink.stats
-        self.stats.update(events=0, incidents_checked=0, incidents_mismatched=0)
+        self.stats.update(events=0, incidents=0)
 
     def topics(self) -> list[str]:
-        t = self.settings.topics
-        return [t.sessionized, t.incidents]
+        return [self.settings.topics.sessionized]
 
     def sinks(self) -> list[Sink]:
         return [self.sink]
 
     def handle(self, msg: Any, out: Outputs, now_ms: int) -> None:
-        topic = msg.topic()
-        tp = (topic, msg.partition())
-        if topic == self.settings.topics.sessionized:
-            decoded, events_json = decode_sessionized_json(msg.value() or b"")
-            self.stats["events"] += len(decoded.events)
-            results, late_keys = [], []
-            if isinstance(decoded, LateEvents):
-                late_keys.append((decoded.org_id, decoded.product_id, decoded.client_session_id))
-            else:
-                results.append(process_session(decoded, self.settings.core))
-                self._remember(results[0])
-            self.sink.add(tp, events=decoded.events, events_json=events_json, results=results, late_keys=late_keys)
+        self.out = out
+        decoded, events_json = decode_sessionized_json(msg.value() or b"")
+        self.stats["events"] += len(decoded.events)
+        results, late_keys = [], []
+        if isinstance(decoded, LateEvents):
+            late_keys.append((decoded.org_id, decoded.product_id, decoded.client_session_id))
         else:
-            self._check(decode_incident(msg.value() or b""))
-            self.sink.add(tp)  # held with the batch: its offset is committed once the batch is written
+            results.append(process_session(decoded, self.settings.core))
+            self._project(results)
+        self.sink.add((msg.topic(), msg.partition()), events=decoded.events, events_json=events_json,
+                      results=results, late_keys=late_keys)
 
-    def _remember(self, result: SessionResult) -> None:
-        f = result.session
-        key = (f.org_id, f.product_id, f.session_id)
-        self.seen_incidents[key] = frozenset(i.incident_id for i in result.incidents)
-        self.seen_incidents.move_to_end(key)
-        while len(self.seen_incidents) > self.settings.crosscheck_sessions:
-            self.seen_incidents.popitem(last=False)
-
-    def _check(self, inc: Any) -> None:
-        ids = self.seen_incidents.get((inc.org_id, inc.product_id, inc.session_id))
-        if ids is None:
-            return
-        self.stats["incidents_checked"] += 1
-        if inc.incident_id not in ids:
-            self.stats["incidents_mismatched"] += 1
-            if self.stats["incidents_mismatched"] <= 5:
-                log.warning("metrics-aggregator: incident %s (%s) of session %s is not what the core finds there; "
-                            "is the detector configured differently?", inc.incident_id, inc.incident_type, inc.session_id)
+    def _project(self, results: list[SessionResult]) -> None:
+        """``events.incidents``: the incidents of these session results."""
+        topic = self.settings.topics.incidents
+        for result in results:
+            for inc in result.incidents:
+                self.out.produce(topic, encode_incident(inc), incident_key(inc))  # type: ignore[union-attr]
+            self.stats["incidents"] += len(result.incidents)
 
     def close(self) -> None:
         self.sink.close(raise_failure=False)

@@ -117,7 +117,12 @@ def message_key(org_id: str, product_id: str, session_id: str) -> bytes:
 
 
 def session_key(session: Session) -> bytes:
-    return message_key(session.org_id, session.product_id, session.session_id)
+    """Keyed by the client's key, not ``session_id#n``: every session of a key
+    and its late-events messages land on one partition of
+    ``events.sessionized``, in the order they were produced, so the aggregator
+    never rebuilds a key from the store while an older session of it is still
+    queued on another partition."""
+    return message_key(session.org_id, session.product_id, session.client_session_id)
 
 
 def encode_session(session: Session) -> bytes:

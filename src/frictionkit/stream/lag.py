@@ -14,13 +14,12 @@ from .settings import PROCESSORS, StreamSettings
 
 def _inputs(settings: StreamSettings, processor: str) -> list[str]:
     t = settings.topics
-    return {"sessionizer": [t.raw], "incident-detector": [t.sessionized],
-            "metrics-aggregator": [t.sessionized, t.incidents]}[processor]
+    return {"sessionizer": [t.raw], "metrics-aggregator": [t.sessionized]}[processor]
 
 
 def group_lag(settings: StreamSettings, processor: str, timeout_s: float = 10.0) -> dict[tuple[str, int], int]:
     """(topic, partition) -> messages not yet committed by the processor's group."""
-    ck = kafka._ck()
+    ck = kafka.confluent()
     consumer = ck.Consumer(kafka.consumer_config(settings.brokers, settings.group_id(processor)))
     try:
         parts = []

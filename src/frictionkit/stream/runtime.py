@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from ..bus import kafka
 from .checkpoint import TP, Checkpoint
@@ -42,7 +42,7 @@ class _BrokerWatch:
         self.name, self.brokers, self.down = name, brokers, False
 
     def error_cb(self, err: Any) -> None:
-        ck = kafka._ck()
+        ck = kafka.confluent()
         if err.code() in (ck.KafkaError._ALL_BROKERS_DOWN, ck.KafkaError._TRANSPORT) and not self.down:
             self.down = True
             log.warning("%s: lost the Kafka broker at %s (%s); retrying", self.name, self.brokers, err.str())
@@ -54,8 +54,12 @@ class _BrokerWatch:
 
 
 class Runner:
-    def __init__(self, processor: Processor, settings: StreamSettings, stop: threading.Event) -> None:
+    def __init__(self, processor: Processor, settings: StreamSettings, stop: threading.Event,
+                 clock: Callable[[], int] = wall_ms) -> None:
         self.processor = processor
+        # The wall clock in ms, read here only and passed to the processor as
+        # now_ms (injected: a test can move it hours on).
+        self.clock = clock
         self.settings = settings
         self.stop = stop
         self.watch = _BrokerWatch(processor.name, settings.brokers)
@@ -82,7 +86,7 @@ class Runner:
     # -- one consumer's life ------------------------------------------------------
 
     def _run_once(self) -> None:
-        ck = kafka._ck()
+        ck = kafka.confluent()
         settings, name = self.settings, self.processor.name
         self.consumer = ck.Consumer(kafka.consumer_config(
             settings.brokers, settings.group_id(name),
@@ -111,12 +115,12 @@ class Runner:
                 pass
 
     def _loop(self) -> None:
-        ck = kafka._ck()
+        ck = kafka.confluent()
         processor, checkpoint, outputs = self.processor, self.checkpoint, self.outputs
         assert outputs is not None
         while not self.stop.is_set():
             msgs = self.consumer.consume(self.settings.poll_batch, 0.1)
-            now = wall_ms()
+            now = self.clock()
             checkpoint.polled()
             for msg in msgs:
                 err = msg.error()
@@ -168,7 +172,7 @@ class Runner:
         return True
 
     def _set_paused(self, paused: bool) -> None:
-        ck = kafka._ck()
+        ck = kafka.confluent()
         parts = [ck.TopicPartition(t, p) for t, p in self.checkpoint.positions]
         if parts:
             (self.consumer.pause if paused else self.consumer.resume)(parts)
@@ -192,7 +196,7 @@ class Runner:
 
     def _commit_offsets(self, positions: dict[TP, int]) -> None:
         """Step 3: the processor's offsets for these positions, synchronously."""
-        ck = kafka._ck()
+        ck = kafka.confluent()
         # Of partitions still assigned (a revoke may have come in between).
         assigned = self.checkpoint.positions
         offsets = self.processor.offsets({tp: pos for tp, pos in positions.items() if tp in assigned})

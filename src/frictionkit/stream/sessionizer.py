@@ -3,11 +3,14 @@
 key's closed session).
 
 One core ``SessionizerLogic`` per assigned partition, so each partition has
-its own event-time watermark (max ts - allowed lateness). Once the partition
-sits at its end for ``idle_after_ms``, its sessions are flushed by the wall
-clock (SPEC §5's idle advance), without making the wall clock its watermark:
-traffic dated in the past that arrives later is still sessionized whole by
-its own event time.
+its own clock (``core/clock.py``, the rule replay and embedded serve use):
+the event-time watermark (max ts - allowed lateness), and, once the partition
+sits at its end for ``idle_after_ms``, the clock's idle bound by the wall
+clock (the idle rule of docs/semantics.md), which is not kept as the watermark: traffic
+dated in the past that arrives later is still sessionized whole by its own
+event time. Only a partition at its end is given the wall clock, so one
+merely starved by a busy consumer never closes sessions whose events are
+still queued.
 
 No state store: state is rebuilt by re-reading the partition from the
 committed offset, which therefore never passes the first offset of any key
@@ -34,6 +37,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from typing import Any
+
+import msgspec
 
 from ..core.contract import ContractError, decode_bus_message
 from ..core.model import Event, Session, SessionKey
@@ -95,17 +100,15 @@ def merge_claims(claims: list[Claim]) -> list[Claim]:
 
 
 class _Partition:
-    __slots__ = ("logic", "key_first", "key_last", "at_eof", "quiet_since_ms", "eof_since_ms", "inherited", "flushed",
-                 "position", "dirty")
+    __slots__ = ("logic", "key_first", "key_last", "at_eof", "inherited", "flushed", "position", "dirty",
+                 "rebuilt")
 
-    def __init__(self, config: SessionizerConfig, inherited: list[Claim], now_ms: int) -> None:
+    def __init__(self, config: SessionizerConfig, inherited: list[Claim]) -> None:
         self.logic: SessionizerLogic = config.build()
         # First offset of each key the logic holds, in offset order (keys are
         # added as offsets grow), so the front is the oldest one.
         self.key_first: OrderedDict[SessionKey, int] = OrderedDict()
         self.at_eof = False
-        self.quiet_since_ms = now_ms  # the last idle tick, or the start of this quiet spell
-        self.eof_since_ms = now_ms  # the start of this quiet spell
         # Last offset of each key the logic holds: a key with an event at or
         # past a claim's position has input that claim never saw, so its
         # sessions are new even when they are due by the claim's watermark
@@ -117,6 +120,11 @@ class _Partition:
         self.flushed: list[Claim] = []
         self.position: int | None = None
         self.dirty = False
+        # Keys that had late events: the aggregator rebuilds them from the
+        # store, so their numbering there can differ from this logic's. Their
+        # later sessions go out as late-events messages too, and the key is
+        # rebuilt again, rather than written under this logic's numbering.
+        self.rebuilt: set[SessionKey] = set()
 
     def already_emitted(self, key: SessionKey, deadline_ms: int) -> bool:
         last = self.key_last.get(key, -1)
@@ -146,7 +154,8 @@ class SessionizerProcessor(Processor):
 
     def __init__(self, settings: StreamSettings) -> None:
         super().__init__(settings)
-        self.config = settings.sessionizer
+        # The clock's idle rule is the stream's --idle-after-ms.
+        self.config = msgspec.structs.replace(settings.sessionizer, idle_after_ms=settings.idle_after_ms)
         self.parts: dict[TP, _Partition] = {}
         self.stats = {"events": 0, "duplicates": 0, "late": 0, "sessions": 0, "suppressed": 0}
 
@@ -154,10 +163,8 @@ class SessionizerProcessor(Processor):
         return [self.settings.topics.raw]
 
     def assigned(self, tps: list[TP], metadata: dict[TP, str | None]) -> None:
-        from .runtime import wall_ms
-
         for tp in tps:
-            self.parts[tp] = _Partition(self.config, parse_metadata(metadata.get(tp)), wall_ms())
+            self.parts[tp] = _Partition(self.config, parse_metadata(metadata.get(tp)))
 
     def revoked(self, tps: list[TP]) -> None:
         for tp in tps:
@@ -181,7 +188,7 @@ class SessionizerProcessor(Processor):
                 part.key_first.pop(key, None)
                 part.key_first[key] = offset
             part.key_last[key] = offset
-            status = logic.on_event(ev)
+            status = logic.on_event(ev, now_ms)
             if status is DUPLICATE:
                 stats["duplicates"] += 1
             elif status is LATE:
@@ -191,6 +198,7 @@ class SessionizerProcessor(Processor):
         # change no closed session: the aggregator reads them from here, so
         # that it need not read (and check) events.raw as well.
         for key, evs in late.items():
+            part.rebuilt.add(key)
             out.produce(self.settings.topics.sessionized, encode_late(evs), message_key(*key))
         stats["events"] += len(events)
         part.position = offset + 1
@@ -198,26 +206,18 @@ class SessionizerProcessor(Processor):
 
     def eof(self, tp: TP, now_ms: int) -> None:
         part = self.parts.get(tp)
-        if part is not None and not part.at_eof:
+        if part is not None:
             part.at_eof = True
-            part.quiet_since_ms = part.eof_since_ms = now_ms
 
     def tick(self, out: Outputs, now_ms: int) -> None:
         for part in self.parts.values():
             logic = part.logic
-            if part.at_eof and now_ms - part.quiet_since_ms >= self.settings.idle_after_ms:
-                # Idle: event time is taken to run with the wall clock, both as
-                # the clock itself (live traffic) and as time passed since the
-                # partition went quiet (a source whose clock is ahead of ours).
-                # A flush, not a new watermark: traffic dated in the past that
-                # arrives later is sessionized by its own event time, not
-                # closed piecemeal at every tick.
-                until = now_ms - self.config.allowed_lateness_ms
-                if logic.watermark_ts_ms is not None:
-                    until = max(until, logic.watermark_ts_ms + now_ms - part.eof_since_ms)
-                part.quiet_since_ms = now_ms
-                closed = logic.flush(until)
-                if part.position is not None:
+            if part.at_eof:
+                # At its end, the partition's clock is given the wall clock:
+                # quiet for idle_after_ms, it closes by the idle bound.
+                closed = logic.advance(now_ms=now_ms)
+                until, wm = logic.closed_until_ts_ms, logic.watermark_ts_ms
+                if until is not None and part.position is not None and (wm is None or until > wm):
                     part.flushed = merge_claims(part.flushed + [(until, part.position)])
             elif part.dirty:
                 closed = logic.advance()
@@ -226,15 +226,17 @@ class SessionizerProcessor(Processor):
             part.dirty = False
             for session in closed:
                 self._emit(part, session, out)
-
-    def _deadline(self, session: Session) -> int:
-        first, last = session.events[0].ts_ms, session.events[-1].ts_ms
-        return min(last + self.config.gap_ms + 1, first + self.config.max_length_ms)
+            if part.rebuilt:  # forgotten keys start afresh (the store holds their numbering)
+                part.rebuilt = {key for key in part.rebuilt if logic.has_key(key)}
 
     def _emit(self, part: _Partition, session: Session, out: Outputs) -> None:
         key = (session.org_id, session.product_id, session.client_session_id)
-        if part.already_emitted(key, self._deadline(session)):
+        if part.already_emitted(key, self.config.deadline_ms(session.events[0].ts_ms, session.events[-1].ts_ms)):
             self.stats["suppressed"] += 1
+            return
+        if key in part.rebuilt:
+            out.produce(self.settings.topics.sessionized, encode_late(session.events), message_key(*key))
+            self.stats["sessions"] += 1
             return
         out.produce(self.settings.topics.sessionized, encode_session(session), session_key(session))
         self.stats["sessions"] += 1

@@ -14,7 +14,7 @@ from ..bus import kafka
 from ..core.metrics import CoreConfig
 from ..core.sessionizer import SessionizerConfig
 
-PROCESSORS = ("sessionizer", "incident-detector", "metrics-aggregator")
+PROCESSORS = ("sessionizer", "metrics-aggregator")
 
 
 class Topics(msgspec.Struct, frozen=True):
@@ -40,7 +40,7 @@ class StreamSettings(msgspec.Struct, frozen=True):
     sessionizer: SessionizerConfig = SessionizerConfig()
     core: CoreConfig = CoreConfig()
     # A partition at its end for this long advances its watermark with the
-    # wall clock (SPEC §5). Only partitions at EOF count: one merely starved by
+    # wall clock (docs/semantics.md). Only partitions at EOF count: one merely starved by
     # a busy consumer must not close sessions whose events are still queued.
     idle_after_ms: int = 5_000
     # The commit step runs at least this often, and whenever this many

@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS events_raw (
     sdk_version LowCardinality(Nullable(String)),
     INDEX ts_minmax ts TYPE minmax GRANULARITY 4
 ) ENGINE = ReplacingMergeTree
--- Exactly once per event id within its session (SPEC §2): the key is the
+-- Exactly once per event id within its session (docs/stores.md): the key is the
 -- event's identity, and it is also what load_history reads by.
 -- Partitioned by month of ts for retention (DROP PARTITION). Replacing works
 -- within a partition; a retried event keeps its ts (unless its clock-skew

@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS fact_screen_hotspots (
     frustration_sum Float64,
     efficiency_sum Float64
 ) ENGINE = SummingMergeTree
--- Additive counters only (SPEC §2): the seed's averages cannot be summed when
+-- Additive counters only (docs/stores.md): the seed's averages cannot be summed when
 -- parts merge or days are combined; readers divide sums (avgFriction =
 -- frustration_sum / sessions) over any span of days.
 PARTITION BY day
