@@ -267,6 +267,10 @@ def test_agent_to_dashboard_in_a_real_browser(server):
             assert ["backtrack", "demo/order-detail"] in kinds
             assert ["error_click", "demo/reports"] in kinds
             assert ["abandoned_task", "demo/reports"] in kinds
+            # the incident and the error event behind it are labelled apart
+            what = page.eval_on_selector_all("#timeline tr[data-screen='demo/reports'] td[data-label='What']",
+                                             "cells => cells.map(c => c.textContent)")
+            assert "click on an error" in what and "error event" in what, what
             assert page.locator("#view .js-plotly-plot").count() == 1
             assert page.locator("#view img").count() == 0 and page.evaluate("window.__xss") is None
             _shoot(page, "session", 1280)

@@ -3,7 +3,7 @@
 overview says once that the previous window is empty and gives a rate's change
 in percentage points; the hotspots subtitle follows the sort; flows with loops
 (A → B → A) stay a left-to-right diagram; every timeline legend entry has a
-visible marker; error clicks and error events carry different labels.
+visible marker; clicks on errors and error events carry different labels.
 
 Screenshots of every page at both widths land in artifacts/layout/ for a human
 to look at.
@@ -156,8 +156,9 @@ def test_overview_trends(base, browser):
         sessions = page.text_content('[data-kpi="sessions"] .trend')
         assert sessions is not None and sessions.endswith("% vs previous"), sessions
         page.screenshot(path=str(SHOTS / "overview-trends-1280.png"), full_page=True)
-        # error clicks (an incident) and error events (what hotspots count) are told apart
-        assert page.text_content('[data-kpi="errorClick"] .name') == "Error clicks"
+        # clicks on errors (an incident) and error events (what hotspots count) are told apart
+        assert page.text_content('[data-kpi="errorClick"] .name') == "Clicks on errors"
+        assert "error clicks" not in page.inner_text("#view").lower()
         _open(page, base, "hotspots")
         chips = page.eval_on_selector_all("#view .chip.error", "cs => cs.map(c => c.textContent)")
         assert chips and all(c.startswith("error events ") for c in chips), chips

@@ -121,7 +121,7 @@ def test_replay_prints_summary_and_overview_with_the_default_store(tmp_path):
     assert proc.returncode == 0, proc.stderr.decode()
     assert (tmp_path / "frictionkit.duckdb").exists()
     err, out = proc.stderr.decode(), proc.stdout.decode()
-    assert "read 23 events" in err and "rejected 1" in err and "duplicates 1" in err and "events/s" in err
+    assert "read 23 events" in err and "rejected 1" in err and "(21 new, 1 already stored)" in err and "events/s" in err
     assert "events.jsonl:23" in err  # the invalid line, by number
     assert "deal-edit" in out and "friction index" in out
     proc = run_cli("insights", "overview", "--format", "json", cwd=tmp_path)

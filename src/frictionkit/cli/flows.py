@@ -8,11 +8,13 @@ from enum import Enum
 from typing import Any, List, Optional
 
 import typer
-from rich import box
-from rich.table import Table
+from rich.console import RenderableType
+from rich.text import Text
 
+from ..core.timefmt import format_duration_ms
 from .common import FromOpt, OrgOpt, ProductOpt, StoreOpt, ToOpt, insight_payload, one_line_errors, out_console, print_json
 from .serve import parse_aliases
+from .tables import Col, fitted_table
 
 flows_app = typer.Typer(help="How users move through tasks: flow variants and the screen graph.", no_args_is_help=True)
 
@@ -45,32 +47,37 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{x * 100:.0f}%"
 
 
-def _top_table(payload: dict[str, Any]) -> Table:
-    t = Table(header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1), title="flow variants, most frequent first",
-              title_justify="left")
-    t.add_column("task")
-    t.add_column("path", overflow="fold", min_width=30)
-    for name in ("runs", "done", "friction", "avg s", "median s"):
-        t.add_column(name, justify="right", no_wrap=True)
-    t.add_column("dropoffs", overflow="fold")
+def _seconds(x: float | None) -> str:
+    return format_duration_ms(None if x is None else x * 1000)
+
+
+def _top_table(payload: dict[str, Any]) -> RenderableType:
+    # The drop-offs go under the path, dim, rather than in a column of their
+    # own: a column would need the longest screen id again, and at 80
+    # columns that is the width the median or the task name lacks.
+    # Narrower, in this order: no avg (the median stays), the task on a line
+    # of its own above the path (a task name is never cut), no friction.
+    cols = [Col("task", stack=2, onto="path"), Col("path", wrap=True, min_width=16), Col("runs", "right"),
+            Col("done", "right"), Col("friction", "right", drop=1), Col("avg", "right", drop=3), Col("median", "right")]
+    rows = []
     for f in payload["flows"]:
-        drops = ", ".join(f"{d['screenId']} {_pct(d['rate'])}" for d in f["dropoffs"][:3]) or "—"
-        t.add_row(f["task"] or "(session)", f["label"], f"{f['sessions']:,}", _pct(f["completionRate"]),
-                  f"{f['avgFriction']:.3f}", f"{f['avgDurationSec']:.1f}", f"{f['medianDurationSec']:.1f}", drops)
-    return t
+        path = Text(f["label"])
+        if f["dropoffs"]:
+            # The rate first: a line that breaks after it still reads "1% at" / "crm/deal-edit".
+            drops = ", ".join(f"{_pct(d['rate'])} at {d['screenId']}" for d in f["dropoffs"][:3])
+            path.append(f"\ndrop-offs: {drops}", style="dim")
+        rows.append([f["task"] or "(session)", path, f"{f['sessions']:,}", _pct(f["completionRate"]),
+                     f"{f['avgFriction']:.3f}", _seconds(f["avgDurationSec"]), _seconds(f["medianDurationSec"])])
+    return fitted_table(out_console, "flow variants, most frequent first (done: runs completed)", cols, rows)
 
 
-def _graph_table(payload: dict[str, Any]) -> Table:
-    t = Table(header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1), title="directly-follows graph: transitions",
-              title_justify="left")
-    t.add_column("from", overflow="fold")
-    t.add_column("to", overflow="fold")
-    t.add_column("count", justify="right")
-    t.add_column("median", justify="right")
-    for e in payload["edges"]:
-        median = "—" if e["medianMs"] is None else f"{e['medianMs'] / 1000:.1f}s"
-        t.add_row(e["from"], e["to"], f"{e['count']:,}", median)
-    return t
+def _graph_table(payload: dict[str, Any]) -> RenderableType:
+    # Screen ids too long for two columns side by side: "from" goes above "to" in one.
+    cols = [Col("from", stack=1, onto="to", joiner="\n→ "), Col("to", wrap=True, min_width=12), Col("count", "right"),
+            Col("median", "right")]
+    rows = [[e["from"], e["to"], f"{e['count']:,}", format_duration_ms(e["medianMs"])] for e in payload["edges"]]
+    return fitted_table(out_console, "transitions: count and median time",
+                        cols, rows)
 
 
 def _emit(kind: str, payload: dict[str, Any], fmt: Format) -> None:

@@ -33,7 +33,7 @@ def overview_cmd(
 ) -> None:
     """Sessions, users, friction index, efficiency, incidents, tasks, top hotspots."""
     from ..insights.report import overview
-    from .render import flat_overview, overview_renderable
+    from .render import flat_overview, overview_renderable, window_label
 
     with one_line_errors():
         payload = insight_payload(store_dsn, org, product, from_, to, overview)
@@ -42,7 +42,7 @@ def overview_cmd(
     elif fmt is Format.csv:
         print_csv(flat_overview(payload))
     else:
-        out_console.print(overview_renderable(payload))
+        out_console.print(overview_renderable(payload, out_console, window_label(payload, from_, to)))
 
 
 @insights_app.command("hotspots")
@@ -66,7 +66,7 @@ def hotspots_cmd(
     elif fmt is Format.csv:
         print_csv(payload["items"])
     else:
-        out_console.print(hotspots_renderable(payload))
+        out_console.print(hotspots_renderable(payload, out_console))
 
 
 def register(app: typer.Typer) -> None:

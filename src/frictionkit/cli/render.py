@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich import box
-from rich.console import Group
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+
+from ..core.contract import parse_ts_ms
+from ..core.timefmt import format_duration_ms, format_ts_ms
+from .tables import Col, fitted_table
 
 TREND_MARKS = {"up": "[red]▲[/]", "down": "[green]▼[/]", "flat": "[dim]–[/]"}
 TREND_ARROWS = {"up": "[red]▲ up[/]", "down": "[green]▼ down[/]", "flat": "[dim]– flat[/]"}
@@ -26,13 +29,30 @@ def _score(x: float | None) -> Text:
     return Text(f"{x:.3f}", style=style)
 
 
-def _ms(x: float | None) -> str:
-    if x is None:
-        return "—"
-    return f"{x / 1000:.1f}s" if x >= 1000 else f"{x:.0f}ms"
+def window_label(p: dict[str, Any], from_text: str | None = None, to_text: str | None = None) -> str:
+    """The window as the user asked for it: dates as given (``--to`` a date
+    includes that day), or, with no bounds, "all dates" and the days of the
+    first and last session. The payload's ``to`` is exclusive, so it is never
+    shown as is: ``--to 2026-11-05`` would read ``→ 2026-11-06``."""
+    first, last = p["from"][:10], _day_before_end(p["to"])
+    if from_text is None and to_text is None:
+        return f"all dates (sessions {first} → {last})"
+    return f"{from_text or 'first session ' + first} → {to_text or 'last session ' + last}"
 
 
-def overview_renderable(p: dict[str, Any]) -> Group:
+def _day_before_end(to_iso: str) -> str:
+    # The last millisecond inside the window, as a date: the end is exclusive.
+    return format_ts_ms(parse_ts_ms(to_iso) - 1)[:10]
+
+
+# Two counts users took for one: a click on an error is an incident (a click
+# an error followed on its screen); error events are every error the app
+# reported, which hotspots count. Each keeps its own label everywhere.
+CLICKS_ON_ERRORS = "clicks on errors"
+ERRORS_NOTE = "clicks on errors: clicks an error followed; hotspots count every error event"
+
+
+def overview_renderable(p: dict[str, Any], console: Console, window: str | None = None) -> Group:
     head = Table.grid(padding=(0, 3))
     for _ in range(4):
         head.add_column(justify="left")
@@ -51,37 +71,35 @@ def overview_renderable(p: dict[str, Any]) -> Group:
     detail.add_row("rage clicks", f"{inc['rageClick']:,}", "started", f"{tasks['started']:,}")
     detail.add_row("backtracks", f"{inc['backtrack']:,}", "completed", f"{tasks['completed']:,}")
     detail.add_row("abandoned tasks", f"{inc['abandonedTask']:,}", "failed", f"{tasks['failed']:,}")
-    detail.add_row("error clicks", f"{inc['errorClick']:,}", "completion", _pct(tasks["completionRate"]))
-    top = Table(title="top hotspots", title_justify="left", header_style="bold", box=None, padding=(0, 2))
-    top.add_column("screen")
-    top.add_column("friction", justify="right")
-    top.add_column("impact sessions", justify="right")
-    top.add_column("trend")
-    for h in p["topHotspots"]:
-        top.add_row(h["screenId"], _score(h["friction"]), f"{h['impactSessions']:,}", TREND_ARROWS[h["trend"]])
-    title = f"{p['orgId']} / {p['productId']}   {p['from'][:10]} → {p['to'][:10]}"
-    return Group(Panel(head, title=title, title_align="left"), detail, Text(""), top)
+    detail.add_row(CLICKS_ON_ERRORS, f"{inc['errorClick']:,}", "completion", _pct(tasks["completionRate"]))
+    cols = [Col("screen", wrap=True, min_width=12), Col("friction", "right"), Col("impacted sessions", "right", drop=1),
+            Col("trend")]
+    rows = [[h["screenId"], _score(h["friction"]), f"{h['impactSessions']:,}", TREND_ARROWS[h["trend"]]]
+            for h in p["topHotspots"]]
+    top = fitted_table(console, "top hotspots", cols, rows)
+    title = f"{p['orgId']} / {p['productId']}   {window or window_label(p)}"
+    return Group(Panel(head, title=title, title_align="left"), detail, Text(ERRORS_NOTE, style="dim"), Text(""), top)
 
 
 def symptoms(h: dict[str, Any]) -> str:
-    parts = [(h["rageClicks"], "rage"), (h["backtracks"], "back"), (h["errors"], "err"), (h["abandonedTasks"], "aband")]
-    return " ".join(f"{n:,} {label}" for n, label in sorted(parts, key=lambda p: -p[0]) if n) or "—"
+    """One symptom a line, largest first: a line never breaks inside a
+    symptom ("1 error" / "events"), and error events are not error clicks."""
+    parts = [(h["rageClicks"], "rage click"), (h["backtracks"], "backtrack"), (h["errors"], "error event"),
+             (h["abandonedTasks"], "abandoned task")]
+    return "\n".join(f"{n:,} {label}{'' if n == 1 else 's'}" for n, label in sorted(parts, key=lambda p: -p[0]) if n) or "—"
 
 
-def hotspots_renderable(p: dict[str, Any]) -> Table:
-    t = Table(header_style="bold", title="hotspots: most impacted sessions first (▲▼ impact trend vs the previous window)", title_justify="left",
-              box=box.SIMPLE_HEAD, padding=(0, 1))
-    t.add_column("screen", min_width=20, overflow="fold")
-    for name in ("sessions", "impact", "friction", "rage%", "drop%", "t/view"):
-        t.add_column(name, justify="right", no_wrap=True)
-    t.add_column("symptoms", min_width=10)
-    for h in p["items"]:
-        t.add_row(
-            h["screenId"], f"{h['sessions']:,}", f"{h['impactSessions']:,} {TREND_MARKS[h['trend']]}",
-            _score(h["avgFriction"]), _pct(h["rageClickRate"]), _pct(h["dropoffRate"]), _ms(h["avgTimeSpentMs"]),
-            symptoms(h),
-        )
-    return t
+def hotspots_renderable(p: dict[str, Any], console: Console) -> RenderableType:
+    # Narrower, in this order: no time per view; the symptoms under the screen
+    # (a long screen id); then no drop-off and no rage-click rates.
+    cols = [Col("screen", wrap=True, min_width=16), Col("sessions", "right"), Col("impact", "right"),
+            Col("friction", "right"), Col("rage%", "right", drop=2), Col("drop%", "right", drop=3),
+            Col("time/view", "right", drop=5), Col("symptoms", stack=4, onto="screen", below=True)]
+    rows = [[h["screenId"], f"{h['sessions']:,}", f"{h['impactSessions']:,} {TREND_MARKS[h['trend']]}",
+             _score(h["avgFriction"]), _pct(h["rageClickRate"]), _pct(h["dropoffRate"]),
+             format_duration_ms(h["avgTimeSpentMs"]), symptoms(h)] for h in p["items"]]
+    return fitted_table(console, "hotspots: most impacted sessions first (▲▼ impact trend vs the previous window)",
+                        cols, rows)
 
 
 def flat_overview(p: dict[str, Any]) -> list[dict[str, Any]]:

@@ -56,11 +56,22 @@ def _print_summary(report) -> None:
         err_console.print(f"[yellow]skipped[/] {bad.path}:{bad.line}: {bad.reason}", soft_wrap=True)
     if report.rejected > 10:
         err_console.print(f"[yellow]… and {report.rejected - 10:,} more invalid lines[/]")
-    err_console.print(
-        f"read {report.read:,} events · accepted {report.accepted:,} · rejected {report.rejected:,} · "
-        f"duplicates {report.duplicates:,} · late {report.late:,} · sessions {report.sessions:,} · "
-        f"incidents {report.incidents:,} · {report.seconds:.2f} s · {report.events_per_s:,.0f} events/s"
-    )
+    # Two lines, each short enough for 80 columns: one line wrapped mid-phrase.
+    err_console.print(f"read {report.read:,} events · {_accepted(report)} · rejected {report.rejected:,} · "
+                      f"late {report.late:,}")
+    err_console.print(f"sessions {report.sessions:,} · incidents {report.incidents:,} · {report.seconds:.2f} s · "
+                      f"{report.events_per_s:,.0f} events/s")
+
+
+def _accepted(report) -> str:
+    # Duplicates are accepted events the store already holds (the same file
+    # replayed again): "accepted 90,877 · duplicates 90,877" read as a double count.
+    new = report.accepted - report.duplicates
+    if not report.duplicates:
+        return f"accepted {report.accepted:,}"
+    if not new:
+        return f"all {report.accepted:,} already stored"
+    return f"accepted {report.accepted:,} ({new:,} new, {report.duplicates:,} already stored)"
 
 
 def _print_overview(store) -> None:
@@ -84,7 +95,7 @@ def _print_overview(store) -> None:
         out_console.print(f"[dim]overview of the largest; others: frictionkit insights overview --org ORG --product PRODUCT[/]")
     top = scopes[0]
     q = resolve_query(store, org_id=top.org_id, product_id=top.product_id, from_text=None, to_text=None)
-    out_console.print(overview_renderable(overview(store, q)))
+    out_console.print(overview_renderable(overview(store, q), out_console))
 
 
 def register(app: typer.Typer) -> None:

@@ -46,3 +46,32 @@ def format_ts_ms(ts_ms: int) -> str:
     days, rem = divmod(seconds, 86400)
     minute, second = divmod(rem, 60)
     return (_DATE_PREFIX.get(days) or _date_prefix(days)) + _HH_MM[minute] + _SS[second] + _MS_Z[ms]
+
+
+def format_duration_ms(duration_ms: float | None) -> str:
+    """A duration for people: ``850 ms``, ``4.2 s``, ``12 min 5 s``,
+    ``3h 20 min``, ``1d 4h``.
+
+    Two units at most, since a table cell or a graph label is read at a
+    glance; "min" rather than "m", which could be read as months. JSON keeps
+    the raw numbers: this is for tables, Mermaid and DOT only.
+    """
+    if duration_ms is None:
+        return "—"
+    if duration_ms < 0:
+        return "-" + format_duration_ms(-duration_ms)
+    if duration_ms < 999.5:
+        return f"{duration_ms:.0f} ms"
+    if duration_ms < 59_950:  # below a minute, one decimal of seconds still reads well
+        return f"{duration_ms / 1000:.1f} s"
+    # Each range rounds to its smaller unit, so 3h 20 min 40 s reads 3h 21 min.
+    seconds = int(round(duration_ms / 1000))
+    if seconds < 3600:
+        m, s = divmod(seconds, 60)
+        return f"{m} min {s} s" if s else f"{m} min"
+    minutes = int(round(seconds / 60))
+    if minutes < 24 * 60:
+        h, m = divmod(minutes, 60)
+        return f"{h}h {m} min" if m else f"{h}h"
+    d, h = divmod(int(round(minutes / 60)), 24)
+    return f"{d}d {h}h" if h else f"{d}d"

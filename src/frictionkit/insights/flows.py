@@ -13,6 +13,7 @@ from typing import Any
 
 from ..core.flow_paths import FlowConfig
 from ..core.flows import ANY_TASK, flow_graph, flows_payload, graph_payload, top_flows_from_groups
+from ..core.timefmt import format_duration_ms
 from ..store.base import Store
 from .query import InsightQuery
 
@@ -62,7 +63,7 @@ def top_as_graph(payload: dict[str, Any]) -> dict[str, Any]:
 def _edge_label(edge: dict[str, Any]) -> str:
     label = f"{edge['count']}"
     if edge.get("medianMs") is not None:
-        label += f" · {edge['medianMs'] / 1000:.1f}s"
+        label += f" · {format_duration_ms(edge['medianMs'])}"  # median time: "12 min 5 s", not raw ms
     return label
 
 

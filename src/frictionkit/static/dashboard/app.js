@@ -193,11 +193,16 @@
       font: { family: "system-ui, sans-serif", size: 12 }, autosize: true };
     window.Plotly.newPlot(node, data, Object.assign(base, layout || {}), { displayModeBar: false, responsive: true });
   }
+  // An error the app reported vs the incident of a click an error followed: never both "error".
+  var ERROR_EVENT = "error event";
+  var INCIDENT_LABELS = { rage_click: "rage click", backtrack: "backtrack", abandoned_task: "abandoned task",
+    error_click: "click on an error" };
+  function incidentLabel(type) { return INCIDENT_LABELS[type] || type.replace(/_/g, " "); }
   function symptoms(h) {
     var list = [
       { key: "rage", label: "rage clicks", n: h.rageClicks || 0 },
       { key: "backtrack", label: "backtracks", n: h.backtracks || 0 },
-      { key: "error", label: "error events", n: h.errors || 0 },  // not "error clicks": a click the error followed
+      { key: "error", label: "error events", n: h.errors || 0 },  // every error reported, not the clicks on errors (incidents)
       { key: "dropoff", label: "drop-offs", n: h.abandonedTasks || 0 }
     ].filter(function (s) { return s.n > 0; });
     list.sort(function (a, b) { return b.n - a.n; });
@@ -316,8 +321,9 @@
           kpi("Rage clicks", int(cur.incidents.rageClick), trend(cur.incidents.rageClick, P(function (p) { return p.incidents.rageClick; }), "down", "count"), "rageClick"),
           kpi("Backtracks", int(cur.incidents.backtrack), trend(cur.incidents.backtrack, P(function (p) { return p.incidents.backtrack; }), "down", "count"), "backtrack"),
           kpi("Abandoned tasks", int(cur.incidents.abandonedTask), trend(cur.incidents.abandonedTask, P(function (p) { return p.incidents.abandonedTask; }), "down", "count"), "abandonedTask"),
-          // clicks an error followed (an incident), not the error events the hotspots count
-          kpi("Error clicks", int(cur.incidents.errorClick), trend(cur.incidents.errorClick, P(function (p) { return p.incidents.errorClick; }), "down", "count"), "errorClick")
+          // clicks an error followed (an incident), not the error events the hotspots count: the
+          // labels differ everywhere ("clicks on errors" / "error events") so 0 next to 16 reads right
+          kpi("Clicks on errors", int(cur.incidents.errorClick), trend(cur.incidents.errorClick, P(function (p) { return p.incidents.errorClick; }), "down", "count"), "errorClick")
         ));
         var byScreen = {};
         hot.forEach(function (h) { byScreen[h.screenId] = h; });
@@ -336,7 +342,7 @@
           el("section", { class: "card", "aria-labelledby": "top-h" }, el("h2", { id: "top-h", text: "Top hotspots" }), list,
             el("p", {}, el("a", { href: href("hotspots"), text: "All hotspots →" }))),
           el("section", { class: "card", "aria-labelledby": "inc-h" }, el("h2", { id: "inc-h", text: "Incidents by type" }), chartBox)));
-        var names = ["Rage clicks", "Backtracks", "Abandoned tasks", "Error clicks"];
+        var names = ["Rage clicks", "Backtracks", "Abandoned tasks", "Clicks on errors"];
         var keys = ["rageClick", "backtrack", "abandonedTask", "errorClick"];
         var data = [{ type: "bar", name: "this window", x: names, y: keys.map(function (k) { return cur.incidents[k]; }), marker: { color: "#1f5fbf" } }];
         if (prev) data.push({ type: "bar", name: "previous window", x: names, y: keys.map(function (k) { return prev.incidents[k]; }), marker: { color: "#9fb7dc" } });
@@ -399,7 +405,7 @@
           { key: "inc", label: "Incidents", value: function (r) { return r.rageClicks + r.backtracks + r.tasksAbandoned + r.errorClicks; },
             cell: function (r) {
               return chips([{ key: "rage", label: "rage", n: r.rageClicks }, { key: "backtrack", label: "backtrack", n: r.backtracks },
-                { key: "dropoff", label: "abandoned", n: r.tasksAbandoned }, { key: "error", label: "error click", n: r.errorClicks },
+                { key: "dropoff", label: "abandoned", n: r.tasksAbandoned }, { key: "error", label: "clicks on errors", n: r.errorClicks },
                 { key: "error", label: "error events", n: r.errorEvents }].filter(function (s) { return s.n > 0; }), 5);
             } },
           { key: "fr", label: "Frustration", num: true, value: function (r) { return r.frustrationScore; }, cell: function (r) { return score(r.frustrationScore); } }
@@ -439,16 +445,16 @@
       append(view, el("section", { class: "card" }, el("h2", { text: "Timeline" }), box));
       var symbols = { click: "circle", navigation: "triangle-right", focus_change: "diamond", custom: "square", scroll: "hourglass", input_meta: "star" };
       var types = {};
-      res.events.forEach(function (e) { (types[e.errorCode ? "error" : e.eventType] = types[e.errorCode ? "error" : e.eventType] || []).push(e); });
+      res.events.forEach(function (e) { (types[e.errorCode ? ERROR_EVENT : e.eventType] = types[e.errorCode ? ERROR_EVENT : e.eventType] || []).push(e); });
       var data = Object.keys(types).map(function (t) {
         return { type: "scatter", mode: "markers", name: t, x: types[t].map(function (e) { return e.ts; }),
           y: types[t].map(function (e) { return e.screenId; }), customdata: types[t].map(function (e) { return plotText(e.screenId); }),
           hovertemplate: "%{customdata}<br>%{x}<extra>" + plotText(t) + "</extra>",
-          marker: { size: 9, symbol: t === "error" ? "x-thin-open" : symbols[t] || "circle", line: { width: t === "error" ? 2 : 0 } } };
+          marker: { size: 9, symbol: t === ERROR_EVENT ? "x-thin-open" : symbols[t] || "circle", line: { width: t === ERROR_EVENT ? 2 : 0 } } };
       });
       if (res.incidents.length) data.push({ type: "scatter", mode: "markers", name: "incident",
         x: res.incidents.map(function (i) { return i.ts; }), y: res.incidents.map(function (i) { return i.screenId; }),
-        text: res.incidents.map(function (i) { return plotText(i.type); }), customdata: res.incidents.map(function (i) { return plotText(i.screenId); }),
+        text: res.incidents.map(function (i) { return plotText(incidentLabel(i.type)); }), customdata: res.incidents.map(function (i) { return plotText(i.screenId); }),
         hovertemplate: "%{text} on %{customdata}<extra></extra>",
         marker: { size: 16, symbol: "x", color: "#b3261e" } });
       var screens = {};
@@ -461,7 +467,7 @@
         if (e.errorCode) detail.push("error " + e.errorCode);
         if (e.extra && e.extra.task_name) detail.push("task " + e.extra.task_name + " " + (e.extra.action || ""));
         else if (e.extra && e.extra.state) detail.push(e.extra.state);
-        return { ts: e.ts, kind: e.errorCode ? "error" : e.eventType, screen: e.screenId, detail: detail.join(" · "), incident: false };
+        return { ts: e.ts, kind: e.errorCode ? ERROR_EVENT : e.eventType, screen: e.screenId, detail: detail.join(" · "), incident: false };
       }).concat(res.incidents.map(function (i) {
         var d = i.type === "rage_click" ? i.clickCount + " clicks in " + dur(i.durationMs) : i.taskName ? "task " + i.taskName : "";
         return { ts: i.ts, kind: i.type, screen: i.screenId, detail: d, incident: true };
@@ -472,7 +478,7 @@
       rows.forEach(function (r) {
         tb.appendChild(el("tr", { class: r.incident ? "incident" : "", "data-kind": r.kind, "data-screen": r.screen },
           el("td", { "data-label": "Time", text: r.ts.slice(11, 23) }),
-          el("td", { "data-label": "What" }, r.incident ? el("span", { class: "chip " + r.kind, text: r.kind.replace("_", " ") }) : r.kind),
+          el("td", { "data-label": "What" }, r.incident ? el("span", { class: "chip " + r.kind, text: incidentLabel(r.kind) }) : r.kind),
           el("td", { "data-label": "Screen", class: "screen", text: r.screen }), el("td", { "data-label": "Detail", text: r.detail })));
       });
       table.appendChild(tb);
