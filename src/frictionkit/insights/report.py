@@ -32,7 +32,7 @@ def _trend(current: dict[str, Any], previous: dict[str, Any] | None) -> str:
 
 
 def _ranked_screens(store: Store, q: InsightQuery) -> list[dict[str, Any]]:
-    rows = store.screen_stats(q.org_id, q.product_id, q.from_ms, q.to_ms)
+    rows = store.screen_stats(q.org_id, q.product_id, q.from_ms, q.to_ms, segment=q.segment)
     for row in rows:
         row["avg_friction"] = row["frustration_sum"] / row["sessions"]
     rows.sort(key=lambda r: (-r["impact_sessions"], -r["avg_friction"], r["screen_id"]))
@@ -41,7 +41,8 @@ def _ranked_screens(store: Store, q: InsightQuery) -> list[dict[str, Any]]:
 
 def _previous_by_screen(store: Store, q: InsightQuery) -> dict[str, dict[str, Any]]:
     prev = q.previous
-    return {r["screen_id"]: r for r in store.screen_stats(prev.org_id, prev.product_id, prev.from_ms, prev.to_ms)}
+    return {r["screen_id"]: r for r in store.screen_stats(prev.org_id, prev.product_id, prev.from_ms, prev.to_ms,
+                                                                  segment=prev.segment)}
 
 
 def hotspot_item(row: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +76,7 @@ def hotspots(store: Store, q: InsightQuery, limit: int = 20) -> dict[str, Any]:
 
 
 def overview(store: Store, q: InsightQuery) -> dict[str, Any]:
-    t = store.overview_totals(q.org_id, q.product_id, q.from_ms, q.to_ms)
+    t = store.overview_totals(q.org_id, q.product_id, q.from_ms, q.to_ms, segment=q.segment)
     n = t["sessions"]
     started = int(t["tasks_started"])
     completed = int(t["tasks_completed"])

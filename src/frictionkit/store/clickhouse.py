@@ -25,8 +25,9 @@ from urllib.parse import urlsplit, urlunsplit
 import pyarrow as pa
 
 from ..core.model import Event, SessionKey, SessionResult, TaskPathGroup, TaskRun
+from ..core.segment import Segment
 from .arrow import EVENT_COLUMNS, event_from_row, events_table, result_tables, structs_from_arrow
-from .base import Scope, StoreError, read_sql
+from .base import Scope, StoreError, read_sql, segment_params
 from .ddl import migration_plan, migrations_table_statement
 
 FACT_TABLES = ("fact_sessions", "fact_incidents", "fact_session_screens", "fact_task_runs")
@@ -347,27 +348,34 @@ class ClickHouseStore:
     def scopes(self) -> list[Scope]:
         return [Scope(**row) for row in self._all("scopes.sql", {})]
 
-    def overview_totals(self, org_id: str, product_id: str, from_ms: int, to_ms: int) -> dict[str, Any]:
-        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms}
+    def overview_totals(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *,
+                        segment: Segment | None = None) -> dict[str, Any]:
+        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms,
+                  **segment_params(segment)}
         return self._all("overview.sql", params)[0]
 
-    def screen_stats(self, org_id: str, product_id: str, from_ms: int, to_ms: int) -> list[dict[str, Any]]:
-        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms}
+    def screen_stats(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *,
+                     segment: Segment | None = None) -> list[dict[str, Any]]:
+        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms,
+                  **segment_params(segment)}
         return self._all("screens.sql", params)
 
     def task_runs(
-        self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, with_times: bool = True
+        self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, with_times: bool = True, *,
+        segment: Segment | None = None,
     ) -> list[TaskRun]:
         params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task,
-                  "with_times": with_times}
+                  "with_times": with_times, **segment_params(segment)}
         with self._guard():
             table = self.client.query_arrow(self._sql["task_runs.sql"], parameters=params, settings=_READ_SETTINGS)
         return structs_from_arrow(table, TaskRun)
 
     def task_path_groups(
-        self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None
+        self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, *,
+        segment: Segment | None = None,
     ) -> list[TaskPathGroup]:
-        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task}
+        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task,
+                  **segment_params(segment)}
         with self._guard():
             table = self.client.query_arrow(self._sql["task_path_groups.sql"], parameters=params,
                                             settings=_READ_SETTINGS)
@@ -378,9 +386,11 @@ class ClickHouseStore:
     def sessions_page(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *, limit: int, offset: int = 0,
                       after: tuple[int, str] | None = None, user_hash: str | None = None,
                       min_frustration: float | None = None,
-                      screen_id: str | None = None) -> tuple[list[dict[str, Any]], int]:
+                      screen_id: str | None = None,
+                      segment: Segment | None = None) -> tuple[list[dict[str, Any]], int]:
         params: dict[str, Any] = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms,
-                                  "user_hash": user_hash, "min_frustration": min_frustration, "screen_id": screen_id}
+                                  "user_hash": user_hash, "min_frustration": min_frustration, "screen_id": screen_id,
+                                  **segment_params(segment)}
         total = self._all("sessions_count.sql", params)[0]["total"]
         params |= {"limit": limit, "offset": offset, "after_ts_ms": after[0] if after else None,
                    "after_session": after[1] if after else None}
