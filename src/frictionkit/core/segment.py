@@ -87,6 +87,20 @@ _CAMEL = {"device_type": "deviceType", "browser": "browser", "os": "os", "app_na
 ALL = Segment()
 
 
+def value_counts(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Per segment field (camelCase), its known values with their sessions,
+    most sessions first, from rows of (the five columns, ``sessions``)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name in COLUMNS:
+        counts: dict[str, int] = {}
+        for row in rows:
+            if row[name] is not None:
+                counts[row[name]] = counts.get(row[name], 0) + int(row["sessions"])
+        out[_CAMEL[name]] = [{"value": v, "sessions": n}
+                             for v, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+    return out
+
+
 def app_version_of(event: Event) -> str | None:
     """The event's app version: ``extra.app_version`` when it is a non-empty
     text, else the agent's ``sdkVersion`` (which the server stamps)."""

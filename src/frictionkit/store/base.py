@@ -106,6 +106,11 @@ class Store(Protocol):
         order, or None. Events are the client key's stored events within the
         session's [start, end]."""
 
+    def segment_values(self, org_id: str, product_id: str) -> list[dict[str, Any]]:
+        """One row per distinct segment of the scope's sessions: the five
+        segment columns and ``sessions`` (core.segment.value_counts sums them
+        per field)."""
+
     def open_session_keys(self) -> list[SessionKey]:
         """Keys whose latest stored event is later than their latest stored
         session's end: sessions still open when an embedded server stopped."""

@@ -41,7 +41,7 @@ _EVENT_SELECT = ", ".join(
     for name, _ in EVENT_COLUMNS
 )
 _QUERIES = ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql", "task_path_groups.sql", "sessions_page.sql",
-            "sessions_count.sql", "session_row.sql", "session_incidents.sql", "open_keys.sql")
+            "sessions_count.sql", "session_row.sql", "session_incidents.sql", "open_keys.sql", "segment_values.sql")
 # Readers join children to their session on a Distributed table; sessions are
 # sharded so that the shard-local join is the right one (see store/ddl.py).
 # The queries name their sums like the columns they sum (the payload keys);
@@ -411,6 +411,9 @@ class ClickHouseStore:
         ).result_rows
         incidents = self._all("session_incidents.sql", {**params, "version": row["version"]})
         return {"session": row, "events": [event_from_row(r) for r in events], "incidents": incidents}
+
+    def segment_values(self, org_id: str, product_id: str) -> list[dict[str, Any]]:
+        return self._all("segment_values.sql", {"org": org_id, "product": product_id})
 
     def open_session_keys(self) -> list[SessionKey]:
         return [tuple(r) for r in self.query(self._sql["open_keys.sql"], None, _READ_SETTINGS).result_rows]

@@ -13,7 +13,7 @@ from .base import Scope, StoreError, migrations, read_sql, segment_params, split
 from .eventsjson import EventsJson, MemoryFile, events_json
 
 _SQL_FILES = ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql", "task_path_groups.sql", "sessions_page.sql",
-              "sessions_count.sql", "session_row.sql", "session_incidents.sql", "open_keys.sql")
+              "sessions_count.sql", "session_row.sql", "session_incidents.sql", "open_keys.sql", "segment_values.sql")
 FACT_TABLES = ("fact_sessions", "fact_incidents", "fact_session_screens", "fact_task_runs")
 _EVENT_SELECT = ", ".join(
     f"epoch_ms({name})" if name in ("ts", "received_at") else name for name, _ in EVENT_COLUMNS
@@ -294,6 +294,9 @@ class DuckDBStore:
         ).fetchall()
         return {"session": row, "events": [event_from_row(r) for r in events],
                 "incidents": self._all(self._sql["session_incidents.sql"], params)}
+
+    def segment_values(self, org_id: str, product_id: str) -> list[dict[str, Any]]:
+        return self._all(self._sql["segment_values.sql"], {"org": org_id, "product": product_id})
 
     def open_session_keys(self) -> list[SessionKey]:
         return [tuple(r) for r in self.con.execute(self._sql["open_keys.sql"]).fetchall()]
