@@ -39,6 +39,8 @@ def test_the_filter_bar_narrows_every_view_to_a_segment(base, browser):
         suggestions = page.eval_on_selector_all("#l-browser option", "os => os.map(o => o.value)")
         known = [v["value"] for v in _api(base, "/dashboard/segments")["browser"]]
         assert suggestions == known and "Safari" in known
+        assert page.text_content("#f-segment summary") == "Segment: all sessions"
+        page.click("#f-segment summary")  # the fields fold away until asked for
         page.select_option("#f-device", "mobile")
         page.fill("#f-browser", "Safari")
         page.click("#filters button[type=submit]")
@@ -50,6 +52,7 @@ def test_the_filter_bar_narrows_every_view_to_a_segment(base, browser):
         assert 0 < want["sessions"] < everyone["sessions"]
         assert page.text_content('[data-kpi="sessions"] .value') == f"{want['sessions']:,}"
         assert "mobile · Safari" in page.text_content("#view p.subtitle")
+        assert page.text_content("#f-segment summary") == "Segment: mobile · Safari"
         # the sessions page keeps the segment: its count is the segment's
         page.click("nav a[data-view=sessions]")
         _wait_ready(page, "sessions")

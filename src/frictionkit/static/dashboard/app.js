@@ -165,6 +165,8 @@
     document.getElementById("f-from").value = p.get("from") || "";
     document.getElementById("f-to").value = p.get("to") || "";
     SEGMENT.forEach(function (s) { document.getElementById(s.input).value = p.get(s.param) || ""; });
+    var chosen = SEGMENT.filter(function (s) { return p.get(s.param); }).map(function (s) { return p.get(s.param); });
+    document.getElementById("f-segment-text").textContent = chosen.length ? chosen.join(" · ") : "all sessions";
     suggestSegments(p.get("org"), p.get("product"));
   }
   // The values the scope's sessions have, as suggestions (any text is accepted).
@@ -403,7 +405,7 @@
       var cols = [
         { key: "screen", label: "Screen", value: function (r) { return r.screenId; }, cell: function (r) { return screenLink(r.screenId); } },
         { key: "sessions", label: "Sessions", num: true, value: function (r) { return r.sessions; }, cell: function (r) { return int(r.sessions); } },
-        { key: "rate", label: "Hit rate", num: true, hideNarrow: true, value: function (r) { return r.sessions ? r.impactSessions / r.sessions : 0; },
+        { key: "rate", label: "Hit rate", num: true, value: function (r) { return r.sessions ? r.impactSessions / r.sessions : 0; },
           cell: function (r) { return pct(r.sessions ? r.impactSessions / r.sessions : null); } },
         { key: "friction", label: "Friction", num: true, value: function (r) { return r.avgFriction; }, cell: function (r) { return score(r.avgFriction); } },
         { key: "rage", label: "Rage-click rate", num: true, value: function (r) { return r.rageClickRate; }, cell: function (r) { return pct(r.rageClickRate); } },
