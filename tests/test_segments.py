@@ -202,3 +202,19 @@ def test_a_store_from_before_segments_is_upgraded(scheme, tmp_path, monkeypatch,
         assert_same(_views(store, mobile), answers[scheme][mobile])
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("scheme", ["duckdb", "chdb"])
+def test_every_fact_table_holds_the_segment_columns(scheme, tmp_path):
+    from frictionkit.core.segment import COLUMNS
+
+    store = open_store(f"duckdb://{tmp_path}/c.duckdb" if scheme == "duckdb" else f"chdb://{tmp_path}/c")
+    try:
+        for table in ("fact_sessions", "fact_session_screens", "fact_task_runs", "fact_incidents"):
+            if scheme == "duckdb":
+                names = {r[0] for r in store.con.execute(f"DESCRIBE {table}").fetchall()}
+            else:
+                names = {r[0] for r in store.query(f"DESCRIBE TABLE {table}").result_rows}
+            assert set(COLUMNS) <= names, (table, set(COLUMNS) - names)
+    finally:
+        store.close()

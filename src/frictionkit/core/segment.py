@@ -54,7 +54,8 @@ class Segment:
             value = getattr(self, f.name)
             if value is None:
                 continue
-            if not isinstance(value, str) or not value.strip():
+            # Any other text is a value to match (exactly as the agent sent it).
+            if not isinstance(value, str) or not value:
                 raise SegmentError(f"{f.name}: must be a non-empty text", f.name)
             if len(value) > MAX_VALUE_CHARS:
                 raise SegmentError(f"{f.name}: at most {MAX_VALUE_CHARS} characters", f.name)
