@@ -68,9 +68,9 @@ class Segment:
         """No filter set: every session."""
         return all(getattr(self, f.name) is None for f in fields(self))
 
-    def params(self) -> dict[str, str | None]:
-        """Bound parameters for the stores' SQL (``seg_<field>``, NULL = any)."""
-        return {f"seg_{f.name}": getattr(self, f.name) for f in fields(self)}
+    def items(self) -> list[tuple[str, str]]:
+        """(field, value) of the fields set; a field is its fact column's name."""
+        return [(f.name, getattr(self, f.name)) for f in fields(self) if getattr(self, f.name) is not None]
 
     def echo(self) -> dict[str, str]:
         """The fields set, camelCase as in the API's query parameters and payloads."""

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import msgspec
 
 from ..core.model import Event, SessionKey, SessionResult, TaskPathGroup, TaskRun
-from ..core.segment import Segment
+from ..core.segment import COLUMNS as SEGMENT_COLUMNS, Segment
 
 
 class StoreError(RuntimeError):
@@ -118,9 +118,26 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def segment_params(segment: Segment | None) -> dict[str, str | None]:
-    """The ``seg_*`` parameters every aggregate query binds (NULL = any)."""
-    return (segment or Segment()).params()
+SEGMENT_SLOT = "/* segment */"
+
+
+def fill_segment(sql: str, engine: str, segment: Segment | None) -> tuple[str, dict[str, str]]:
+    """``sql`` with its segment slot filled, and the parameters to bind.
+
+    One ``AND <column> = <parameter>`` per field set, nothing for every
+    session: the column names are ours (core.segment.COLUMNS), the values are
+    bound. Written in only when set, so an unfiltered view runs exactly the
+    query it ran before segments: DuckDB does not fold a bound NULL, and
+    ``($x IS NULL OR col = $x)`` would cost five comparisons per row of every
+    view."""
+    if SEGMENT_SLOT not in sql:
+        raise ValueError("query has no segment slot")
+    terms, params = [], {}
+    for field, value in (segment or Segment()).items():
+        column, name = SEGMENT_COLUMNS[field], f"seg_{field}"
+        terms.append(f"AND {column} = " + (f"${name}" if engine == "duckdb" else f"{{{name}:String}}"))
+        params[name] = value
+    return sql.replace(SEGMENT_SLOT, " ".join(terms)), params
 
 
 def read_sql(engine: str, name: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any, Iterator
 from ..core.model import Event, SessionKey, SessionResult, TaskPathGroup, TaskRun
 from ..core.segment import Segment
 from .arrow import EVENT_COLUMNS, event_from_row, result_tables, structs_from_arrow
-from .base import Scope, StoreError, migrations, read_sql, segment_params, split_statements
+from .base import Scope, StoreError, fill_segment, migrations, read_sql, split_statements
 from .eventsjson import EventsJson, MemoryFile, events_json
 
 _SQL_FILES = ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql", "task_path_groups.sql", "sessions_page.sql",
@@ -233,37 +233,39 @@ class DuckDBStore:
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
+    def _segmented(self, name: str, segment: Segment | None) -> tuple[str, dict[str, str]]:
+        return fill_segment(self._sql[name], "duckdb", segment)
+
     def scopes(self) -> list[Scope]:
         return [Scope(**row) for row in self._all(self._sql["scopes.sql"], {})]
 
     def overview_totals(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *,
                         segment: Segment | None = None) -> dict[str, Any]:
-        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms,
-                  **segment_params(segment)}
-        return self._one(self._sql["overview.sql"], params)
+        sql, seg = self._segmented("overview.sql", segment)
+        return self._one(sql, {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, **seg})
 
     def screen_stats(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *,
                      segment: Segment | None = None) -> list[dict[str, Any]]:
-        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms,
-                  **segment_params(segment)}
-        return self._all(self._sql["screens.sql"], params)
+        sql, seg = self._segmented("screens.sql", segment)
+        return self._all(sql, {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, **seg})
 
     def task_runs(
         self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, with_times: bool = True, *,
         segment: Segment | None = None,
     ) -> list[TaskRun]:
+        sql, seg = self._segmented("task_runs.sql", segment)
         params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task,
-                  "with_times": with_times, **segment_params(segment)}
-        table = self.con.sql(self._sql["task_runs.sql"], params=params).to_arrow_table()
+                  "with_times": with_times, **seg}
+        table = self.con.sql(sql, params=params).to_arrow_table()
         return structs_from_arrow(table, TaskRun)
 
     def task_path_groups(
         self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, *,
         segment: Segment | None = None,
     ) -> list[TaskPathGroup]:
-        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task,
-                  **segment_params(segment)}
-        table = self.con.sql(self._sql["task_path_groups.sql"], params=params).to_arrow_table()
+        sql, seg = self._segmented("task_path_groups.sql", segment)
+        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task, **seg}
+        table = self.con.sql(sql, params=params).to_arrow_table()
         return structs_from_arrow(table, TaskPathGroup)
 
     def sessions_page(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *, limit: int, offset: int = 0,
@@ -271,13 +273,15 @@ class DuckDBStore:
                       min_frustration: float | None = None,
                       screen_id: str | None = None,
                       segment: Segment | None = None) -> tuple[list[dict[str, Any]], int]:
+        count_sql, seg = self._segmented("sessions_count.sql", segment)
+        page_sql, _ = self._segmented("sessions_page.sql", segment)
         params: dict[str, Any] = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms,
                                   "user_hash": user_hash, "min_frustration": min_frustration, "screen_id": screen_id,
-                                  **segment_params(segment)}
-        total = self._one(self._sql["sessions_count.sql"], params)["total"]
+                                  **seg}
+        total = self._one(count_sql, params)["total"]
         params |= {"limit": limit, "offset": offset, "after_ts_ms": after[0] if after else None,
                    "after_session": after[1] if after else None}
-        return self._all(self._sql["sessions_page.sql"], params), int(total)
+        return self._all(page_sql, params), int(total)
 
     def session_detail(self, org_id: str, product_id: str, session_id: str) -> dict[str, Any] | None:
         params = {"org": org_id, "product": product_id, "session": session_id}

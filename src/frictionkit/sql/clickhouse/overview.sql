@@ -16,9 +16,6 @@ FROM fact_sessions FINAL
 WHERE org_id = {org:String} AND product_id = {product:String}
   AND start_ts >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
   AND start_ts < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')
-  -- the segment (core/segment.py): NULL means any value
-  AND ({seg_device_type:Nullable(String)} IS NULL OR device_type = {seg_device_type:Nullable(String)})
-  AND ({seg_browser:Nullable(String)} IS NULL OR browser = {seg_browser:Nullable(String)})
-  AND ({seg_os:Nullable(String)} IS NULL OR os = {seg_os:Nullable(String)})
-  AND ({seg_app_name:Nullable(String)} IS NULL OR app_name = {seg_app_name:Nullable(String)})
-  AND ({seg_app_version:Nullable(String)} IS NULL OR app_version = {seg_app_version:Nullable(String)})
+  -- the segment (core/segment.py): store/base.py fill_segment puts one
+  -- `AND <column> = <bound value>` here per filter set, nothing for all sessions
+  /* segment */
