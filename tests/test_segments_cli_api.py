@@ -169,6 +169,11 @@ def test_cli_segment_flags_on_every_view(store):
     graph = cli_json(store, "flows", "graph", *flags)
     assert sum(e["count"] for e in graph["edges"] if e["from"] == "home") == 3
     assert cli_json(store, "insights", "overview", "--app-version", "9.9")["sessions"] == 1
+    # a table says which sessions it covers
+    for command in (("insights", "overview"), ("insights", "hotspots"), ("flows", "top"), ("flows", "graph")):
+        table = run_cli(*command, "--device", "mobile", "--store", store)
+        assert table.returncode == 0 and "segment: --device mobile" in table.stdout.decode(), command
+        assert "segment:" not in run_cli(*command, "--store", store).stdout.decode()
 
 
 def test_cli_hotspots_sort(store):

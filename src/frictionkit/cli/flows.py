@@ -12,7 +12,7 @@ from rich import box
 from rich.table import Table
 
 from .common import FromOpt, OrgOpt, ProductOpt, StoreOpt, ToOpt, insight_payload, one_line_errors, out_console, print_json
-from .segments import ALL, Segment, segment_options
+from .segments import ALL, Segment, print_segment, segment_options
 from .serve import parse_aliases
 
 flows_app = typer.Typer(help="How users move through tasks: flow variants and the screen graph.", no_args_is_help=True)
@@ -75,13 +75,14 @@ def _graph_table(payload: dict[str, Any]) -> Table:
     return t
 
 
-def _emit(kind: str, payload: dict[str, Any], fmt: Format) -> None:
+def _emit(kind: str, payload: dict[str, Any], fmt: Format, segment: Segment = ALL) -> None:
     from ..insights.flows import graph_dot, graph_mermaid, top_as_graph
 
     if fmt is Format.json:
         print_json(payload)
         return
     if fmt is Format.table:
+        print_segment(segment)
         out_console.print(_top_table(payload) if kind == "top" else _graph_table(payload))
         return
     graph = top_as_graph(payload) if kind == "top" else payload
@@ -105,7 +106,7 @@ def top_cmd(
     """Flow variants ranked by runs, with completion, friction, durations and dropoffs."""
     with one_line_errors():
         payload = _payload("top", org, product, from_, to, task, limit, store_dsn, alias, segment)
-    _emit("top", payload, fmt)
+    _emit("top", payload, fmt, segment)
 
 
 @flows_app.command("graph")
@@ -124,7 +125,7 @@ def graph_cmd(
     """The directly-follows graph: screen visits and transitions with median times."""
     with one_line_errors():
         payload = _payload("graph", org, product, from_, to, task, None, store_dsn, alias, segment)
-    _emit("graph", payload, fmt)
+    _emit("graph", payload, fmt, segment)
 
 
 def register(app: typer.Typer) -> None:

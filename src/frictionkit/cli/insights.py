@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from .common import FromOpt, OrgOpt, ProductOpt, StoreOpt, ToOpt, insight_payload, one_line_errors, out_console, print_csv, print_json
-from .segments import ALL, Segment, segment_options
+from .segments import ALL, Segment, print_segment, segment_options
 
 insights_app = typer.Typer(help="Where users struggle: overview and hotspot screens.", no_args_is_help=True)
 
@@ -58,6 +58,7 @@ def overview_cmd(
     elif fmt is Format.csv:
         print_csv(flat_overview(payload))
     else:
+        print_segment(segment)
         out_console.print(overview_renderable(payload))
 
 
@@ -89,6 +90,7 @@ def hotspots_cmd(
         table = hotspots_renderable(payload)
         if sort is not Sort.impact:  # the rendering's title names the default order
             table.title = f"{_SORT_TITLES[sort.value]} (▲▼ impact trend)"
+        print_segment(segment)
         out_console.print(table)
 
 

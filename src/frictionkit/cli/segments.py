@@ -52,10 +52,25 @@ def build_segment(**values: Optional[str]) -> Segment:
     try:
         return make_segment(**values)
     except InsightError as err:
-        flag = {"device_type": "--device", "app_name": "--app", "app_version": "--app-version"}.get(
-            err.param or "", f"--{err.param}")
+        flag = _FLAG_OF.get(err.param or "", f"--{err.param}")
         fail(f"{flag}: {str(err).split(': ', 1)[-1]}")
         raise  # unreachable: fail exits
+
+
+_FLAG_OF = {"device_type": "--device", "browser": "--browser", "os": "--os", "app_name": "--app",
+            "app_version": "--app-version"}
+
+
+def print_segment(segment: Segment) -> None:
+    """One line above a table saying which sessions it covers (json and csv
+    stay exactly the payload; the overview's JSON echoes ``segment``)."""
+    if segment.is_all:
+        return
+    from rich.markup import escape
+
+    from .common import out_console
+
+    out_console.print("[dim]segment:[/] " + escape("  ".join(f"{_FLAG_OF[k]} {v}" for k, v in segment.items())))
 
 
 def segment_options(command: F) -> F:
@@ -83,4 +98,4 @@ def segment_options(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-__all__ = ["ALL", "Segment", "segment_options", "build_segment"]
+__all__ = ["ALL", "Segment", "segment_options", "build_segment", "print_segment"]
