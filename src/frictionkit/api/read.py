@@ -12,8 +12,8 @@ from typing import Any, Callable, Literal, Optional
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from ..insights.flows import flows_graph, flows_top
 from ..core.model import DEVICE_TYPES
+from ..insights.flows import flows_graph, flows_top
 from ..insights.query import InsightError, InsightQuery, make_segment, resolve_query
 from ..insights.report import DEFAULT_SORT, HOTSPOT_SORTS, hotspots, overview
 from ..insights.sessions import MAX_PAGE, session_detail, sessions_list
