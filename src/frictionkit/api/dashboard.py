@@ -7,6 +7,7 @@
 * ``GET /dashboard/bootstrap``: the generated development key, only when
   serve generated one and the browser is on this machine (see docs/dashboard.md).
 * ``GET /dashboard/scopes``: the org/product pairs a read key may see.
+* ``GET /dashboard/segments``: one org/product's segment values (the filter bar's menus).
 * ``GET /sdk.js``: the browser agent (``frictionkit/static/sdk/sdk.js``).
 
 The dashboard reads the JSON API with a key kept in the tab's
@@ -25,13 +26,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from .auth import ApiKey
+from .errors import ApiError
 from .read import _answer, read_key
 from ..core.contract import format_ts_ms
+from ..core.segment import value_counts
 
 router = APIRouter(include_in_schema=False)
 
@@ -131,6 +134,19 @@ async def scopes(request: Request, key: ApiKey = Depends(read_key)) -> JSONRespo
         for s in found if key.permits_org(s.org_id)
     ]
     return JSONResponse({"items": items}, headers=_no_store())
+
+
+@router.get("/dashboard/segments")
+async def segments(request: Request, key: ApiKey = Depends(read_key),
+                   orgId: str = Query(..., min_length=1, max_length=128),
+                   productId: str = Query(..., min_length=1, max_length=128)) -> JSONResponse:
+    """The values each segment filter can take in one org/product, with their
+    sessions, most first: ``{deviceType: [{value, sessions}], browser, os,
+    appName, appVersion}`` (the filter bar's suggestions; any text is accepted)."""
+    if not key.permits_org(orgId):
+        raise ApiError(403, "orgId is not permitted for this API key", "orgId")
+    rows = await _answer(request, lambda s: s.segment_values(orgId, productId))
+    return JSONResponse(value_counts(rows), headers=_no_store())
 
 
 @router.get("/sdk.js")

@@ -8,13 +8,14 @@ store work runs through ``StoreAccess`` (one thread) and binds its parameters.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Literal, Optional
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from ..core.model import DEVICE_TYPES
 from ..insights.flows import flows_graph, flows_top
-from ..insights.query import InsightError, InsightQuery, choose_scope, resolve_query
-from ..insights.report import hotspots, overview
+from ..insights.query import InsightError, InsightQuery, choose_scope, make_segment, resolve_query
+from ..insights.report import DEFAULT_SORT, HOTSPOT_SORTS, hotspots, overview
 from ..insights.sessions import MAX_PAGE, session_detail, sessions_list
 from ..store.base import Store, StoreError
 from .auth import ApiKey, bearer_token
@@ -23,7 +24,12 @@ from .state import AppState
 
 router = APIRouter(tags=["insights"])
 
-_PARAMS = {"org": "orgId", "product": "productId"}
+_PARAMS = {"org": "orgId", "product": "productId", "device_type": "deviceType", "app_name": "appName",
+           "app_version": "appVersion"}
+_SEGMENT_TEXT = {"min_length": 1, "max_length": 256}
+# Enums in the OpenAPI document; the values are core's and insights'.
+DeviceType = Literal[DEVICE_TYPES]  # type: ignore[valid-type]
+HotspotSort = Literal[HOTSPOT_SORTS]  # type: ignore[valid-type]
 
 
 def read_key(request: Request) -> ApiKey:
@@ -37,7 +43,8 @@ def read_key(request: Request) -> ApiKey:
 
 
 class Filters:
-    """orgId, productId, from, to: the filters every read route takes."""
+    """orgId, productId, from, to and the segment: the filters every read
+    route takes (a new view route takes them all with ``f: Filters = Depends()``)."""
 
     def __init__(
         self,
@@ -45,8 +52,19 @@ class Filters:
         productId: Optional[str] = Query(None, description="product (optional when the org has one)"),
         from_: Optional[str] = Query(None, alias="from", description="YYYY-MM-DD or RFC 3339; session start ≥ from"),
         to: Optional[str] = Query(None, description="exclusive; a date includes that whole day (UTC)"),
+        deviceType: Optional[DeviceType] = Query(None, description="segment: only sessions on this device type"),
+        browser: Optional[str] = Query(None, description="segment: only sessions in this browser, exact match",
+                                       **_SEGMENT_TEXT),
+        os: Optional[str] = Query(None, description="segment: only sessions on this OS, exact match", **_SEGMENT_TEXT),
+        appName: Optional[str] = Query(None, description="segment: only sessions of this appName, exact match",
+                                       **_SEGMENT_TEXT),
+        appVersion: Optional[str] = Query(None, description="segment: only sessions of this app version "
+                                          "(extra.app_version of the first event, else its sdkVersion)",
+                                          **_SEGMENT_TEXT),
     ) -> None:
         self.org_id, self.product_id, self.from_text, self.to_text = orgId, productId, from_, to
+        self.segment_values = {"device_type": deviceType, "browser": browser, "os": os, "app_name": appName,
+                               "app_version": appVersion}
 
 
 def _check_org(key: ApiKey, org_id: str | None) -> None:
@@ -68,10 +86,15 @@ async def _answer(request: Request, work: Callable[[Store], Any]) -> Any:
 
 def _resolver(key: ApiKey, f: Filters) -> Callable[[Store], InsightQuery]:
     _check_org(key, f.org_id)
+    try:  # a bad segment value is a 400 before the store is asked
+        segment = make_segment(**f.segment_values)
+    except InsightError as err:
+        raise ApiError(400, str(err).replace(f"{err.param}:", f"{_PARAMS.get(err.param, err.param)}:", 1),
+                       _PARAMS.get(err.param, err.param)) from None
 
     def resolve(store: Store) -> InsightQuery:
         return resolve_query(store, org_id=f.org_id, product_id=f.product_id, from_text=f.from_text,
-                             to_text=f.to_text, allowed_orgs=key.orgs)
+                             to_text=f.to_text, allowed_orgs=key.orgs, segment=segment)
 
     return resolve
 
@@ -84,9 +107,12 @@ async def get_overview(request: Request, f: Filters = Depends(), key: ApiKey = D
 
 @router.get("/v1/insights/hotspots", summary="Screens ranked by friction")
 async def get_hotspots(request: Request, f: Filters = Depends(), key: ApiKey = Depends(read_key),
-                       limit: int = Query(20, ge=1, le=1000)) -> dict[str, Any]:
+                       limit: int = Query(20, ge=1, le=1000),
+                       sort: HotspotSort = Query(DEFAULT_SORT, description=(
+                           "impact: impactSessions desc (default); rate: impactSessions / sessions desc; "
+                           "friction: avgFriction desc"))) -> dict[str, Any]:
     resolve = _resolver(key, f)
-    return await _answer(request, lambda s: hotspots(s, resolve(s), limit))
+    return await _answer(request, lambda s: hotspots(s, resolve(s), limit, sort))
 
 
 @router.get("/v1/flows/top", summary="Flow variants ranked by instances")

@@ -54,15 +54,18 @@ def one_line_errors() -> Iterator[None]:
 
 
 def insight_payload(store_dsn: str | None, org: str | None, product: str | None, from_: str | None,
-                    to: str | None, build: Callable[[Any, Any], T]) -> T:
+                    to: str | None, build: Callable[[Any, Any], T], segment: Any = None) -> T:
     """Open the store, resolve the filters to a query, build a payload, close:
-    what every insight command does before it renders."""
+    what every insight command does before it renders. ``segment`` is the
+    command's ``Segment`` (cli/segments.py), None for every session."""
+    from ..core.segment import ALL
     from ..insights.query import resolve_query
     from ..store import open_store
 
     store = open_store(store_dsn)
     try:
-        return build(store, resolve_query(store, org_id=org, product_id=product, from_text=from_, to_text=to))
+        return build(store, resolve_query(store, org_id=org, product_id=product, from_text=from_, to_text=to,
+                                          segment=segment or ALL))
     finally:
         store.close()
 

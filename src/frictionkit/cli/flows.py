@@ -13,6 +13,7 @@ from rich.text import Text
 
 from ..core.timefmt import format_duration_ms
 from .common import FromOpt, OrgOpt, ProductOpt, StoreOpt, ToOpt, insight_payload, one_line_errors, out_console, print_json
+from .segments import ALL, Segment, print_segment, segment_options
 from .serve import parse_aliases
 from .tables import Col, fitted_table
 
@@ -31,16 +32,17 @@ AliasOpt = typer.Option(None, "--alias", help="path rule REGEX=ALIAS, e.g. 'orde
 FormatOpt = typer.Option(Format.table, "--format", help="table, json (exactly the HTTP payload), mermaid or dot")
 
 
-def _payload(kind: str, org, product, from_, to, task, limit, store_dsn, aliases) -> dict[str, Any]:
+def _payload(kind: str, org, product, from_, to, task, limit, store_dsn, aliases, segment) -> dict[str, Any]:
     from ..core.flow_paths import FlowConfig
     from ..insights.flows import flows_graph, flows_top
 
     config = FlowConfig(alias_rules=parse_aliases(aliases))
     if kind == "top":
         return insight_payload(store_dsn, org, product, from_, to,
-                               lambda store, q: flows_top(store, q, limit=limit, task=task, config=config))
+                               lambda store, q: flows_top(store, q, limit=limit, task=task, config=config),
+                               segment=segment)
     return insight_payload(store_dsn, org, product, from_, to,
-                           lambda store, q: flows_graph(store, q, task=task, config=config))
+                           lambda store, q: flows_graph(store, q, task=task, config=config), segment=segment)
 
 
 def _pct(x: float | None) -> str:
@@ -80,13 +82,14 @@ def _graph_table(payload: dict[str, Any]) -> RenderableType:
                         cols, rows)
 
 
-def _emit(kind: str, payload: dict[str, Any], fmt: Format) -> None:
+def _emit(kind: str, payload: dict[str, Any], fmt: Format, segment: Segment = ALL) -> None:
     from ..insights.flows import graph_dot, graph_mermaid, top_as_graph
 
     if fmt is Format.json:
         print_json(payload)
         return
     if fmt is Format.table:
+        print_segment(segment)
         out_console.print(_top_table(payload) if kind == "top" else _graph_table(payload))
         return
     graph = top_as_graph(payload) if kind == "top" else payload
@@ -94,6 +97,7 @@ def _emit(kind: str, payload: dict[str, Any], fmt: Format) -> None:
 
 
 @flows_app.command("top")
+@segment_options
 def top_cmd(
     org: Optional[str] = OrgOpt,
     product: Optional[str] = ProductOpt,
@@ -104,14 +108,16 @@ def top_cmd(
     store_dsn: Optional[str] = StoreOpt,
     alias: Optional[List[str]] = AliasOpt,
     fmt: Format = FormatOpt,
+    segment: Segment = ALL,
 ) -> None:
     """Flow variants ranked by runs, with completion, friction, durations and dropoffs."""
     with one_line_errors():
-        payload = _payload("top", org, product, from_, to, task, limit, store_dsn, alias)
-    _emit("top", payload, fmt)
+        payload = _payload("top", org, product, from_, to, task, limit, store_dsn, alias, segment)
+    _emit("top", payload, fmt, segment)
 
 
 @flows_app.command("graph")
+@segment_options
 def graph_cmd(
     org: Optional[str] = OrgOpt,
     product: Optional[str] = ProductOpt,
@@ -121,11 +127,12 @@ def graph_cmd(
     store_dsn: Optional[str] = StoreOpt,
     alias: Optional[List[str]] = AliasOpt,
     fmt: Format = FormatOpt,
+    segment: Segment = ALL,
 ) -> None:
     """The directly-follows graph: screen visits and transitions with median times."""
     with one_line_errors():
-        payload = _payload("graph", org, product, from_, to, task, None, store_dsn, alias)
-    _emit("graph", payload, fmt)
+        payload = _payload("graph", org, product, from_, to, task, None, store_dsn, alias, segment)
+    _emit("graph", payload, fmt, segment)
 
 
 def register(app: typer.Typer) -> None:

@@ -89,7 +89,7 @@ def symptoms(h: dict[str, Any]) -> str:
     return "\n".join(f"{n:,} {label}{'' if n == 1 else 's'}" for n, label in sorted(parts, key=lambda p: -p[0]) if n) or "—"
 
 
-def hotspots_renderable(p: dict[str, Any], console: Console) -> RenderableType:
+def hotspots_renderable(p: dict[str, Any], console: Console, title: str | None = None) -> RenderableType:
     # Narrower, in this order: no time per view; the symptoms under the screen
     # (a long screen id); then no drop-off and no rage-click rates.
     cols = [Col("screen", wrap=True, min_width=16), Col("sessions", "right"), Col("impact", "right"),
@@ -98,7 +98,7 @@ def hotspots_renderable(p: dict[str, Any], console: Console) -> RenderableType:
     rows = [[h["screenId"], f"{h['sessions']:,}", f"{h['impactSessions']:,} {TREND_MARKS[h['trend']]}",
              _score(h["avgFriction"]), _pct(h["rageClickRate"]), _pct(h["dropoffRate"]),
              format_duration_ms(h["avgTimeSpentMs"]), symptoms(h)] for h in p["items"]]
-    return fitted_table(console, "hotspots: most impacted sessions first (▲▼ impact trend vs the previous window)",
+    return fitted_table(console, title or "hotspots: most impacted sessions first (▲▼ impact trend vs the previous window)",
                         cols, rows)
 
 

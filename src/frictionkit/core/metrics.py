@@ -9,6 +9,7 @@ import msgspec
 
 from .incidents import IncidentConfig, detect_incidents
 from .model import Event, Incident, Session, SessionFacts, SessionResult, SessionScreenFacts, TaskRun
+from .segment import session_segment
 from .tasks import TaskRunSpan, find_task_runs
 
 
@@ -236,8 +237,8 @@ def process_session(session: Session, config: CoreConfig = CoreConfig()) -> Sess
         efficiency_score=efficiency,
         entry_screen=first.screen_id,
         exit_screen=last.screen_id,
-        device_type=first.device_type,
         version=version,
+        **session_segment(first),
     )
     return SessionResult(
         session=facts,

@@ -115,6 +115,12 @@ class SessionFacts(msgspec.Struct, frozen=True, gc=False):
     exit_screen: str
     device_type: str
     version: int
+    # The rest of the session's segment (core.segment; device_type above):
+    # its first event's values. Defaults keep older callers working.
+    browser: str | None = None
+    os: str | None = None
+    app_name: str | None = None
+    app_version: str | None = None
 
 
 class SessionScreenFacts(msgspec.Struct, frozen=True, gc=False):

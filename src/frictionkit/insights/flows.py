@@ -19,7 +19,7 @@ from .query import InsightQuery
 
 
 def _runs(store: Store, q: InsightQuery, task: str | None, *, with_times: bool):
-    return store.task_runs(q.org_id, q.product_id, q.from_ms, q.to_ms, task, with_times=with_times)
+    return store.task_runs(q.org_id, q.product_id, q.from_ms, q.to_ms, task, with_times=with_times, segment=q.segment)
 
 
 def flows_top(store: Store, q: InsightQuery, *, limit: int = 10, task: str | None = None,
@@ -31,7 +31,7 @@ def flows_top(store: Store, q: InsightQuery, *, limit: int = 10, task: str | Non
     distinct paths, so this skips building one Python record per run (which
     was most of the time on large windows). The payload is the same as
     ``top_flows`` over ``store.task_runs`` (tests/test_flows_grouped.py)."""
-    groups = store.task_path_groups(q.org_id, q.product_id, q.from_ms, q.to_ms, task)
+    groups = store.task_path_groups(q.org_id, q.product_id, q.from_ms, q.to_ms, task, segment=q.segment)
     return flows_payload(top_flows_from_groups(groups, config, limit=limit, task=ANY_TASK if task is None else task))
 
 

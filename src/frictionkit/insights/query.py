@@ -8,6 +8,7 @@ import re
 import msgspec
 
 from ..core.contract import ContractError, format_ts_ms, parse_ts_ms
+from ..core.segment import ALL, Segment, SegmentError
 from ..store.base import Scope, Store
 
 DAY_MS = 86_400_000
@@ -25,19 +26,39 @@ class InsightError(ValueError):
 
 
 class InsightQuery(msgspec.Struct, frozen=True):
+    """What a view covers: one org/product, a window of session start and a
+    segment (``Segment()``: every session). Every payload function takes one
+    and hands ``segment`` to each store read it makes."""
+
     org_id: str
     product_id: str
     from_ms: int
     to_ms: int
+    segment: Segment = ALL
 
     @property
     def previous(self) -> InsightQuery:
-        """The window of equal length just before this one (for trends)."""
+        """The window of equal length just before this one, same segment (for trends)."""
         length = self.to_ms - self.from_ms
-        return InsightQuery(self.org_id, self.product_id, self.from_ms - length, self.from_ms)
+        return InsightQuery(self.org_id, self.product_id, self.from_ms - length, self.from_ms, self.segment)
 
     def echo(self) -> dict[str, str]:
-        return {"orgId": self.org_id, "productId": self.product_id, "from": format_ts_ms(self.from_ms), "to": format_ts_ms(self.to_ms)}
+        out = {"orgId": self.org_id, "productId": self.product_id, "from": format_ts_ms(self.from_ms),
+               "to": format_ts_ms(self.to_ms)}
+        # Only when narrowed: an unfiltered payload stays as it was.
+        if not self.segment.is_all:
+            out["segment"] = self.segment.echo()
+        return out
+
+
+def make_segment(**values: str | None) -> Segment:
+    """A Segment from the caller's texts (CLI flags, query parameters); a bad
+    value is an InsightError naming the field (device_type, browser, os,
+    app_name, app_version)."""
+    try:
+        return Segment.from_values(**values)
+    except SegmentError as err:
+        raise InsightError(str(err), err.param) from None
 
 
 def parse_bound(text: str, *, param: str, end: bool) -> int:
@@ -66,13 +87,15 @@ def resolve_query(
     from_text: str | None,
     to_text: str | None,
     allowed_orgs: frozenset[str] | None = None,
+    segment: Segment = ALL,
 ) -> InsightQuery:
     """Fill in what the caller left out from what the store holds.
 
     Without org/product, the single org/product in the store is used; with
     several, the error lists them. An org or product with no data is an error
     (``not_found``) listing the known pairs. Without from/to, the window spans
-    every stored session start of the scope.
+    every stored session start of the scope. ``segment`` is carried as given:
+    the scope and window are those of the whole product, whatever the segment.
     """
     # Parameters are checked before the store is asked, so a bad one is named
     # even when there is no data.
@@ -81,7 +104,7 @@ def resolve_query(
     scopes = [s for s in store.scopes() if allowed_orgs is None or s.org_id in allowed_orgs]
     scope = choose_scope(scopes, org_id, product_id)
     from_ms, to_ms = _window(scope, from_ms, to_ms, from_text, to_text)
-    return InsightQuery(scope.org_id, scope.product_id, from_ms, to_ms)
+    return InsightQuery(scope.org_id, scope.product_id, from_ms, to_ms, segment)
 
 
 def choose_scope(scopes: list[Scope], org_id: str | None, product_id: str | None) -> Scope:

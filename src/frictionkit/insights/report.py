@@ -6,9 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..store.base import Store
-from .query import InsightQuery
+from .query import InsightError, InsightQuery
 
 TREND_THRESHOLD = 0.05
+# Hotspot orders (``sort``). Each is a total order: ties fall to the next key,
+# the last is the screen id. impact (the most impacted sessions) is the default.
+HOTSPOT_SORTS = ("impact", "rate", "friction")
+DEFAULT_SORT = "impact"
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -31,17 +35,29 @@ def _trend(current: dict[str, Any], previous: dict[str, Any] | None) -> str:
     return "flat"
 
 
-def _ranked_screens(store: Store, q: InsightQuery) -> list[dict[str, Any]]:
-    rows = store.screen_stats(q.org_id, q.product_id, q.from_ms, q.to_ms)
+def _sort_key(sort: str):
+    if sort == "impact":  # most impacted sessions: where the most people struggle
+        return lambda r: (-r["impact_sessions"], -r["avg_friction"], r["screen_id"])
+    if sort == "rate":  # the largest share of the screen's sessions impacted
+        return lambda r: (-_impact_rate(r), -r["impact_sessions"], r["screen_id"])
+    if sort == "friction":  # the highest mean frustration of the screen's sessions
+        return lambda r: (-r["avg_friction"], -r["impact_sessions"], r["screen_id"])
+    raise InsightError(f"sort: {sort!r} is not one of {', '.join(HOTSPOT_SORTS)}", "sort")
+
+
+def _ranked_screens(store: Store, q: InsightQuery, sort: str = DEFAULT_SORT) -> list[dict[str, Any]]:
+    key = _sort_key(sort)  # checked before the store is asked
+    rows = store.screen_stats(q.org_id, q.product_id, q.from_ms, q.to_ms, segment=q.segment)
     for row in rows:
         row["avg_friction"] = row["frustration_sum"] / row["sessions"]
-    rows.sort(key=lambda r: (-r["impact_sessions"], -r["avg_friction"], r["screen_id"]))
+    rows.sort(key=key)
     return rows
 
 
 def _previous_by_screen(store: Store, q: InsightQuery) -> dict[str, dict[str, Any]]:
     prev = q.previous
-    return {r["screen_id"]: r for r in store.screen_stats(prev.org_id, prev.product_id, prev.from_ms, prev.to_ms)}
+    return {r["screen_id"]: r for r in store.screen_stats(prev.org_id, prev.product_id, prev.from_ms, prev.to_ms,
+                                                                  segment=prev.segment)}
 
 
 def hotspot_item(row: dict[str, Any]) -> dict[str, Any]:
@@ -63,8 +79,9 @@ def hotspot_item(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def hotspots(store: Store, q: InsightQuery, limit: int = 20) -> dict[str, Any]:
-    rows = _ranked_screens(store, q)[:limit]
+def hotspots(store: Store, q: InsightQuery, limit: int = 20, sort: str = DEFAULT_SORT) -> dict[str, Any]:
+    """``GET /v1/insights/hotspots``: the first ``limit`` screens in ``sort`` order."""
+    rows = _ranked_screens(store, q, sort)[:limit]
     previous = _previous_by_screen(store, q) if rows else {}
     items = []
     for row in rows:
@@ -75,7 +92,7 @@ def hotspots(store: Store, q: InsightQuery, limit: int = 20) -> dict[str, Any]:
 
 
 def overview(store: Store, q: InsightQuery) -> dict[str, Any]:
-    t = store.overview_totals(q.org_id, q.product_id, q.from_ms, q.to_ms)
+    t = store.overview_totals(q.org_id, q.product_id, q.from_ms, q.to_ms, segment=q.segment)
     n = t["sessions"]
     started = int(t["tasks_started"])
     completed = int(t["tasks_completed"])

@@ -23,7 +23,7 @@ _SESSION_FIELDS = (
     "session_id", "client_session_id", "user_hash", "duration_ms", "event_count", "click_count", "screen_views",
     "unique_screens", "rage_clicks", "backtracks", "context_switches", "tasks_started", "tasks_completed",
     "tasks_failed", "tasks_abandoned", "error_events", "error_clicks", "frustration_score", "efficiency_score",
-    "entry_screen", "exit_screen", "device_type",
+    "entry_screen", "exit_screen", "device_type", "browser", "os", "app_name", "app_version",
 )
 
 
@@ -71,7 +71,8 @@ def sessions_list(store: Store, q: InsightQuery, *, limit: int = 50, offset: int
     after = decode_cursor(cursor) if cursor else None
     rows, total = store.sessions_page(q.org_id, q.product_id, q.from_ms, q.to_ms, limit=limit,
                                       offset=0 if after else offset, after=after, user_hash=user_hash,
-                                      min_frustration=min_frustration, screen_id=screen_id)
+                                      min_frustration=min_frustration, screen_id=screen_id,
+                                      segment=q.segment)
     next_cursor = None
     if len(rows) == limit:
         last = rows[-1]

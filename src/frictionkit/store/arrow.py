@@ -12,6 +12,7 @@ import msgspec
 import pyarrow as pa
 
 from ..core.model import Event, Incident, SessionFacts, SessionResult, SessionScreenFacts, TaskRun
+from ..core.segment import COLUMNS as SEGMENT_COLUMNS
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -101,6 +102,18 @@ def _struct_table(rows: Iterable[msgspec.Struct], cls: type, types: dict[str, pa
 _TS_RENAMES = {"start_ts_ms": "start_ts", "end_ts_ms": "end_ts", "ts_ms": "ts", "session_start_ts_ms": "session_start_ts"}
 _TS_TYPES = {name: TS for name in _TS_RENAMES}
 _INT64 = {"duration_ms": pa.int64(), "dwell_ms": pa.int64(), "version": pa.int64()}
+# Typed explicitly: a batch in which no session has a browser would otherwise
+# give a column of Arrow type null.
+_SEGMENT_TYPES = {name: pa.string() for name in SEGMENT_COLUMNS}
+
+
+def _with_segments(table: pa.Table, owners: list[SessionFacts]) -> pa.Table:
+    """``table`` (one row per child of ``owners[i]``) with its session's segment
+    columns appended: every fact row carries them, so each view filters its
+    own table by column equality (no join back to fact_sessions)."""
+    for name in SEGMENT_COLUMNS:
+        table = table.append_column(name, pa.array([getattr(s, name) for s in owners], pa.string()))
+    return table
 
 
 def result_tables(results: list[SessionResult]) -> dict[str, pa.Table]:
@@ -112,10 +125,14 @@ def result_tables(results: list[SessionResult]) -> dict[str, pa.Table]:
     types = {**_TS_TYPES, **_INT64}
     run_types = {**types, "path": pa.list_(pa.string()), "path_ts_ms": pa.list_(pa.int64()), "task_name": pa.string()}
     return {
-        "fact_sessions": _struct_table(sessions, SessionFacts, types, _TS_RENAMES),
-        "fact_incidents": _struct_table(incidents, Incident, {**types, "task_name": pa.string()}, _TS_RENAMES),
-        "fact_session_screens": _struct_table(screens, SessionScreenFacts, types, _TS_RENAMES),
-        "fact_task_runs": _struct_table(runs, TaskRun, run_types, _TS_RENAMES),
+        "fact_sessions": _struct_table(sessions, SessionFacts, {**types, **_SEGMENT_TYPES}, _TS_RENAMES),
+        "fact_incidents": _with_segments(
+            _struct_table(incidents, Incident, {**types, "task_name": pa.string()}, _TS_RENAMES),
+            [r.session for r in results for _ in r.incidents]),
+        "fact_session_screens": _with_segments(_struct_table(screens, SessionScreenFacts, types, _TS_RENAMES),
+                                               [r.session for r in results for _ in r.screens]),
+        "fact_task_runs": _with_segments(_struct_table(runs, TaskRun, run_types, _TS_RENAMES),
+                                         [r.session for r in results for _ in r.task_runs]),
     }
 
 

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import msgspec
 
 from ..core.model import Event, SessionKey, SessionResult, TaskPathGroup, TaskRun
+from ..core.segment import COLUMNS as SEGMENT_COLUMNS, Segment
 
 
 class StoreError(RuntimeError):
@@ -65,20 +66,27 @@ class Store(Protocol):
         ids that no longer exist must not keep their rows)."""
 
     # -- reads -----------------------------------------------------------------
+    # Every aggregate read takes ``segment`` (core.segment.Segment; None or
+    # Segment() means every session): the sessions whose stored segment values
+    # match, by column equality on the read table itself.
     def scopes(self) -> list[Scope]: ...
 
-    def overview_totals(self, org_id: str, product_id: str, from_ms: int, to_ms: int) -> dict[str, Any]: ...
+    def overview_totals(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *,
+                        segment: Segment | None = None) -> dict[str, Any]: ...
 
-    def screen_stats(self, org_id: str, product_id: str, from_ms: int, to_ms: int) -> list[dict[str, Any]]: ...
+    def screen_stats(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *,
+                     segment: Segment | None = None) -> list[dict[str, Any]]: ...
 
     def task_runs(
-        self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, with_times: bool = True
+        self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, with_times: bool = True, *,
+        segment: Segment | None = None,
     ) -> list[TaskRun]:
         """Runs of sessions started in the window; ``with_times=False`` leaves
         ``path_ts_ms`` empty (only the graph's medians need it)."""
 
     def task_path_groups(
-        self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None
+        self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, *,
+        segment: Segment | None = None,
     ) -> list[TaskPathGroup]:
         """The same runs as ``task_runs``, summed per (task, raw path) by the
         engine: what top flows needs, one record per distinct path."""
@@ -86,7 +94,8 @@ class Store(Protocol):
     def sessions_page(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *, limit: int, offset: int = 0,
                       after: tuple[int, str] | None = None, user_hash: str | None = None,
                       min_frustration: float | None = None,
-                      screen_id: str | None = None) -> tuple[list[dict[str, Any]], int]:
+                      screen_id: str | None = None,
+                      segment: Segment | None = None) -> tuple[list[dict[str, Any]], int]:
         """Sessions started in [from, to), newest first (start desc, session id
         desc), after the keyset cursor ``after`` = (start ms, session id) when
         given; and the total matching the filters. ``screen_id`` keeps the
@@ -97,11 +106,38 @@ class Store(Protocol):
         order, or None. Events are the client key's stored events within the
         session's [start, end]."""
 
+    def segment_values(self, org_id: str, product_id: str) -> list[dict[str, Any]]:
+        """One row per distinct segment of the scope's sessions: the five
+        segment columns and ``sessions`` (core.segment.value_counts sums them
+        per field)."""
+
     def open_session_keys(self) -> list[SessionKey]:
         """Keys whose latest stored event is later than their latest stored
         session's end: sessions still open when an embedded server stopped."""
 
     def close(self) -> None: ...
+
+
+SEGMENT_SLOT = "/* segment */"
+
+
+def fill_segment(sql: str, engine: str, segment: Segment | None) -> tuple[str, dict[str, str]]:
+    """``sql`` with its segment slot filled, and the parameters to bind.
+
+    One ``AND <column> = <parameter>`` per field set, nothing for every
+    session: the column names are ours (core.segment.COLUMNS), the values are
+    bound. Written in only when set, so an unfiltered view runs exactly the
+    query it ran before segments: DuckDB does not fold a bound NULL, and
+    ``($x IS NULL OR col = $x)`` would cost five comparisons per row of every
+    view."""
+    if SEGMENT_SLOT not in sql:
+        raise ValueError("query has no segment slot")
+    terms, params = [], {}
+    for field, value in (segment or Segment()).items():
+        column, name = SEGMENT_COLUMNS[field], f"seg_{field}"
+        terms.append(f"AND {column} = " + (f"${name}" if engine == "duckdb" else f"{{{name}:String}}"))
+        params[name] = value
+    return sql.replace(SEGMENT_SLOT, " ".join(terms)), params
 
 
 def read_sql(engine: str, name: str) -> str:

@@ -25,8 +25,9 @@ from urllib.parse import urlsplit, urlunsplit
 import pyarrow as pa
 
 from ..core.model import Event, SessionKey, SessionResult, TaskPathGroup, TaskRun
+from ..core.segment import Segment
 from .arrow import EVENT_COLUMNS, event_from_row, events_table, result_tables, structs_from_arrow
-from .base import Scope, StoreError, read_sql
+from .base import Scope, StoreError, fill_segment, read_sql
 from .ddl import migration_plan, migrations_table_statement
 
 FACT_TABLES = ("fact_sessions", "fact_incidents", "fact_session_screens", "fact_task_runs")
@@ -40,7 +41,7 @@ _EVENT_SELECT = ", ".join(
     for name, _ in EVENT_COLUMNS
 )
 _QUERIES = ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql", "task_path_groups.sql", "sessions_page.sql",
-            "sessions_count.sql", "session_row.sql", "session_incidents.sql", "open_keys.sql")
+            "sessions_count.sql", "session_row.sql", "session_incidents.sql", "open_keys.sql", "segment_values.sql")
 # Readers join children to their session on a Distributed table; sessions are
 # sharded so that the shard-local join is the right one (see store/ddl.py).
 # The queries name their sums like the columns they sum (the payload keys);
@@ -337,38 +338,48 @@ class ClickHouseStore:
 
     # -- reads -----------------------------------------------------------------
 
-    def _all(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        result = self.query(self._sql[name], params, _READ_SETTINGS)
+    def _all(self, name: str, params: dict[str, Any], sql: str | None = None) -> list[dict[str, Any]]:
+        result = self.query(sql or self._sql[name], params, _READ_SETTINGS)
         names = result.column_names
         return [dict(zip(names, row)) for row in result.result_rows]
+
+    def _segmented(self, name: str, segment: Segment | None) -> tuple[str, dict[str, str]]:
+        return fill_segment(self._sql[name], "clickhouse", segment)
 
     def scopes(self) -> list[Scope]:
         return [Scope(**row) for row in self._all("scopes.sql", {})]
 
-    def overview_totals(self, org_id: str, product_id: str, from_ms: int, to_ms: int) -> dict[str, Any]:
-        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms}
-        return self._all("overview.sql", params)[0]
+    def overview_totals(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *,
+                        segment: Segment | None = None) -> dict[str, Any]:
+        sql, seg = self._segmented("overview.sql", segment)
+        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, **seg}
+        return self._all("overview.sql", params, sql)[0]
 
-    def screen_stats(self, org_id: str, product_id: str, from_ms: int, to_ms: int) -> list[dict[str, Any]]:
-        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms}
-        return self._all("screens.sql", params)
+    def screen_stats(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *,
+                     segment: Segment | None = None) -> list[dict[str, Any]]:
+        sql, seg = self._segmented("screens.sql", segment)
+        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, **seg}
+        return self._all("screens.sql", params, sql)
 
     def task_runs(
-        self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, with_times: bool = True
+        self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, with_times: bool = True, *,
+        segment: Segment | None = None,
     ) -> list[TaskRun]:
+        sql, seg = self._segmented("task_runs.sql", segment)
         params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task,
-                  "with_times": with_times}
+                  "with_times": with_times, **seg}
         with self._guard():
-            table = self.client.query_arrow(self._sql["task_runs.sql"], parameters=params, settings=_READ_SETTINGS)
+            table = self.client.query_arrow(sql, parameters=params, settings=_READ_SETTINGS)
         return structs_from_arrow(table, TaskRun)
 
     def task_path_groups(
-        self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None
+        self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, *,
+        segment: Segment | None = None,
     ) -> list[TaskPathGroup]:
-        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task}
+        sql, seg = self._segmented("task_path_groups.sql", segment)
+        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task, **seg}
         with self._guard():
-            table = self.client.query_arrow(self._sql["task_path_groups.sql"], parameters=params,
-                                            settings=_READ_SETTINGS)
+            table = self.client.query_arrow(sql, parameters=params, settings=_READ_SETTINGS)
         return structs_from_arrow(table, TaskPathGroup)
 
     # Session drill-down and restart recovery (api/; twins of store/duckdb.py).
@@ -376,13 +387,17 @@ class ClickHouseStore:
     def sessions_page(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *, limit: int, offset: int = 0,
                       after: tuple[int, str] | None = None, user_hash: str | None = None,
                       min_frustration: float | None = None,
-                      screen_id: str | None = None) -> tuple[list[dict[str, Any]], int]:
+                      screen_id: str | None = None,
+                      segment: Segment | None = None) -> tuple[list[dict[str, Any]], int]:
+        count_sql, seg = self._segmented("sessions_count.sql", segment)
+        page_sql, _ = self._segmented("sessions_page.sql", segment)
         params: dict[str, Any] = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms,
-                                  "user_hash": user_hash, "min_frustration": min_frustration, "screen_id": screen_id}
-        total = self._all("sessions_count.sql", params)[0]["total"]
+                                  "user_hash": user_hash, "min_frustration": min_frustration, "screen_id": screen_id,
+                                  **seg}
+        total = self._all("sessions_count.sql", params, count_sql)[0]["total"]
         params |= {"limit": limit, "offset": offset, "after_ts_ms": after[0] if after else None,
                    "after_session": after[1] if after else None}
-        return self._all("sessions_page.sql", params), int(total)
+        return self._all("sessions_page.sql", params, page_sql), int(total)
 
     def session_detail(self, org_id: str, product_id: str, session_id: str) -> dict[str, Any] | None:
         params = {"org": org_id, "product": product_id, "session": session_id}
@@ -399,6 +414,9 @@ class ClickHouseStore:
         ).result_rows
         incidents = self._all("session_incidents.sql", {**params, "version": row["version"]})
         return {"session": row, "events": [event_from_row(r) for r in events], "incidents": incidents}
+
+    def segment_values(self, org_id: str, product_id: str) -> list[dict[str, Any]]:
+        return self._all("segment_values.sql", {"org": org_id, "product": product_id})
 
     def open_session_keys(self) -> list[SessionKey]:
         return [tuple(r) for r in self.query(self._sql["open_keys.sql"], None, _READ_SETTINGS).result_rows]

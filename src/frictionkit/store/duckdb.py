@@ -7,12 +7,13 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from ..core.model import Event, SessionKey, SessionResult, TaskPathGroup, TaskRun
+from ..core.segment import Segment
 from .arrow import EVENT_COLUMNS, event_from_row, result_tables, structs_from_arrow
-from .base import Scope, StoreError, migrations, read_sql, split_statements
+from .base import Scope, StoreError, fill_segment, migrations, read_sql, split_statements
 from .eventsjson import EventsJson, MemoryFile, events_json
 
 _SQL_FILES = ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql", "task_path_groups.sql", "sessions_page.sql",
-              "sessions_count.sql", "session_row.sql", "session_incidents.sql", "open_keys.sql")
+              "sessions_count.sql", "session_row.sql", "session_incidents.sql", "open_keys.sql", "segment_values.sql")
 FACT_TABLES = ("fact_sessions", "fact_incidents", "fact_session_screens", "fact_task_runs")
 _EVENT_SELECT = ", ".join(
     f"epoch_ms({name})" if name in ("ts", "received_at") else name for name, _ in EVENT_COLUMNS
@@ -233,42 +234,55 @@ class DuckDBStore:
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
+    def _segmented(self, name: str, segment: Segment | None) -> tuple[str, dict[str, str]]:
+        return fill_segment(self._sql[name], "duckdb", segment)
+
     def scopes(self) -> list[Scope]:
         return [Scope(**row) for row in self._all(self._sql["scopes.sql"], {})]
 
-    def overview_totals(self, org_id: str, product_id: str, from_ms: int, to_ms: int) -> dict[str, Any]:
-        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms}
-        return self._one(self._sql["overview.sql"], params)
+    def overview_totals(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *,
+                        segment: Segment | None = None) -> dict[str, Any]:
+        sql, seg = self._segmented("overview.sql", segment)
+        return self._one(sql, {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, **seg})
 
-    def screen_stats(self, org_id: str, product_id: str, from_ms: int, to_ms: int) -> list[dict[str, Any]]:
-        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms}
-        return self._all(self._sql["screens.sql"], params)
+    def screen_stats(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *,
+                     segment: Segment | None = None) -> list[dict[str, Any]]:
+        sql, seg = self._segmented("screens.sql", segment)
+        return self._all(sql, {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, **seg})
 
     def task_runs(
-        self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, with_times: bool = True
+        self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, with_times: bool = True, *,
+        segment: Segment | None = None,
     ) -> list[TaskRun]:
+        sql, seg = self._segmented("task_runs.sql", segment)
         params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task,
-                  "with_times": with_times}
-        table = self.con.sql(self._sql["task_runs.sql"], params=params).to_arrow_table()
+                  "with_times": with_times, **seg}
+        table = self.con.sql(sql, params=params).to_arrow_table()
         return structs_from_arrow(table, TaskRun)
 
     def task_path_groups(
-        self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None
+        self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, *,
+        segment: Segment | None = None,
     ) -> list[TaskPathGroup]:
-        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task}
-        table = self.con.sql(self._sql["task_path_groups.sql"], params=params).to_arrow_table()
+        sql, seg = self._segmented("task_path_groups.sql", segment)
+        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, "task": task, **seg}
+        table = self.con.sql(sql, params=params).to_arrow_table()
         return structs_from_arrow(table, TaskPathGroup)
 
     def sessions_page(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *, limit: int, offset: int = 0,
                       after: tuple[int, str] | None = None, user_hash: str | None = None,
                       min_frustration: float | None = None,
-                      screen_id: str | None = None) -> tuple[list[dict[str, Any]], int]:
+                      screen_id: str | None = None,
+                      segment: Segment | None = None) -> tuple[list[dict[str, Any]], int]:
+        count_sql, seg = self._segmented("sessions_count.sql", segment)
+        page_sql, _ = self._segmented("sessions_page.sql", segment)
         params: dict[str, Any] = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms,
-                                  "user_hash": user_hash, "min_frustration": min_frustration, "screen_id": screen_id}
-        total = self._one(self._sql["sessions_count.sql"], params)["total"]
+                                  "user_hash": user_hash, "min_frustration": min_frustration, "screen_id": screen_id,
+                                  **seg}
+        total = self._one(count_sql, params)["total"]
         params |= {"limit": limit, "offset": offset, "after_ts_ms": after[0] if after else None,
                    "after_session": after[1] if after else None}
-        return self._all(self._sql["sessions_page.sql"], params), int(total)
+        return self._all(page_sql, params), int(total)
 
     def session_detail(self, org_id: str, product_id: str, session_id: str) -> dict[str, Any] | None:
         params = {"org": org_id, "product": product_id, "session": session_id}
@@ -285,6 +299,9 @@ class DuckDBStore:
         ).fetchall()
         return {"session": row, "events": [event_from_row(r) for r in events],
                 "incidents": self._all(self._sql["session_incidents.sql"], params)}
+
+    def segment_values(self, org_id: str, product_id: str) -> list[dict[str, Any]]:
+        return self._all(self._sql["segment_values.sql"], {"org": org_id, "product": product_id})
 
     def open_session_keys(self) -> list[SessionKey]:
         return [tuple(r) for r in self.con.execute(self._sql["open_keys.sql"]).fetchall()]

@@ -16,3 +16,6 @@ FROM fact_sessions FINAL
 WHERE org_id = {org:String} AND product_id = {product:String}
   AND start_ts >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
   AND start_ts < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')
+  -- the segment (core/segment.py): store/base.py fill_segment puts one
+  -- `AND <column> = <bound value>` here per filter set, nothing for all sessions
+  /* segment */

@@ -9,3 +9,6 @@ WHERE org_id = {org:String} AND product_id = {product:String}
   AND ({screen_id:Nullable(String)} IS NULL OR session_id IN (
        SELECT session_id FROM fact_session_screens
        WHERE org_id = {org:String} AND product_id = {product:String} AND screen_id = {screen_id:Nullable(String)}))
+  -- the segment (core/segment.py): store/base.py fill_segment puts one
+  -- `AND <column> = <bound value>` here per filter set, nothing for all sessions
+  /* segment */

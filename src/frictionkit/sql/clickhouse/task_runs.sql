@@ -10,6 +10,9 @@ WHERE org_id = {org:String} AND product_id = {product:String}
   AND session_start_ts >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
   AND session_start_ts < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')
   AND ({task:Nullable(String)} IS NULL OR task_name = {task:Nullable(String)})
+  -- the segment (core/segment.py): store/base.py fill_segment puts one
+  -- `AND <column> = <bound value>` here per filter set, nothing for all sessions
+  /* segment */
   AND (session_id, version) IN (
       SELECT session_id, version FROM fact_sessions FINAL
       WHERE org_id = {org:String} AND product_id = {product:String}

@@ -14,3 +14,6 @@ SELECT
 FROM fact_sessions
 WHERE org_id = $org AND product_id = $product
   AND start_ts >= make_timestamp($from_ms * 1000) AND start_ts < make_timestamp($to_ms * 1000)
+  -- the segment (core/segment.py): store/base.py fill_segment puts one
+  -- `AND <column> = <bound value>` here per filter set, nothing for all sessions
+  /* segment */

@@ -19,4 +19,7 @@ SELECT
 FROM fact_session_screens
 WHERE org_id = $org AND product_id = $product
   AND session_start_ts >= make_timestamp($from_ms * 1000) AND session_start_ts < make_timestamp($to_ms * 1000)
+  -- the segment (core/segment.py): store/base.py fill_segment puts one
+  -- `AND <column> = <bound value>` here per filter set, nothing for all sessions
+  /* segment */
 GROUP BY screen_id

@@ -10,5 +10,8 @@ FROM fact_task_runs
 WHERE org_id = $org AND product_id = $product
   AND session_start_ts >= make_timestamp($from_ms * 1000) AND session_start_ts < make_timestamp($to_ms * 1000)
   AND ($task IS NULL OR task_name = $task)
+  -- the segment (core/segment.py): store/base.py fill_segment puts one
+  -- `AND <column> = <bound value>` here per filter set, nothing for all sessions
+  /* segment */
 GROUP BY task_name, path
 -- No ORDER BY: core.flows ranks the merged groups itself.

@@ -7,4 +7,7 @@ FROM fact_task_runs
 WHERE org_id = $org AND product_id = $product
   AND session_start_ts >= make_timestamp($from_ms * 1000) AND session_start_ts < make_timestamp($to_ms * 1000)
   AND ($task IS NULL OR task_name = $task)
+  -- the segment (core/segment.py): store/base.py fill_segment puts one
+  -- `AND <column> = <bound value>` here per filter set, nothing for all sessions
+  /* segment */
 -- No ORDER BY: flows are independent of row order (medians sort, sums are exact).

@@ -62,6 +62,15 @@
   function plural(n, one, many) { return int(n) + " " + (n === 1 ? one : many); }
 
   // ---------------------------------------------------------------- URL state
+  /* The segment filters (docs/api.md, "Segments"): URL parameter, API parameter, filter-bar field, datalist. */
+  var SEGMENT = [
+    { param: "device", api: "deviceType", input: "f-device" },
+    { param: "browser", api: "browser", input: "f-browser", list: "l-browser" },
+    { param: "os", api: "os", input: "f-os", list: "l-os" },
+    { param: "app", api: "appName", input: "f-app", list: "l-app" },
+    { param: "appVersion", api: "appVersion", input: "f-app-version", list: "l-app-version" }
+  ];
+  var FILTER_KEYS = ["org", "product", "from", "to"].concat(SEGMENT.map(function (s) { return s.param; }));
   function route() {
     var raw = location.hash.replace(/^#\/?/, "");
     var q = raw.indexOf("?");
@@ -70,7 +79,7 @@
   }
   function filterParams() {
     var p = route().params, out = new URLSearchParams();
-    ["org", "product", "from", "to"].forEach(function (k) { if (p.get(k)) out.set(k, p.get(k)); });
+    FILTER_KEYS.forEach(function (k) { if (p.get(k)) out.set(k, p.get(k)); });
     return out;
   }
   function href(name, extra) {
@@ -86,6 +95,7 @@
     if (p.get("product")) q.productId = p.get("product");
     if (p.get("from")) q.from = p.get("from");
     if (p.get("to")) q.to = p.get("to");
+    SEGMENT.forEach(function (s) { if (p.get(s.param)) q[s.api] = p.get(s.param); });
     return Object.assign(q, overrides || {});
   }
 
@@ -154,22 +164,47 @@
     orgSel.onchange = function () { products(); };
     document.getElementById("f-from").value = p.get("from") || "";
     document.getElementById("f-to").value = p.get("to") || "";
+    SEGMENT.forEach(function (s) { document.getElementById(s.input).value = p.get(s.param) || ""; });
+    var chosen = SEGMENT.filter(function (s) { return p.get(s.param); }).map(function (s) { return p.get(s.param); });
+    document.getElementById("f-segment-text").textContent = chosen.length ? chosen.join(" · ") : "all sessions";
+    suggestSegments(p.get("org"), p.get("product"));
+  }
+  // The values the scope's sessions have, as suggestions (any text is accepted).
+  var suggested = null;
+  function suggestSegments(org, product) {
+    if (!org || !product || suggested === org + "/" + product) return;
+    suggested = org + "/" + product;
+    api("/dashboard/segments", { orgId: org, productId: product }).then(function (values) {
+      SEGMENT.forEach(function (s) {
+        if (!s.list) return;
+        var list = document.getElementById(s.list);
+        clear(list);
+        (values[s.api] || []).forEach(function (v) {
+          list.appendChild(el("option", { value: v.value, label: v.value + " (" + plural(v.sessions, "session", "sessions") + ")" }));
+        });
+      });
+    }).catch(function () { suggested = null; });
   }
   filtersForm.addEventListener("submit", function (ev) {
     ev.preventDefault();
     var r = route(), p = new URLSearchParams();
     var vals = { org: document.getElementById("f-org").value, product: document.getElementById("f-product").value,
       from: document.getElementById("f-from").value, to: document.getElementById("f-to").value };
+    SEGMENT.forEach(function (s) { vals[s.param] = document.getElementById(s.input).value.trim(); });
     Object.keys(vals).forEach(function (k) { if (vals[k]) p.set(k, vals[k]); });
     // Screen, task and session choices belong to one org/product: keep them only when it is unchanged.
     var same = vals.org === filterParams().get("org") && vals.product === filterParams().get("product");
-    if (same) r.params.forEach(function (v, k) { if (["org", "product", "from", "to"].indexOf(k) < 0) p.set(k, v); });
+    if (same) r.params.forEach(function (v, k) { if (FILTER_KEYS.indexOf(k) < 0) p.set(k, v); });
     var name = same ? r.name : (r.name === "session" || r.name === "sessions" ? "sessions" : r.name);
     location.hash = "#/" + name + "?" + p.toString();
   });
   document.getElementById("f-clear").addEventListener("click", function () {
     document.getElementById("f-from").value = "";
     document.getElementById("f-to").value = "";
+    filtersForm.requestSubmit();
+  });
+  document.getElementById("f-any").addEventListener("click", function () {
+    SEGMENT.forEach(function (s) { document.getElementById(s.input).value = ""; });
     filtersForm.requestSubmit();
   });
 
@@ -220,9 +255,11 @@
   }
   function heading(text, sub) {
     var p = filterParams();
+    var segment = SEGMENT.filter(function (s) { return p.get(s.param); }).map(function (s) { return p.get(s.param); });
     // sub: text, or a node the view keeps updating (the hotspots' sort)
     return [el("h1", { text: text }), el("p", { class: "muted subtitle" }, sub || null, sub ? " · " : null, (p.get("org") || "") + " / " +
-      (p.get("product") || "") + " · " + (p.get("from") || p.get("to") ? (p.get("from") || "…") + " → " + (p.get("to") || "…") : "all dates"))];
+      (p.get("product") || "") + " · " + (p.get("from") || p.get("to") ? (p.get("from") || "…") + " → " + (p.get("to") || "…") : "all dates") +
+      (segment.length ? " · " + segment.join(" · ") : ""))];
   }
 
   /* A sortable table. columns: {key, label, num, value(row) -> sortable, cell(row) -> node|text, hideNarrow}. */
@@ -353,16 +390,29 @@
     });
   }
 
+  /* The API's hotspot orders (sort=): which column the table starts sorted by. */
+  var HOTSPOT_SORTS = [
+    { value: "impact", label: "sessions hit", column: "symptoms" },
+    { value: "rate", label: "share of sessions hit", column: "rate" },
+    { value: "friction", label: "mean friction", column: "friction" }
+  ];
   function viewHotspots(token) {
-    return api("/v1/insights/hotspots", apiFilters({ limit: 200 })).then(function (res) {
+    var want = route().params.get("sort");
+    var order = HOTSPOT_SORTS.filter(function (o) { return o.value === want; })[0] || HOTSPOT_SORTS[0];
+    return api("/v1/insights/hotspots", apiFilters({ limit: 200, sort: order.value })).then(function (res) {
       if (token !== renderToken) return;
       var rows = res.items;
       clear(view);
       var sub = el("span");
       append(view, heading("Hotspots", sub));
+      var pick = el("select", { id: "hs-sort", onchange: function () { go("hotspots", { sort: pick.value === "impact" ? null : pick.value }); } },
+        HOTSPOT_SORTS.map(function (o) { return el("option", { value: o.value, text: o.label, selected: o.value === order.value }); }));
+      append(view, el("p", { class: "rank" }, el("label", { for: "hs-sort", text: "Rank screens by " }), pick));
       var cols = [
         { key: "screen", label: "Screen", value: function (r) { return r.screenId; }, cell: function (r) { return screenLink(r.screenId); } },
         { key: "sessions", label: "Sessions", num: true, value: function (r) { return r.sessions; }, cell: function (r) { return int(r.sessions); } },
+        { key: "rate", label: "Hit rate", num: true, value: function (r) { return r.sessions ? r.impactSessions / r.sessions : 0; },
+          cell: function (r) { return pct(r.sessions ? r.impactSessions / r.sessions : null); } },
         { key: "friction", label: "Friction", num: true, value: function (r) { return r.avgFriction; }, cell: function (r) { return score(r.avgFriction); } },
         { key: "rage", label: "Rage-click rate", num: true, value: function (r) { return r.rageClickRate; }, cell: function (r) { return pct(r.rageClickRate); } },
         { key: "dropoff", label: "Dropoff rate", num: true, value: function (r) { return r.dropoffRate; }, cell: function (r) { return pct(r.dropoffRate); } },
@@ -371,7 +421,8 @@
       ];
       var card = el("section", { class: "card", "aria-labelledby": "hs-h" }, el("h2", { id: "hs-h", text: plural(rows.length, "screen", "screens") }),
         sortableTable("Sort by a column header (Enter or Space on it). Symptoms sort by sessions hit.", cols, rows,
-          { sortKey: "symptoms", sortDir: "desc", onRow: function (r) { go("sessions", { screen: r.screenId }); },
+          // the table starts in the API's order (a stable sort on its first key keeps its tie-breaks)
+          { sortKey: order.column, sortDir: "desc", onRow: function (r) { go("sessions", { screen: r.screenId }); },
             onSort: function (col, dir) { sub.textContent = "screens ranked by " + (col.key === "symptoms" ? "sessions with a symptom" : col.label.toLowerCase()) +
               (dir === "asc" ? ", lowest first" : "") + "; open a screen for its sessions"; } }));
       var top = rows.slice().sort(function (a, b) { return b.avgFriction - a.avgFriction; }).slice(0, 12).reverse();
