@@ -40,7 +40,8 @@ _EVENT_SELECT = ", ".join(
     for name, _ in EVENT_COLUMNS
 )
 _QUERIES = ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql", "task_path_groups.sql", "sessions_page.sql",
-            "sessions_count.sql", "session_row.sql", "session_incidents.sql", "open_keys.sql")
+            "sessions_count.sql", "session_row.sql", "session_incidents.sql", "open_keys.sql",
+            "changes_screens.sql", "changes_signals.sql")
 # Readers join children to their session on a Distributed table; sessions are
 # sharded so that the shard-local join is the right one (see store/ddl.py).
 # The queries name their sums like the columns they sum (the payload keys);
@@ -354,6 +355,10 @@ class ClickHouseStore:
     def screen_stats(self, org_id: str, product_id: str, from_ms: int, to_ms: int) -> list[dict[str, Any]]:
         params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms}
         return self._all("screens.sql", params)
+
+    def change_counts(self, org_id: str, product_id: str, from_ms: int, to_ms: int) -> dict[str, list[dict[str, Any]]]:
+        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms}
+        return {"screens": self._all("changes_screens.sql", params), "signals": self._all("changes_signals.sql", params)}
 
     def task_runs(
         self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, with_times: bool = True

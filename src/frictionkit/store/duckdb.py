@@ -12,7 +12,8 @@ from .base import Scope, StoreError, migrations, read_sql, split_statements
 from .eventsjson import EventsJson, MemoryFile, events_json
 
 _SQL_FILES = ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql", "task_path_groups.sql", "sessions_page.sql",
-              "sessions_count.sql", "session_row.sql", "session_incidents.sql", "open_keys.sql")
+              "sessions_count.sql", "session_row.sql", "session_incidents.sql", "open_keys.sql",
+              "changes_screens.sql", "changes_signals.sql")
 FACT_TABLES = ("fact_sessions", "fact_incidents", "fact_session_screens", "fact_task_runs")
 _EVENT_SELECT = ", ".join(
     f"epoch_ms({name})" if name in ("ts", "received_at") else name for name, _ in EVENT_COLUMNS
@@ -242,6 +243,11 @@ class DuckDBStore:
     def screen_stats(self, org_id: str, product_id: str, from_ms: int, to_ms: int) -> list[dict[str, Any]]:
         params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms}
         return self._all(self._sql["screens.sql"], params)
+
+    def change_counts(self, org_id: str, product_id: str, from_ms: int, to_ms: int) -> dict[str, list[dict[str, Any]]]:
+        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms}
+        return {"screens": self._all(self._sql["changes_screens.sql"], params),
+                "signals": self._all(self._sql["changes_signals.sql"], params)}
 
     def task_runs(
         self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, with_times: bool = True
