@@ -180,3 +180,17 @@ def test_api_route_openapi_and_overview_notes(data, payload):
         assert overview["notes"] == body["notes"]
         op = c.get("/openapi.json").json()["paths"]["/v1/insights/changes"]["get"]
         assert {"against", "limit", "transitions", "from", "to"} <= {p["name"] for p in op["parameters"]}
+
+
+def test_clickhouse_answers_like_duckdb(data, payload, tmp_path):
+    pytest.importorskip("chdb")
+    from test_store_parity import assert_same
+
+    _, path = data
+    store = open_store(f"chdb://{tmp_path}/ch")
+    try:
+        assert replay([str(path)], store, now_ms=NOW_MS).rejected == 0
+        q = resolve_query(store, org_id="acme", product_id="crm", from_text=WINDOW["from"], to_text=WINDOW["to"])
+        assert_same(changes(store, q, limit=1000), payload)
+    finally:
+        store.close()
