@@ -194,3 +194,64 @@ def test_clickhouse_answers_like_duckdb(data, payload, tmp_path):
         assert_same(changes(store, q, limit=1000), payload)
     finally:
         store.close()
+
+
+@pytest.mark.slow
+def test_dashboard_overview_shows_the_notes(data):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    uvicorn = pytest.importorskip("uvicorn")
+    import shutil
+    import socket
+    import threading
+    import time
+    from pathlib import Path
+
+    from frictionkit.api.app import create_app
+    from frictionkit.api.settings import resolve_settings
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("chromium is not installed")
+    folder, _ = data
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = resolve_settings(store_dsn=f"duckdb:///{folder}/store.duckdb", port=port, api_keys="fk-notes:*:read")
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}/#/overview?org=acme&product=crm"
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=["--headless", "--no-sandbox", "--disable-gpu"])
+            try:
+                for width in (1280, 390):
+                    page = browser.new_page(viewport={"width": width, "height": 900})
+                    page.add_init_script("sessionStorage.setItem('frictionkit.readKey', 'fk-notes')")
+                    page.goto(f"{base}&from={WINDOW['from']}&to={WINDOW['to']}")
+                    page.wait_for_selector('body[data-ready="overview"]', timeout=20_000)
+                    notes = page.locator("#notes li")
+                    assert notes.count() == 1
+                    text = notes.first.inner_text()
+                    assert f"Rage clicks up on {JUMP_SCREEN}" in text and "from 1.0 %" in text
+                    assert page.locator("#notes .severity.high").count() == 1
+                    assert page.get_attribute("#notes a.screen", "href").endswith("screen=" + JUMP_SCREEN.replace("/", "%2F"))
+                    width_used = page.evaluate("document.scrollingElement.scrollWidth")
+                    assert width_used <= width, f"the overview scrolls sideways at {width}px"
+                    page.close()
+                # the first week alone (its halves): nothing changed
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.add_init_script("sessionStorage.setItem('frictionkit.readKey', 'fk-notes')")
+                page.goto(f"{base}&from={WEEK1}&to=2026-11-08")
+                page.wait_for_selector('body[data-ready="overview"]', timeout=20_000)
+                assert page.inner_text("#notes li") == "No significant change found for this window."
+                page.close()
+            finally:
+                browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
