@@ -240,6 +240,9 @@ def test_dashboard_overview_shows_the_notes(data):
                     assert f"Rage clicks up on {JUMP_SCREEN}" in text and "from 1.0 %" in text
                     assert page.locator("#notes .severity.high").count() == 1
                     assert page.get_attribute("#notes a.screen", "href").endswith("screen=" + JUMP_SCREEN.replace("/", "%2F"))
+                    shots = Path(__file__).resolve().parents[1] / "artifacts" / "changes"
+                    shots.mkdir(parents=True, exist_ok=True)  # for a human to look at
+                    page.locator("#notes").screenshot(path=str(shots / f"overview-notes-{width}.png"))
                     width_used = page.evaluate("document.scrollingElement.scrollWidth")
                     assert width_used <= width, f"the overview scrolls sideways at {width}px"
                     page.close()
