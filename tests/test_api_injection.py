@@ -25,6 +25,7 @@ INJECTIONS = [
 ENDPOINTS = {
     "/v1/insights/overview": ["orgId", "productId", "from", "to"],
     "/v1/insights/hotspots": ["orgId", "productId", "from", "to", "limit"],
+    "/v1/insights/changes": ["orgId", "productId", "from", "to", "against", "limit", "transitions"],
     "/v1/flows/top": ["orgId", "productId", "from", "to", "limit", "task"],
     "/v1/flows/graph": ["orgId", "productId", "from", "to", "task"],
     "/v1/sessions": ["orgId", "productId", "from", "to", "limit", "offset", "cursor", "userHash", "minFrustration"],

@@ -33,7 +33,7 @@ def get(c, path, key="k-acme", **params):
 def test_overview_shape(c):
     body = get(c, "/v1/insights/overview").json()
     assert set(body) == {"orgId", "productId", "from", "to", "sessions", "users", "frictionIndex", "efficiencyScore",
-                         "incidents", "tasks", "topHotspots"}
+                         "incidents", "tasks", "topHotspots", "notes"}
     assert (body["orgId"], body["productId"], body["sessions"], body["users"]) == ("acme", "crm", 6, 2)
     assert set(body["incidents"]) == {"rageClick", "backtrack", "abandonedTask", "errorClick"}
     assert set(body["tasks"]) == {"started", "completed", "failed", "abandoned", "completionRate"}

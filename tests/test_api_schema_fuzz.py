@@ -31,7 +31,7 @@ from api_support import batch, past_ms, session_events
 from workshop.load import start_server
 
 KEY = "fz-key"
-EXAMPLES = 200  # per operation and mode: 8 operations x 2 modes (but /health) -> up to 3,000 requests
+EXAMPLES = 200  # per operation and mode: 9 operations x 2 modes (but /health) -> up to 3,400 requests
 calls = {"requests": 0, "operations": set()}
 
 
@@ -53,7 +53,8 @@ def served(tmp_path_factory):
     assert "Traceback" not in log, log[-3000:]
 
 
-OPERATIONS = ["POST /v1/events/batch", "GET /v1/insights/overview", "GET /v1/insights/hotspots", "GET /v1/flows/top",
+OPERATIONS = ["POST /v1/events/batch", "GET /v1/insights/overview", "GET /v1/insights/hotspots",
+              "GET /v1/insights/changes", "GET /v1/flows/top",
               "GET /v1/flows/graph", "GET /v1/sessions", "GET /v1/sessions/{session_id}", "GET /health"]
 
 

@@ -13,6 +13,7 @@ from typing import Any, Callable, Literal, Optional
 from fastapi import APIRouter, Depends, Query, Request
 
 from ..core.model import DEVICE_TYPES
+from ..insights.changes import changes, parse_against
 from ..insights.flows import flows_graph, flows_top
 from ..insights.query import InsightError, InsightQuery, choose_scope, make_segment, resolve_query
 from ..insights.report import DEFAULT_SORT, HOTSPOT_SORTS, hotspots, overview
@@ -113,6 +114,27 @@ async def get_hotspots(request: Request, f: Filters = Depends(), key: ApiKey = D
                            "friction: avgFriction desc"))) -> dict[str, Any]:
     resolve = _resolver(key, f)
     return await _answer(request, lambda s: hotspots(s, resolve(s), limit, sort))
+
+
+@router.get("/v1/insights/changes", summary="What changed against a baseline window, tested and ranked")
+async def get_changes(
+    request: Request,
+    f: Filters = Depends(),
+    key: ApiKey = Depends(read_key),
+    against: Optional[str] = Query(None, min_length=3, max_length=128, description=(
+        "baseline window FROM:TO, each a date or RFC 3339 timestamp; default: the previous window of equal length "
+        "(the window's two halves when that holds no session)")),
+    limit: int = Query(20, ge=1, le=1000, description="how many screen × signal items"),
+    transitions: int = Query(10, ge=0, le=1000, description="how many flow transitions that rose, and that fell"),
+) -> dict[str, Any]:
+    resolve = _resolver(key, f)
+    config = request.app.state.fk.settings.flows
+
+    def work(s: Store) -> dict[str, Any]:
+        baseline = parse_against(against) if against else None
+        return changes(s, resolve(s), against=baseline, limit=limit, transitions_limit=transitions, flow_config=config)
+
+    return await _answer(request, work)
 
 
 @router.get("/v1/flows/top", summary="Flow variants ranked by instances")

@@ -11,7 +11,7 @@ import typer
 from .common import FromOpt, OrgOpt, ProductOpt, StoreOpt, ToOpt, insight_payload, one_line_errors, out_console, print_csv, print_json
 from .segments import ALL, Segment, print_segment, segment_options
 
-insights_app = typer.Typer(help="Where users struggle: overview and hotspot screens.", no_args_is_help=True)
+insights_app = typer.Typer(help="Where users struggle: overview, hotspot screens and what changed.", no_args_is_help=True)
 
 
 class Format(str, Enum):
@@ -91,6 +91,41 @@ def hotspots_cmd(
         title = None if sort is Sort.impact else f"{_SORT_TITLES[sort.value]} (▲▼ impact trend)"
         print_segment(segment)
         out_console.print(hotspots_renderable(payload, out_console, title))
+
+
+@insights_app.command("changes")
+@segment_options
+def changes_cmd(
+    org: Optional[str] = OrgOpt,
+    product: Optional[str] = ProductOpt,
+    from_: Optional[str] = FromOpt,
+    to: Optional[str] = ToOpt,
+    against: Optional[str] = typer.Option(
+        None, "--against", metavar="FROM:TO",
+        help="baseline window, each end a date or RFC 3339 timestamp; default: the previous window of equal "
+             "length (the window's two halves when that holds no session)"),
+    limit: int = typer.Option(20, "--limit", min=1, max=1000, help="how many screen × signal items"),
+    transitions: int = typer.Option(10, "--transitions", min=0, max=1000,
+                                    help="how many flow transitions that rose, and that fell"),
+    store_dsn: Optional[str] = StoreOpt,
+    fmt: Format = FormatOpt,
+    segment: Segment = ALL,
+) -> None:
+    """What changed: per screen and signal, the share of sessions in both windows, tested and ranked."""
+    from ..insights.changes import changes, parse_against
+    from .changes_render import changes_renderable, flat_changes
+
+    with one_line_errors():
+        baseline = parse_against(against) if against else None
+        payload = insight_payload(store_dsn, org, product, from_, to, lambda store, q: changes(
+            store, q, against=baseline, limit=limit, transitions_limit=transitions), segment=segment)
+    if fmt is Format.json:
+        print_json(payload)
+    elif fmt is Format.csv:
+        print_csv(flat_changes(payload))
+    else:
+        print_segment(segment)
+        out_console.print(changes_renderable(payload))
 
 
 def register(app: typer.Typer) -> None:

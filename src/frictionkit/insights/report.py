@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..store.base import Store
+from .changes import notes
 from .query import InsightError, InsightQuery
 
 TREND_THRESHOLD = 0.05
@@ -128,4 +129,5 @@ def overview(store: Store, q: InsightQuery) -> dict[str, Any]:
             "completionRate": completed / started if started else None,
         },
         "topHotspots": top,
+        "notes": notes(store, q),
     }

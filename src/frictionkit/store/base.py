@@ -77,6 +77,12 @@ class Store(Protocol):
     def screen_stats(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *,
                      segment: Segment | None = None) -> list[dict[str, Any]]: ...
 
+    def change_counts(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *,
+                      segment: Segment | None = None) -> dict[str, list[dict[str, Any]]]:
+        """What "what changed" compares, for sessions started in the window (of the segment):
+        ``{"screens": [...], "signals": [...]}``, the rows of
+        changes_screens.sql and changes_signals.sql."""
+
     def task_runs(
         self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, with_times: bool = True, *,
         segment: Segment | None = None,

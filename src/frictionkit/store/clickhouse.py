@@ -41,7 +41,8 @@ _EVENT_SELECT = ", ".join(
     for name, _ in EVENT_COLUMNS
 )
 _QUERIES = ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql", "task_path_groups.sql", "sessions_page.sql",
-            "sessions_count.sql", "session_row.sql", "session_incidents.sql", "open_keys.sql", "segment_values.sql")
+            "sessions_count.sql", "session_row.sql", "session_incidents.sql", "open_keys.sql", "segment_values.sql",
+            "changes_screens.sql", "changes_signals.sql")
 # Readers join children to their session on a Distributed table; sessions are
 # sharded so that the shard-local join is the right one (see store/ddl.py).
 # The queries name their sums like the columns they sum (the payload keys);
@@ -360,6 +361,14 @@ class ClickHouseStore:
         sql, seg = self._segmented("screens.sql", segment)
         params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, **seg}
         return self._all("screens.sql", params, sql)
+
+    def change_counts(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *,
+                      segment: Segment | None = None) -> dict[str, list[dict[str, Any]]]:
+        screens, seg = self._segmented("changes_screens.sql", segment)
+        signals, _ = self._segmented("changes_signals.sql", segment)
+        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, **seg}
+        return {"screens": self._all("changes_screens.sql", params, screens),
+                "signals": self._all("changes_signals.sql", params, signals)}
 
     def task_runs(
         self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, with_times: bool = True, *,

@@ -13,7 +13,8 @@ from .base import Scope, StoreError, fill_segment, migrations, read_sql, split_s
 from .eventsjson import EventsJson, MemoryFile, events_json
 
 _SQL_FILES = ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql", "task_path_groups.sql", "sessions_page.sql",
-              "sessions_count.sql", "session_row.sql", "session_incidents.sql", "open_keys.sql", "segment_values.sql")
+              "sessions_count.sql", "session_row.sql", "session_incidents.sql", "open_keys.sql", "segment_values.sql",
+              "changes_screens.sql", "changes_signals.sql")
 FACT_TABLES = ("fact_sessions", "fact_incidents", "fact_session_screens", "fact_task_runs")
 _EVENT_SELECT = ", ".join(
     f"epoch_ms({name})" if name in ("ts", "received_at") else name for name, _ in EVENT_COLUMNS
@@ -249,6 +250,13 @@ class DuckDBStore:
                      segment: Segment | None = None) -> list[dict[str, Any]]:
         sql, seg = self._segmented("screens.sql", segment)
         return self._all(sql, {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms, **seg})
+
+    def change_counts(self, org_id: str, product_id: str, from_ms: int, to_ms: int, *,
+                      segment: Segment | None = None) -> dict[str, list[dict[str, Any]]]:
+        params = {"org": org_id, "product": product_id, "from_ms": from_ms, "to_ms": to_ms}
+        screens, seg = self._segmented("changes_screens.sql", segment)
+        signals, _ = self._segmented("changes_signals.sql", segment)
+        return {"screens": self._all(screens, {**params, **seg}), "signals": self._all(signals, {**params, **seg})}
 
     def task_runs(
         self, org_id: str, product_id: str, from_ms: int, to_ms: int, task: str | None, with_times: bool = True, *,

@@ -333,6 +333,22 @@
     return el("div", { class: "kpi", "data-kpi": id }, el("div", { class: "name", text: name }), el("div", { class: "value", text: value }), trendNode);
   }
 
+  /* The overview payload's notes: up to 3 significant changes against the baseline window (docs/semantics.md,
+     "What changed"). Text only, through el(). */
+  function notesCard(notes) {
+    var list = el("ul", { class: "notes" });
+    (notes || []).forEach(function (n) {
+      list.appendChild(el("li", { class: "note " + n.severity, "data-signal": n.signal },
+        el("span", { class: "severity " + n.severity, text: n.severity }),
+        el("strong", { text: n.title }),
+        el("p", { text: n.summary }),
+        el("span", { class: "muted", text: "confidence " + (100 * n.confidence).toFixed(1) + " % · " }),
+        n.relatedScreens.map(screenLink)));
+    });
+    if (!list.firstChild) list.appendChild(el("li", { class: "muted", text: "No significant change found for this window." }));
+    return el("section", { class: "card", id: "notes", "aria-labelledby": "notes-h" }, el("h2", { id: "notes-h", text: "What changed" }), list);
+  }
+
   function viewOverview(token) {
     return api("/v1/insights/overview", apiFilters()).then(function (cur) {
       var win = previousWindow(cur);
@@ -362,6 +378,7 @@
           // labels differ everywhere ("clicks on errors" / "error events") so 0 next to 16 reads right
           kpi("Clicks on errors", int(cur.incidents.errorClick), trend(cur.incidents.errorClick, P(function (p) { return p.incidents.errorClick; }), "down", "count"), "errorClick")
         ));
+        append(view, notesCard(cur.notes));
         var byScreen = {};
         hot.forEach(function (h) { byScreen[h.screenId] = h; });
         var list = el("ul", { class: "hot-list" });
