@@ -15,6 +15,7 @@ pytest.importorskip("chdb")
 SPEC_TABLES = ("events_raw", "fact_sessions", "fact_incidents", "fact_session_screens", "fact_task_runs",
                "fact_screen_hotspots", "mp_ux_friction_daily")
 _CREATE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)(?: ON CLUSTER `\w+`)? \((.*)\)\s*ENGINE = (\w+)(.*)", re.S)
+_ADD = re.compile(r"ALTER TABLE (\w+) ADD COLUMN IF NOT EXISTS (\w+) (.*)", re.S)
 
 
 def _tables(statements):
@@ -29,6 +30,9 @@ def _tables(statements):
                     name, _, typ = line.partition(" ")
                     columns[name] = typ
             out[m[1]] = {"columns": columns, "engine": m[3], "tail": m[4]}
+        m = _ADD.match(s)
+        if m:  # a later migration's column, after the table's own
+            out[m[1]]["columns"][m[2]] = m[3]
     return out
 
 
@@ -39,6 +43,9 @@ def _duckdb_columns():
         m = re.match(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*)\)", s, re.S)
         if m:
             out[m[1]] = [line.strip().split()[0] for line in m[2].splitlines() if line.strip()]
+        m = _ADD.match(s)
+        if m:
+            out[m[1]].append(m[2])
     return out
 
 
@@ -48,8 +55,10 @@ SINGLE = _tables(cluster_statements(None))
 def test_every_spec_table_has_the_duckdb_columns():
     duck = _duckdb_columns()
     for table in SPEC_TABLES:
-        extra = ["version"] if table == "fact_incidents" else []  # see 001_schema.sql: children carry versions
-        assert list(SINGLE[table]["columns"]) == duck[table] + extra, table
+        if table == "fact_incidents":  # see 001_schema.sql: children carry versions
+            assert list(SINGLE[table]["columns"]) == duck[table] + ["version"], table
+        else:  # the same columns, added by migrations in the same order
+            assert list(SINGLE[table]["columns"]) == duck[table], table
 
 
 def test_engines_dedup_keys_and_types():
@@ -103,7 +112,7 @@ def test_db_init_on_chdb_is_idempotent_and_creates_the_engines(tmp_path):
     dsn = f"chdb://{tmp_path}/ch"
     first = run_cli("db", "init", "--store", dsn)
     assert first.returncode == 0, first.stderr
-    assert "applied 001_schema.sql, 002_rollups.sql" in " ".join(first.stderr.decode().split())
+    assert "applied 001_schema.sql, 002_rollups.sql, 003_loops_dead_clicks.sql" in " ".join(first.stderr.decode().split())
     again = run_cli("db", "init", "--store", dsn)
     assert again.returncode == 0 and "schema is up to date" in " ".join(again.stderr.decode().split())
 
@@ -115,7 +124,7 @@ def test_db_init_on_chdb_is_idempotent_and_creates_the_engines(tmp_path):
         recorded = [r[0] for r in store.query("SELECT name FROM schema_migrations FINAL ORDER BY name").result_rows]
     finally:
         store.close()
-    assert recorded == ["001_schema.sql", "002_rollups.sql"]
+    assert recorded == ["001_schema.sql", "002_rollups.sql", "003_loops_dead_clicks.sql"]
     for table in SPEC_TABLES:
         assert engines[table] == SINGLE[table]["engine"]
 
@@ -129,7 +138,7 @@ def test_a_store_at_an_older_version_is_upgraded(tmp_path, monkeypatch):
         monkeypatch.setattr(clickhouse, "migration_plan", lambda cluster=None: migration_plan(cluster)[:1])
         assert store.init_schema() == ["001_schema.sql"]
         monkeypatch.setattr(clickhouse, "migration_plan", migration_plan)
-        assert store.init_schema() == ["002_rollups.sql"]
+        assert store.init_schema() == ["002_rollups.sql", "003_loops_dead_clicks.sql"]
         assert store.init_schema() == []
     finally:
         store.close()

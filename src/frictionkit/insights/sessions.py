@@ -22,7 +22,7 @@ MAX_PAGE = 500
 _SESSION_FIELDS = (
     "session_id", "client_session_id", "user_hash", "duration_ms", "event_count", "click_count", "screen_views",
     "unique_screens", "rage_clicks", "backtracks", "context_switches", "tasks_started", "tasks_completed",
-    "tasks_failed", "tasks_abandoned", "error_events", "error_clicks", "frustration_score", "efficiency_score",
+    "tasks_failed", "tasks_abandoned", "error_events", "error_clicks", "loops", "dead_clicks", "frustration_score", "efficiency_score",
     "entry_screen", "exit_screen", "device_type",
 )
 
@@ -41,7 +41,7 @@ def session_item(row: dict[str, Any]) -> dict[str, Any]:
     item["endTs"] = format_ts_ms(int(row["end_ts_ms"]))
     for k in ("durationMs", "eventCount", "clickCount", "screenViews", "uniqueScreens", "rageClicks", "backtracks",
               "contextSwitches", "tasksStarted", "tasksCompleted", "tasksFailed", "tasksAbandoned", "errorEvents",
-              "errorClicks"):
+              "errorClicks", "loops", "deadClicks"):
         item[k] = int(item[k])
     item["frustrationScore"] = float(item["frustrationScore"])
     item["efficiencyScore"] = float(item["efficiencyScore"])
