@@ -52,6 +52,8 @@ def overview_renderable(p: dict[str, Any]) -> Group:
     detail.add_row("backtracks", f"{inc['backtrack']:,}", "completed", f"{tasks['completed']:,}")
     detail.add_row("abandoned tasks", f"{inc['abandonedTask']:,}", "failed", f"{tasks['failed']:,}")
     detail.add_row("error clicks", f"{inc['errorClick']:,}", "completion", _pct(tasks["completionRate"]))
+    detail.add_row("loops", f"{inc['loop']:,}", "", "")
+    detail.add_row("dead clicks", f"{inc['deadClick']:,}", "", "")
     top = Table(title="top hotspots", title_justify="left", header_style="bold", box=None, padding=(0, 2))
     top.add_column("screen")
     top.add_column("friction", justify="right")
@@ -64,7 +66,8 @@ def overview_renderable(p: dict[str, Any]) -> Group:
 
 
 def symptoms(h: dict[str, Any]) -> str:
-    parts = [(h["rageClicks"], "rage"), (h["backtracks"], "back"), (h["errors"], "err"), (h["abandonedTasks"], "aband")]
+    parts = [(h["rageClicks"], "rage"), (h["backtracks"], "back"), (h["errors"], "err"), (h["abandonedTasks"], "aband"),
+             (h["loops"], "loop"), (h["deadClicks"], "dead")]
     return " ".join(f"{n:,} {label}" for n, label in sorted(parts, key=lambda p: -p[0]) if n) or "—"
 
 
@@ -72,13 +75,13 @@ def hotspots_renderable(p: dict[str, Any]) -> Table:
     t = Table(header_style="bold", title="hotspots: most impacted sessions first (▲▼ impact trend vs the previous window)", title_justify="left",
               box=box.SIMPLE_HEAD, padding=(0, 1))
     t.add_column("screen", min_width=20, overflow="fold")
-    for name in ("sessions", "impact", "friction", "rage%", "drop%", "t/view"):
+    for name in ("sessions", "impact", "friction", "rage%", "dead%", "drop%", "t/view"):
         t.add_column(name, justify="right", no_wrap=True)
     t.add_column("symptoms", min_width=10)
     for h in p["items"]:
         t.add_row(
             h["screenId"], f"{h['sessions']:,}", f"{h['impactSessions']:,} {TREND_MARKS[h['trend']]}",
-            _score(h["avgFriction"]), _pct(h["rageClickRate"]), _pct(h["dropoffRate"]), _ms(h["avgTimeSpentMs"]),
+            _score(h["avgFriction"]), _pct(h["rageClickRate"]), _pct(h["deadClickRate"]), _pct(h["dropoffRate"]), _ms(h["avgTimeSpentMs"]),
             symptoms(h),
         )
     return t
