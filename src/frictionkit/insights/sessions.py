@@ -85,7 +85,8 @@ def event_item(ev: Event) -> dict[str, Any]:
         "route": ev.route,
     }
     for key, value in (("elementType", ev.element_type), ("elementLabelHash", ev.element_label_hash),
-                       ("errorCode", ev.error_code), ("latencyMs", ev.latency_ms), ("extra", ev.extra)):
+                       ("errorCode", ev.error_code), ("latencyMs", ev.latency_ms), ("extra", ev.extra),
+                       ("dead", ev.dead)):
         if value is not None:
             item[key] = value
     return item

@@ -1,7 +1,8 @@
 /* frictionkit browser agent v1. Load with one tag (docs/dashboard.md):
    <script src="https://fk.example/sdk.js" data-key="INGEST_KEY" data-org="acme" data-product="crm" defer></script>
    Sends clicks (element type + a hash of its label, never its text), navigation, focus changes, errors and
-   task markers to /v1/events/batch. Never reads input values or page text; [data-fk-ignore] opts out. */
+   task markers to /v1/events/batch. Never reads input values or page text; [data-fk-ignore] opts out.
+   A click nothing answers is sent with dead: true (the rule: docs/semantics.md, "dead_click"). */
 (function (w, d) {
   "use strict";
   if (w.frictionkit && w.frictionkit.version) return;
@@ -48,11 +49,15 @@
     var coarse = w.matchMedia && matchMedia("(pointer: coarse)").matches, wd = w.innerWidth || 1024;
     return coarse ? (wd < 768 ? "mobile" : "tablet") : "desktop";
   }
-  function push(type, f) {
+  function make(type, f) {
     var e = { eventId: "", orgId: c.org, productId: c.product, sessionId: sid(), userHash: uid,
       ts: new Date().toISOString(), eventType: type, screenId: screen(), route: route(), deviceType: device() };
     e.eventId = (e.sessionId.slice(0, 36) + "-" + Date.now().toString(36) + "-" + (seq++)).slice(0, 64);
     for (var k in f) if (f[k] != null) e[k] = f[k];
+    return e;
+  }
+  function push(type, f) { enqueue(make(type, f)); }
+  function enqueue(e) {
     q.push(e);
     if (q.length > MAX) q.splice(0, q.length - MAX);
     if (q.length >= 20) flush(); else if (!timer) timer = setTimeout(flush, EVERY);
@@ -94,16 +99,52 @@
     if (!t && /^(BUTTON|A|SUMMARY|LABEL|OPTION)$/.test(tag) || !t && el.getAttribute("role")) t = el.textContent;
     return (t || "").replace(/\s+/g, " ").trim().slice(0, 200);
   }
+  // Dead clicks. A click that could be dead waits in `held` (its event not queued yet) for a sign of life:
+  // the DOM changes within 2.5 s, a scroll or a text selection within 100 ms, or the page navigates, hides
+  // or moves focus within 1 s. None by then: it is sent with dead: true. Links with an href, form inputs
+  // and clicks with a modifier key do something the page cannot show, so they are sent without a verdict.
+  var held = [], mo = null, selDown = "", DOM_MS = 2500, QUICK_MS = 100, NAV_MS = 1000;
+  function selected() { var g = w.getSelection && w.getSelection(); return g && !g.isCollapsed ? String(g) : ""; }
+  function settle(p, dead) {
+    var i = held.indexOf(p);
+    if (i < 0) return;
+    held.splice(i, 1); clearTimeout(p.timer);
+    if (dead) p.e.dead = true;
+    enqueue(p.e);
+    if (!held.length && mo) { mo.disconnect(); mo = null; }
+  }
+  function life(within) { // something answered: the clicks of the last `within` ms are alive
+    var t = performance.now();
+    held.slice().forEach(function (p) { if (t - p.at <= within) settle(p, false); });
+  }
+  function hold(e) {
+    var p = { e: e, at: performance.now(), timer: 0 };
+    held.push(p);
+    p.timer = setTimeout(function () { settle(p, true); }, DOM_MS);
+    if (!mo && w.MutationObserver) { // only while a click waits: a busy page pays nothing otherwise
+      mo = new MutationObserver(function () { life(DOM_MS); });
+      mo.observe(d.documentElement, { childList: true, subtree: true, attributes: true, characterData: true });
+    }
+  }
+  d.addEventListener("mousedown", function () { selDown = selected(); }, true);
+  d.addEventListener("scroll", function () { life(QUICK_MS); }, true); // capture: element scrolls too
+  d.addEventListener("selectionchange", function () { if (selected()) life(QUICK_MS); }); // not a mere caret
+  d.addEventListener("focusin", function () { life(NAV_MS); }, true); // after the click: the app moved focus
   d.addEventListener("click", function (ev) {
     var t = ev.target && ev.target.closest ? ev.target : ev.target && ev.target.parentElement;
     if (!t || t.closest("[data-fk-ignore]")) return;
     var el = t.closest("a,button,input,select,textarea,summary,label,[role],[data-fk-label],[onclick]") || t;
     var lb = label(el);
-    push("click", { elementType: (el.getAttribute("role") || el.tagName.toLowerCase()).slice(0, 256),
+    var e = make("click", { elementType: (el.getAttribute("role") || el.tagName.toLowerCase()).slice(0, 256),
       elementLabelHash: lb ? hash(lb) : null });
+    var sel = selected();
+    if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey || t.closest("a[href],input,select,textarea,option,label") ||
+        t.isContentEditable || (sel && sel !== selDown)) enqueue(e); // not considered, or it selected text: alive
+    else hold(e);
   }, true);
   var last = "";
   function nav(how) {
+    life(NAV_MS);
     setTimeout(function () { // after the app has rendered the new screen
       var k = screen() + " " + route();
       if (k !== last) { last = k; push("navigation", { extra: { how: how } }); }
@@ -120,12 +161,16 @@
     if (leaving === !!away) return; // hidden + blur of one tab switch count once
     away = leaving; push("focus_change", { extra: { state: state } });
   }
-  w.addEventListener("blur", function () { focus("blur"); });
+  w.addEventListener("blur", function () { life(NAV_MS); focus("blur"); });
   w.addEventListener("focus", function () { focus("focus"); });
   d.addEventListener("visibilitychange", function () {
-    if (d.visibilityState === "hidden") { focus("hidden"); beacon(); } else focus("focus");
+    if (d.visibilityState === "hidden") { life(NAV_MS); focus("hidden"); beacon(); } else focus("focus");
   });
-  w.addEventListener("pagehide", beacon);
+  w.addEventListener("pagehide", function () {
+    life(NAV_MS); // the page goes: nothing can answer the older clicks any more
+    held.slice().forEach(function (p) { settle(p, true); });
+    beacon();
+  });
   w.addEventListener("error", function (e) {
     if (e.error === undefined && e.target && e.target !== w) return; // a resource failed to load, not a script
     push("custom", { errorCode: String((e.error && e.error.name) || "Error").slice(0, 200), extra: { kind: "error" } });
