@@ -2,7 +2,7 @@
    <script src="https://fk.example/sdk.js" data-key="INGEST_KEY" data-org="acme" data-product="crm" defer></script>
    Sends clicks (element type + a hash of its label, never its text), navigation, focus changes, errors and
    task markers to /v1/events/batch. Never reads input values or page text; [data-fk-ignore] opts out.
-   A click nothing answers is sent with dead: true (the rule: docs/semantics.md, "dead_click"). */
+   A click nothing answers is sent with dead: true. */
 (function (w, d) {
   "use strict";
   if (w.frictionkit && w.frictionkit.version) return;
@@ -99,37 +99,23 @@
     if (!t && /^(BUTTON|A|SUMMARY|LABEL|OPTION)$/.test(tag) || !t && el.getAttribute("role")) t = el.textContent;
     return (t || "").replace(/\s+/g, " ").trim().slice(0, 200);
   }
-  // Dead clicks. A click that could be dead waits in `held` (its event not queued yet) for a sign of life:
-  // the DOM changes within 2.5 s, a scroll or a text selection within 100 ms, or the page navigates, hides
-  // or moves focus within 1 s. None by then: it is sent with dead: true. Links with an href, form inputs
-  // and clicks with a modifier key do something the page cannot show, so they are sent without a verdict.
-  var held = [], mo = null, selDown = "", DOM_MS = 2500, QUICK_MS = 100, NAV_MS = 1000;
-  function selected() { var g = w.getSelection && w.getSelection(); return g && !g.isCollapsed ? String(g) : ""; }
+  // Dead clicks (docs/semantics.md): a click waits in `held` for a sign of life: a DOM change within 2.5 s,
+  // a scroll or text selection within 100 ms, a navigation, hide or focus move within 1 s. None: dead: true.
+  var held = [], mo = 0, downAt = 0, selAt = 0;
+  function some() { var g = w.getSelection && getSelection(); return g && !g.isCollapsed; } // never its text
   function settle(p, dead) {
     var i = held.indexOf(p);
     if (i < 0) return;
-    held.splice(i, 1); clearTimeout(p.timer);
+    held.splice(i, 1); clearTimeout(p.t);
     if (dead) p.e.dead = true;
     enqueue(p.e);
-    if (!held.length && mo) { mo.disconnect(); mo = null; }
+    if (!held.length && mo) { mo.disconnect(); mo = 0; }
   }
-  function life(within) { // something answered: the clicks of the last `within` ms are alive
-    var t = performance.now();
-    held.slice().forEach(function (p) { if (t - p.at <= within) settle(p, false); });
-  }
-  function hold(e) {
-    var p = { e: e, at: performance.now(), timer: 0 };
-    held.push(p);
-    p.timer = setTimeout(function () { settle(p, true); }, DOM_MS);
-    if (!mo && w.MutationObserver) { // only while a click waits: a busy page pays nothing otherwise
-      mo = new MutationObserver(function () { life(DOM_MS); });
-      mo.observe(d.documentElement, { childList: true, subtree: true, attributes: true, characterData: true });
-    }
-  }
-  d.addEventListener("mousedown", function () { selDown = selected(); }, true);
-  d.addEventListener("scroll", function () { life(QUICK_MS); }, true); // capture: element scrolls too
-  d.addEventListener("selectionchange", function () { if (selected()) life(QUICK_MS); }); // not a mere caret
-  d.addEventListener("focusin", function () { life(NAV_MS); }, true); // after the click: the app moved focus
+  function life(ms) { var t = performance.now(); held.slice().forEach(function (p) { if (t - p.at <= ms) settle(p); }); }
+  d.addEventListener("mousedown", function () { downAt = performance.now(); }, true);
+  d.addEventListener("scroll", function () { life(100); }, true); // capture: element scrolls too
+  d.addEventListener("selectionchange", function () { if (some()) { selAt = performance.now(); life(100); } });
+  d.addEventListener("focusin", function () { life(1000); }, true); // after the click: the app moved focus
   d.addEventListener("click", function (ev) {
     var t = ev.target && ev.target.closest ? ev.target : ev.target && ev.target.parentElement;
     if (!t || t.closest("[data-fk-ignore]")) return;
@@ -137,14 +123,19 @@
     var lb = label(el);
     var e = make("click", { elementType: (el.getAttribute("role") || el.tagName.toLowerCase()).slice(0, 256),
       elementLabelHash: lb ? hash(lb) : null });
-    var sel = selected();
-    if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey || t.closest("a[href],input,select,textarea,option,label") ||
-        t.isContentEditable || (sel && sel !== selDown)) enqueue(e); // not considered, or it selected text: alive
-    else hold(e);
+    // Links, form inputs and modifier keys act where the page cannot show it: sent without a verdict.
+    if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey || t.isContentEditable ||
+        t.closest("a[href],input,select,textarea,option,label") || some() && selAt >= downAt) return enqueue(e);
+    var p = { e: e, at: performance.now() };
+    held.push(p); p.t = setTimeout(function () { settle(p, 1); }, 2500);
+    if (!mo && w.MutationObserver) { // only while a click waits
+      mo = new MutationObserver(function () { life(2500); });
+      mo.observe(d.documentElement, { childList: true, subtree: true, attributes: true, characterData: true });
+    }
   }, true);
   var last = "";
   function nav(how) {
-    life(NAV_MS);
+    life(1000);
     setTimeout(function () { // after the app has rendered the new screen
       var k = screen() + " " + route();
       if (k !== last) { last = k; push("navigation", { extra: { how: how } }); }
@@ -161,14 +152,14 @@
     if (leaving === !!away) return; // hidden + blur of one tab switch count once
     away = leaving; push("focus_change", { extra: { state: state } });
   }
-  w.addEventListener("blur", function () { life(NAV_MS); focus("blur"); });
+  w.addEventListener("blur", function () { life(1000); focus("blur"); });
   w.addEventListener("focus", function () { focus("focus"); });
   d.addEventListener("visibilitychange", function () {
-    if (d.visibilityState === "hidden") { life(NAV_MS); focus("hidden"); beacon(); } else focus("focus");
+    if (d.visibilityState === "hidden") { life(1000); focus("hidden"); beacon(); } else focus("focus");
   });
   w.addEventListener("pagehide", function () {
-    life(NAV_MS); // the page goes: nothing can answer the older clicks any more
-    held.slice().forEach(function (p) { settle(p, true); });
+    life(1000); // the page goes: nothing can answer the older clicks now
+    held.slice().forEach(function (p) { settle(p, 1); });
     beacon();
   });
   w.addEventListener("error", function (e) {
