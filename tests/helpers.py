@@ -33,6 +33,7 @@ def ev(
     product: str = PRODUCT,
     user: str = "u-1",
     device: str = "desktop",
+    dead: bool | None = None,
 ) -> Event:
     """One event at ``T0 + ts_ms``. Ids default to a global counter, so events
     built later sort later among events with the same timestamp."""
@@ -51,6 +52,7 @@ def ev(
         element_label_hash=label,
         error_code=error,
         extra=extra,
+        dead=dead,
     )
 
 

@@ -9,7 +9,8 @@ import pytest
 from api_support import auth, batch, client, past_ms, session_events
 
 HOTSPOT_KEYS = {"screenId", "route", "sessions", "avgFriction", "avgEfficiency", "rageClickRate", "dropoffRate",
-                "avgTimeSpentMs", "rageClicks", "backtracks", "errors", "abandonedTasks", "impactSessions", "trend"}
+                "avgTimeSpentMs", "rageClicks", "backtracks", "errors", "abandonedTasks", "impactSessions", "trend",
+                "loops", "deadClicks", "deadClickRate"}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def test_overview_shape(c):
     assert set(body) == {"orgId", "productId", "from", "to", "sessions", "users", "frictionIndex", "efficiencyScore",
                          "incidents", "tasks", "topHotspots", "notes"}
     assert (body["orgId"], body["productId"], body["sessions"], body["users"]) == ("acme", "crm", 6, 2)
-    assert set(body["incidents"]) == {"rageClick", "backtrack", "abandonedTask", "errorClick"}
+    assert set(body["incidents"]) == {"rageClick", "backtrack", "abandonedTask", "errorClick", "loop", "deadClick"}
     assert set(body["tasks"]) == {"started", "completed", "failed", "abandoned", "completionRate"}
     assert len(body["topHotspots"]) <= 3
     assert set(body["topHotspots"][0]) == {"screenId", "route", "friction", "impactSessions", "trend"}

@@ -176,6 +176,7 @@ def test_agent_to_dashboard_in_a_real_browser(server):
             page.fill("#note", SECRETS[0])
             for _ in range(5):  # the broken button, five quick clicks
                 page.click("#save")
+            page.wait_for_timeout(2700)  # nothing answers them within 2.5 s: five dead clicks
             page.click("#private")  # data-fk-ignore: not captured
             page.click("#to-b")  # A -> B
             page.wait_for_timeout(300)
@@ -186,7 +187,7 @@ def test_agent_to_dashboard_in_a_real_browser(server):
             page.click("#to-reports")  # full-page navigation: the SPA page's rest goes out as it hides
             page.wait_for_function("window.frictionkit && window.frictionkit.version")
             page.click("#run")  # throws a TypeError
-            page.wait_for_timeout(200)
+            page.wait_for_timeout(2700)  # and shows nothing: a dead click too
 
             # ---- the dashboard, same browser; the page hiding flushes the agent's last events
             page.goto(base + "/")
@@ -224,12 +225,24 @@ def test_agent_to_dashboard_in_a_real_browser(server):
             assert hot["demo/orders"]["rageClicks"] == 1
             assert hot["demo/order-detail"]["backtracks"] == 1
             assert hot["demo/reports"]["errors"] >= 1 and hot["demo/reports"]["abandonedTasks"] == 1
+            # Dead: the broken button's clicks and the one that threw. Alive or not considered: the links,
+            # the buttons that navigate, and "Export orders" (the next click navigates within 1 s).
+            save_hash = next(e for e in events if e["eventId"] == rage["firstEventId"])["elementLabelHash"]
+            saves = [e for e in events if e["eventType"] == "click" and e["elementLabelHash"] == save_hash]
+            assert len(saves) == 5 and all(e.get("dead") is True for e in saves)
+            [run] = [e for e in events if e["eventType"] == "click" and e["screenId"] == "demo/reports"]
+            assert run.get("dead") is True
+            dead = sum(1 for e in events if e.get("dead"))
+            assert hot["demo/orders"]["deadClicks"] == dead - 1 and hot["demo/reports"]["deadClicks"] == 1
             overview = _api(base, "/v1/insights/overview")
-            assert overview["incidents"] == {"rageClick": 1, "backtrack": 1, "abandonedTask": 1, "errorClick": 1}
+            assert overview["incidents"] == {"rageClick": 1, "backtrack": 1, "abandonedTask": 1, "errorClick": 1,
+                                             "loop": 0, "deadClick": dead}
 
             # ---- overview: the same numbers
             for kpi in ("rageClick", "backtrack", "abandonedTask", "errorClick"):
                 assert page.text_content(f'[data-kpi="{kpi}"] .value') == "1", kpi
+            assert page.text_content('[data-kpi="deadClick"] .value') == str(dead)
+            assert page.text_content('[data-kpi="loop"] .value') == "0"
             assert page.text_content('[data-kpi="sessions"] .value') == "1"
             assert "/v1/" not in page.url and READ_KEY not in page.url and "org=demo-org" in page.url
             _shoot(page, "overview", 1280)
@@ -238,6 +251,7 @@ def test_agent_to_dashboard_in_a_real_browser(server):
             page.click('.tabs a[data-view="hotspots"]')
             _wait_view(page, "hotspots")
             assert "rage clicks 1" in _row_text(page, "demo/orders")
+            assert f"dead clicks {dead - 1}" in _row_text(page, "demo/orders")
             assert "backtracks 1" in _row_text(page, "demo/order-detail")
             reports_row = _row_text(page, "demo/reports")
             assert "error events" in reports_row and "drop-offs 1" in reports_row

@@ -30,7 +30,7 @@ def _full_event() -> Event:
                  ts_ms=1_780_000_000_123, event_type="click", screen_id="orders", route="/orders/7",
                  device_type="mobile", app_name="crm-web", element_type="button", element_label_hash="h-1",
                  error_code="E42", os="iOS", browser="Safari", latency_ms=12.5, extra={"k": "v", "n": 3},
-                 received_at_ms=1_780_000_000_456, agent_id="agent-1", sdk_version="1.2.3")
+                 received_at_ms=1_780_000_000_456, agent_id="agent-1", sdk_version="1.2.3", dead=True)
 
 
 def test_every_model_field_is_set_in_the_full_event():

@@ -50,6 +50,7 @@ class _BusRecord(msgspec.Struct, rename="camel", omit_defaults=True, gc=False):
     browser: str | None = None
     latency_ms: float | None = None
     extra: dict[str, Any] | None = None
+    dead: bool | None = None
     received_at: str | None = None
     agent_id: str | None = None
     sdk_version: str | None = None
@@ -64,7 +65,8 @@ def _record(ev: Event, received_at: str | None, agent_id: str | None, sdk_versio
     return _BusRecord(
         ev.org_id, ev.product_id, ev.session_id, ev.user_hash, format_ts_ms(ev.ts_ms), ev.event_type,
         ev.screen_id, ev.route, ev.device_type, ev.event_id, ev.app_name, ev.element_type, ev.element_label_hash,
-        ev.error_code, ev.os, ev.browser, ev.latency_ms, ev.extra, received_at, agent_id, sdk_version,
+        ev.error_code, ev.os, ev.browser, ev.latency_ms, ev.extra, ev.dead, received_at, agent_id,
+        sdk_version,
     )
 
 

@@ -72,6 +72,7 @@ def overview_renderable(p: dict[str, Any], console: Console, window: str | None 
     detail.add_row("backtracks", f"{inc['backtrack']:,}", "completed", f"{tasks['completed']:,}")
     detail.add_row("abandoned tasks", f"{inc['abandonedTask']:,}", "failed", f"{tasks['failed']:,}")
     detail.add_row(CLICKS_ON_ERRORS, f"{inc['errorClick']:,}", "completion", _pct(tasks["completionRate"]))
+    detail.add_row("loops", f"{inc['loop']:,}", "dead clicks", f"{inc['deadClick']:,}")
     cols = [Col("screen", wrap=True, min_width=12), Col("friction", "right"), Col("impacted sessions", "right", drop=1),
             Col("trend")]
     rows = [[h["screenId"], _score(h["friction"]), f"{h['impactSessions']:,}", TREND_ARROWS[h["trend"]]]
@@ -85,18 +86,20 @@ def symptoms(h: dict[str, Any]) -> str:
     """One symptom a line, largest first: a line never breaks inside a
     symptom ("1 error" / "events"), and error events are not error clicks."""
     parts = [(h["rageClicks"], "rage click"), (h["backtracks"], "backtrack"), (h["errors"], "error event"),
-             (h["abandonedTasks"], "abandoned task")]
+             (h["abandonedTasks"], "abandoned task"), (h["loops"], "loop"), (h["deadClicks"], "dead click")]
     return "\n".join(f"{n:,} {label}{'' if n == 1 else 's'}" for n, label in sorted(parts, key=lambda p: -p[0]) if n) or "—"
 
 
 def hotspots_renderable(p: dict[str, Any], console: Console, title: str | None = None) -> RenderableType:
-    # Narrower, in this order: no time per view; the symptoms under the screen
-    # (a long screen id); then no drop-off and no rage-click rates.
+    # Narrower, in this order: no dead-click rate; no time per view; the
+    # symptoms under the screen (a long screen id); then no drop-off and no
+    # rage-click rates.
     cols = [Col("screen", wrap=True, min_width=16), Col("sessions", "right"), Col("impact", "right"),
-            Col("friction", "right"), Col("rage%", "right", drop=2), Col("drop%", "right", drop=3),
+            Col("friction", "right"), Col("rage%", "right", drop=2), Col("dead%", "right", drop=6), Col("drop%", "right", drop=3),
             Col("time/view", "right", drop=5), Col("symptoms", stack=4, onto="screen", below=True)]
     rows = [[h["screenId"], f"{h['sessions']:,}", f"{h['impactSessions']:,} {TREND_MARKS[h['trend']]}",
-             _score(h["avgFriction"]), _pct(h["rageClickRate"]), _pct(h["dropoffRate"]),
+             _score(h["avgFriction"]), _pct(h["rageClickRate"]), _pct(h["deadClickRate"]),
+             _pct(h["dropoffRate"]),
              format_duration_ms(h["avgTimeSpentMs"]), symptoms(h)] for h in p["items"]]
     return fitted_table(console, title or "hotspots: most impacted sessions first (▲▼ impact trend vs the previous window)",
                         cols, rows)

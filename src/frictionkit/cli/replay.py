@@ -18,6 +18,8 @@ def replay_cmd(
     max_session_length: Optional[str] = typer.Option(None, "--max-session-length", help="session length cut (default 24h; 'off')"),
     allowed_lateness: Optional[str] = typer.Option(None, "--allowed-lateness", help="watermark lateness (default 2m)"),
     abandon_after: Optional[str] = typer.Option(None, "--abandon-after", help="a task with no end within this is abandoned (default 15m; 'off')"),
+    loop_within: Optional[str] = typer.Option(None, "--loop-within", help="a return to a screen left at most this long ago is a loop (default 5m; 'off')"),
+    loop_navigations: Optional[int] = typer.Option(None, "--loop-navigations", help="... and at most this many navigations ago (default 4, at least 3)"),
 ) -> None:
     """Replay event files through the whole pipeline into a store, then print the overview."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
@@ -29,7 +31,8 @@ def replay_cmd(
 
     with one_line_errors():
         config = pipeline_config(session_gap=session_gap, max_session_length=max_session_length,
-                                 allowed_lateness=allowed_lateness, abandon_after=abandon_after)
+                                 allowed_lateness=allowed_lateness, abandon_after=abandon_after,
+                                 loop_within=loop_within, loop_navigations=loop_navigations)
         store = open_store(store_dsn)
         try:
             total = stdin_or_files_size(files)

@@ -149,7 +149,7 @@ def _check_wire(wire: WireEvent, too_late: datetime) -> None:
     """The checks msgspec cannot express, on a decoded event of the batch."""
     if wire.ts >= too_late:
         raise ContractError(_IN_THE_FUTURE)
-    if wire.latency_ms is not None or wire.extra:
+    if wire.latency_ms is not None or wire.extra or wire.dead is not None:
         _check_values(wire)
 
 

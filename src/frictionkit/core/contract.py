@@ -66,6 +66,9 @@ class WireEvent(msgspec.Struct, forbid_unknown_fields=True, rename="camel", gc=F
     browser: Str256 | None = None
     latency_ms: Annotated[float, Meta(ge=0)] | None = None
     extra: Extra | None = None
+    # Click events only: the agent saw nothing respond to the click (a dead
+    # click, docs/semantics.md). Last field: derive_event_id depends on it.
+    dead: bool | None = None
 
 
 class BusEvent(WireEvent, forbid_unknown_fields=True, rename="camel"):
@@ -189,7 +192,14 @@ def _reason(err: Exception) -> str:
 def derive_event_id(wire: WireEvent) -> str:
     """A deterministic id from the event's content, for agents that send none:
     a retried batch then carries the same ids and is not counted twice."""
-    return hashlib.blake2b(_encoder.encode(wire), digest_size=16).hexdigest()
+    data = _encoder.encode(wire)
+    if wire.dead is None:
+        # Ids derived before `dead` existed must stay the same: drop its null.
+        # It follows `extra` (whose keys could be "dead" too), and only the
+        # server's string fields can come after it, so the last match is it.
+        cut = data.rfind(b',"dead":null')
+        data = data[:cut] + data[cut + len(b',"dead":null'):]
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def to_event(
@@ -225,6 +235,8 @@ def _checked_ts_ms(wire: WireEvent, now_ms: int | None, skew_ms: int) -> int:
 
 
 def _check_values(wire: WireEvent) -> None:
+    if wire.dead is not None and wire.event_type != "click":
+        raise ContractError(f"dead: only click events can be dead, not {wire.event_type}")
     if wire.latency_ms is not None and not math.isfinite(wire.latency_ms):
         raise ContractError("latencyMs must be a finite number")
     if wire.extra:
@@ -242,7 +254,7 @@ def _event(wire: WireEvent, ts_ms: int, received_at_ms: int | None, agent_id: st
         wire.event_id or derive_event_id(wire), wire.org_id, wire.product_id, wire.session_id, wire.user_hash,
         ts_ms, wire.event_type, wire.screen_id, wire.route, wire.device_type, wire.app_name, wire.element_type,
         wire.element_label_hash, wire.error_code, wire.os, wire.browser, wire.latency_ms, wire.extra or None,
-        received_at_ms, agent_id, sdk_version,
+        received_at_ms, agent_id, sdk_version, wire.dead,
     )
 
 
@@ -275,7 +287,7 @@ def decode_event_lines(lines: list[bytes], *, now_ms: int | None) -> tuple[list[
             ts_ms = datetime_to_ms(wire.ts)
             if latest_ms is not None and ts_ms > latest_ms:
                 raise ContractError(_IN_THE_FUTURE)
-            if wire.latency_ms is not None or wire.extra:
+            if wire.latency_ms is not None or wire.extra or wire.dead is not None:
                 _check_values(wire)
         except ContractError as err:
             errors.append((index, str(err)))
@@ -327,7 +339,7 @@ def decode_bus_message(value: bytes) -> list[Event]:
     events: list[Event] = []
     append = events.append
     for index, wire in enumerate(batch.events):
-        if wire.latency_ms is not None or wire.extra:
+        if wire.latency_ms is not None or wire.extra or wire.dead is not None:
             try:
                 _check_values(wire)
             except ContractError as err:

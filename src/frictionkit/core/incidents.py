@@ -26,6 +26,10 @@ class IncidentConfig(msgspec.Struct, frozen=True):
     backtrack_max_dwell_ms: int = 20 * SECOND_MS
     abandon_after_ms: int = 15 * MINUTE_MS
     error_click_window_ms: int = 1000
+    # A return to a screen seen at most this many arrivals ago (and at most
+    # this long after leaving it) is a loop; A->B->A is the backtrack's shape.
+    loop_max_navigations: int = 4
+    loop_max_duration_ms: int = 5 * MINUTE_MS
 
 
 def incident_id(incident_type: str, session: Session, first_event_id: str) -> str:
@@ -92,18 +96,56 @@ def detect_rage_clicks(session: Session, config: IncidentConfig) -> list[Inciden
     return out
 
 
-def detect_backtracks(session: Session, config: IncidentConfig) -> list[Incident]:
-    # Arrivals: the first navigation of each run of navigations to the same screen.
+def _arrivals(session: Session) -> list[Event]:
+    """The first navigation of each run of navigations to the same screen."""
     arrivals: list[Event] = []
     for ev in session.events:
         if ev.event_type == "navigation" and (not arrivals or arrivals[-1].screen_id != ev.screen_id):
             arrivals.append(ev)
+    return arrivals
+
+
+def detect_backtracks(session: Session, config: IncidentConfig) -> list[Incident]:
+    arrivals = _arrivals(session)
     out: list[Incident] = []
     for i in range(2, len(arrivals)):
         back, bounced, ret = arrivals[i - 2], arrivals[i - 1], arrivals[i]
         if ret.screen_id == back.screen_id and ret.ts_ms - bounced.ts_ms <= config.backtrack_max_dwell_ms:
             out.append(_incident(session, "backtrack", bounced, ret, bounced))
     return out
+
+
+def detect_loops(session: Session, config: IncidentConfig) -> list[Incident]:
+    """Returns to a screen left at most ``loop_max_navigations`` arrivals and
+    ``loop_max_duration_ms`` earlier, going through at least two other screens
+    (A->B->A is a backtrack's shape, never a loop).
+
+    Only the latest earlier visit of the screen is looked at, and loops do not
+    overlap: once a loop closes, the next one must leave from its return or
+    later, so going round A->B->C twice is two loops on A, not one per screen.
+    """
+    arrivals = _arrivals(session)
+    out: list[Incident] = []
+    last_seen: dict[str, int] = {}  # screen -> index of its latest arrival
+    floor = 0  # earliest arrival a new loop may start from
+    for i, ev in enumerate(arrivals):
+        j = last_seen.get(ev.screen_id)
+        last_seen[ev.screen_id] = i
+        if j is None or j < floor or not 3 <= i - j <= config.loop_max_navigations:
+            continue
+        left = arrivals[j + 1]  # the navigation that left the screen: the loop's start
+        if ev.ts_ms - left.ts_ms > config.loop_max_duration_ms:
+            continue
+        out.append(_incident(session, "loop", left, ev, arrivals[j]))
+        floor = i
+    return out
+
+
+def detect_dead_clicks(session: Session) -> list[Incident]:
+    """Clicks the browser agent marked dead (nothing responded to them; the
+    rule runs in the agent, which alone can see the page, see docs/semantics.md)."""
+    return [_incident(session, "dead_click", ev, ev, ev, click_count=1)
+            for ev in session.events if ev.event_type == "click" and ev.dead]
 
 
 def detect_abandoned_tasks(session: Session, runs: list[TaskRunSpan]) -> list[Incident]:
@@ -145,4 +187,6 @@ def detect_incidents(session: Session, runs: list[TaskRunSpan], config: Incident
         + detect_backtracks(session, config)
         + detect_abandoned_tasks(session, runs)
         + detect_error_clicks(session, config)
+        + detect_loops(session, config)
+        + detect_dead_clicks(session)
     )

@@ -8,7 +8,7 @@ import math
 import msgspec
 
 from .incidents import IncidentConfig, detect_incidents
-from .model import Event, Incident, Session, SessionFacts, SessionResult, SessionScreenFacts, TaskRun
+from .model import INCIDENT_TYPES, Event, Incident, Session, SessionFacts, SessionResult, SessionScreenFacts, TaskRun
 from .segment import session_segment
 from .tasks import TaskRunSpan, find_task_runs
 
@@ -22,6 +22,8 @@ class ScoreConfig(msgspec.Struct, frozen=True):
     weight_error_events: float = 1.0
     weight_tasks_abandoned: float = 1.5
     weight_tasks_failed: float = 1.0
+    weight_loops: float = 0.5
+    weight_dead_clicks: float = 0.5
     # efficiency = sigmoid(scale * (Q - offset)), Q = wc*C + wk*K + wn*N
     efficiency_scale: float = 4.0
     efficiency_offset: float = 0.5
@@ -36,7 +38,8 @@ def sigmoid(x: float) -> float:
 
 
 def frustration_score(
-    *, rage_clicks: int, backtracks: int, error_events: int, tasks_abandoned: int, tasks_failed: int, config: ScoreConfig
+    *, rage_clicks: int, backtracks: int, error_events: int, tasks_abandoned: int, tasks_failed: int, config: ScoreConfig,
+    loops: int = 0, dead_clicks: int = 0,
 ) -> float:
     r = (
         config.weight_rage_clicks * rage_clicks
@@ -44,6 +47,8 @@ def frustration_score(
         + config.weight_error_events * error_events
         + config.weight_tasks_abandoned * tasks_abandoned
         + config.weight_tasks_failed * tasks_failed
+        + config.weight_loops * loops
+        + config.weight_dead_clicks * dead_clicks
     )
     return sigmoid(config.frustration_scale * (r - config.frustration_offset))
 
@@ -128,6 +133,8 @@ def _screen_stats(
                 backtracks=by_type.get((screen_id, "backtrack"), 0),
                 abandoned_tasks=by_type.get((screen_id, "abandoned_task"), 0),
                 error_clicks=by_type.get((screen_id, "error_click"), 0),
+                loops=by_type.get((screen_id, "loop"), 0),
+                dead_clicks=by_type.get((screen_id, "dead_click"), 0),
                 frustration_score=frustration,
                 efficiency_score=efficiency,
                 version=version,
@@ -172,7 +179,7 @@ def process_session(session: Session, config: CoreConfig = CoreConfig()) -> Sess
     events = session.events
     spans = find_task_runs(events, config.incidents.abandon_after_ms)
     incidents = detect_incidents(session, spans, config.incidents)
-    counts = {"rage_click": 0, "backtrack": 0, "abandoned_task": 0, "error_click": 0}
+    counts = dict.fromkeys(INCIDENT_TYPES, 0)
     for inc in incidents:
         counts[inc.incident_type] += 1
     clicks = views = errors = switches = 0
@@ -199,6 +206,8 @@ def process_session(session: Session, config: CoreConfig = CoreConfig()) -> Sess
         tasks_abandoned=abandoned,
         tasks_failed=failed,
         config=config.scores,
+        loops=counts["loop"],
+        dead_clicks=counts["dead_click"],
     )
     efficiency = efficiency_score(
         tasks_started=started,
@@ -233,6 +242,8 @@ def process_session(session: Session, config: CoreConfig = CoreConfig()) -> Sess
         tasks_abandoned=abandoned,
         error_events=errors,
         error_clicks=counts["error_click"],
+        loops=counts["loop"],
+        dead_clicks=counts["dead_click"],
         frustration_score=frustration,
         efficiency_score=efficiency,
         entry_screen=first.screen_id,

@@ -15,7 +15,7 @@ SessionKey = tuple[str, str, str]  # (org_id, product_id, client session_id)
 
 EVENT_TYPES = ("click", "scroll", "input_meta", "navigation", "focus_change", "custom")
 DEVICE_TYPES = ("desktop", "mobile", "tablet")
-INCIDENT_TYPES = ("rage_click", "backtrack", "abandoned_task", "error_click")
+INCIDENT_TYPES = ("rage_click", "backtrack", "abandoned_task", "error_click", "loop", "dead_click")
 TASK_OUTCOMES = ("completed", "failed", "abandoned")
 
 
@@ -48,6 +48,7 @@ class Event(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     received_at_ms: int | None = None
     agent_id: str | None = None
     sdk_version: str | None = None
+    dead: bool | None = None  # click events: the agent saw nothing respond (docs/semantics.md)
 
     @property
     def key(self) -> SessionKey:
@@ -80,7 +81,7 @@ class Incident(msgspec.Struct, frozen=True, gc=False):
     ts_ms: int  # first event of the incident
     end_ts_ms: int  # last event of the incident
     first_event_id: str
-    click_count: int = 0  # rage_click: clicks in the burst
+    click_count: int = 0  # rage_click: clicks in the burst; dead_click: 1
     duration_ms: int = 0  # end_ts_ms - ts_ms
     task_name: str | None = None  # abandoned_task
 
@@ -109,6 +110,8 @@ class SessionFacts(msgspec.Struct, frozen=True, gc=False):
     tasks_abandoned: int
     error_events: int
     error_clicks: int
+    loops: int
+    dead_clicks: int
     frustration_score: float
     efficiency_score: float
     entry_screen: str
@@ -141,6 +144,8 @@ class SessionScreenFacts(msgspec.Struct, frozen=True, gc=False):
     backtracks: int
     abandoned_tasks: int
     error_clicks: int
+    loops: int
+    dead_clicks: int
     frustration_score: float  # the session's, denormalised for hotspot queries
     efficiency_score: float
     version: int

@@ -76,6 +76,9 @@ def hotspot_item(row: dict[str, Any]) -> dict[str, Any]:
         "backtracks": int(row["backtracks"]),
         "errors": int(row["errors"]),
         "abandonedTasks": int(row["abandoned_tasks"]),
+        "loops": int(row["loops"]),
+        "deadClicks": int(row["dead_clicks"]),
+        "deadClickRate": row["dead_click_sessions"] / n,
         "impactSessions": int(row["impact_sessions"]),
     }
 
@@ -120,6 +123,8 @@ def overview(store: Store, q: InsightQuery) -> dict[str, Any]:
             "backtrack": int(t["backtracks"]),
             "abandonedTask": int(t["tasks_abandoned"]),
             "errorClick": int(t["error_clicks"]),
+            "loop": int(t["loops"]),
+            "deadClick": int(t["dead_clicks"]),
         },
         "tasks": {
             "started": started,

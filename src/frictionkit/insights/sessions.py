@@ -22,7 +22,7 @@ MAX_PAGE = 500
 _SESSION_FIELDS = (
     "session_id", "client_session_id", "user_hash", "duration_ms", "event_count", "click_count", "screen_views",
     "unique_screens", "rage_clicks", "backtracks", "context_switches", "tasks_started", "tasks_completed",
-    "tasks_failed", "tasks_abandoned", "error_events", "error_clicks", "frustration_score", "efficiency_score",
+    "tasks_failed", "tasks_abandoned", "error_events", "error_clicks", "loops", "dead_clicks", "frustration_score", "efficiency_score",
     "entry_screen", "exit_screen", "device_type", "browser", "os", "app_name", "app_version",
 )
 
@@ -41,7 +41,7 @@ def session_item(row: dict[str, Any]) -> dict[str, Any]:
     item["endTs"] = format_ts_ms(int(row["end_ts_ms"]))
     for k in ("durationMs", "eventCount", "clickCount", "screenViews", "uniqueScreens", "rageClicks", "backtracks",
               "contextSwitches", "tasksStarted", "tasksCompleted", "tasksFailed", "tasksAbandoned", "errorEvents",
-              "errorClicks"):
+              "errorClicks", "loops", "deadClicks"):
         item[k] = int(item[k])
     item["frustrationScore"] = float(item["frustrationScore"])
     item["efficiencyScore"] = float(item["efficiencyScore"])
@@ -86,7 +86,8 @@ def event_item(ev: Event) -> dict[str, Any]:
         "route": ev.route,
     }
     for key, value in (("elementType", ev.element_type), ("elementLabelHash", ev.element_label_hash),
-                       ("errorCode", ev.error_code), ("latencyMs", ev.latency_ms), ("extra", ev.extra)):
+                       ("errorCode", ev.error_code), ("latencyMs", ev.latency_ms), ("extra", ev.extra),
+                       ("dead", ev.dead)):
         if value is not None:
             item[key] = value
     return item

@@ -32,6 +32,8 @@ def pipeline_config(
     max_session_length: str | None = None,
     allowed_lateness: str | None = None,
     abandon_after: str | None = None,
+    loop_within: str | None = None,
+    loop_navigations: int | None = None,
 ) -> PipelineConfig:
     """The default configuration with the given durations replaced."""
     sessionizer = SessionizerConfig()
@@ -44,9 +46,17 @@ def pipeline_config(
         changes["allowed_lateness_ms"] = parse_duration_ms(allowed_lateness, name="--allowed-lateness")
     if changes:
         sessionizer = SessionizerConfig(**{**_fields(sessionizer), **changes})
-    incidents = IncidentConfig()
+    incident_changes: dict = {}
     if abandon_after is not None:
-        incidents = IncidentConfig(**{**_fields(incidents), "abandon_after_ms": parse_duration_ms(abandon_after, name="--abandon-after")})
+        incident_changes["abandon_after_ms"] = parse_duration_ms(abandon_after, name="--abandon-after")
+    if loop_within is not None:
+        incident_changes["loop_max_duration_ms"] = parse_duration_ms(loop_within, name="--loop-within")
+    if loop_navigations is not None:
+        if loop_navigations < 3:
+            # Fewer than 3 arrivals cannot hold a loop (A->B->A is a backtrack).
+            raise ValueError(f"--loop-navigations: {loop_navigations} is below 3, the shortest loop (A->B->C->A)")
+        incident_changes["loop_max_navigations"] = loop_navigations
+    incidents = IncidentConfig(**{**_fields(IncidentConfig()), **incident_changes})
     return PipelineConfig(sessionizer=sessionizer, core=CoreConfig(incidents=incidents))
 
 

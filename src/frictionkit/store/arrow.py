@@ -42,6 +42,7 @@ EVENT_COLUMNS = [
     ("received_at", TS),
     ("agent_id", pa.string()),
     ("sdk_version", pa.string()),
+    ("dead", pa.bool_()),
 ]
 
 
@@ -72,6 +73,7 @@ def events_table(events: list[Event]) -> pa.Table:
             "received_at": pa.array([e.received_at_ms for e in events], TS),
             "agent_id": pa.array([e.agent_id for e in events], pa.string()),
             "sdk_version": pa.array([e.sdk_version for e in events], pa.string()),
+            "dead": pa.array([e.dead for e in events], pa.bool_()),
         }
     )
 
@@ -80,13 +82,14 @@ def event_from_row(row: tuple) -> Event:
     """Inverse of ``events_table`` for a row selected as EVENT_COLUMNS with
     ``ts`` and ``received_at`` as epoch milliseconds."""
     (org, product, session, event_id, user, ts_ms, etype, screen, route, device, app, el_type, el_hash, err, os_,
-     browser, latency, extra, received, agent, sdk) = row
+     browser, latency, extra, received, agent, sdk, dead) = row
     return Event(
         event_id=event_id, org_id=org, product_id=product, session_id=session, user_hash=user, ts_ms=int(ts_ms),
         event_type=etype, screen_id=screen, route=route, device_type=device, app_name=app, element_type=el_type,
         element_label_hash=el_hash, error_code=err, os=os_, browser=browser, latency_ms=latency,
         extra=_json_decode.decode(extra) if extra else None,
         received_at_ms=int(received) if received is not None else None, agent_id=agent, sdk_version=sdk,
+        dead=bool(dead) if dead is not None else None,
     )
 
 

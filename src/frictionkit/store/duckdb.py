@@ -23,7 +23,7 @@ _EVENT_SELECT = ", ".join(
 # events_raw's columns from a JSON array of core Events (store.eventsjson):
 # the JSON field of each column, its type there, and the column's expression.
 _JSON_FIELDS = {"ts": ("ts_ms", "BIGINT"), "received_at": ("received_at_ms", "BIGINT"),
-                "latency_ms": ("latency_ms", "DOUBLE"), "extra": ("extra", "JSON")}
+                "latency_ms": ("latency_ms", "DOUBLE"), "extra": ("extra", "JSON"), "dead": ("dead", "BOOLEAN")}
 _JSON_COLUMNS = "{" + ", ".join(
     "'{}': '{}'".format(*_JSON_FIELDS.get(name, (name, "VARCHAR"))) for name, _ in EVENT_COLUMNS
 ) + "}"

@@ -121,7 +121,8 @@ def rollup(store: Any, day: date, *, k: int = DEFAULT_K, min_sessions: int = DEF
 def read_hotspot_rollup(store: Any, day: date) -> list[dict[str, Any]]:
     """The day's fact_screen_hotspots rows (summed: SummingMergeTree may hold unmerged parts)."""
     sums = ("sessions, impact_sessions, rage_sessions, dropoff_sessions, views, dwell_ms, clicks, errors, rage_clicks, "
-            "backtracks, abandoned_tasks, error_clicks, frustration_sum, efficiency_sum").split(", ")
+            "backtracks, abandoned_tasks, error_clicks, loops, dead_clicks, dead_click_sessions, frustration_sum, "
+            "efficiency_sum").split(", ")
     select = ", ".join(f"sum({c}) AS {c}_total" for c in sums)
     tail = " GROUP BY org_id, product_id, screen_id ORDER BY org_id, product_id, screen_id"
     if store.engine == "duckdb":

@@ -9,6 +9,8 @@ SELECT
     sum(backtracks)              AS backtracks,
     sum(tasks_abandoned)         AS tasks_abandoned,
     sum(error_clicks)            AS error_clicks,
+    sum(loops)                   AS loops,
+    sum(dead_clicks)             AS dead_clicks,
     sum(tasks_started)           AS tasks_started,
     sum(tasks_completed)         AS tasks_completed,
     sum(tasks_failed)            AS tasks_failed

@@ -6,7 +6,7 @@ SELECT
     screen_id,
     min(route)                                                              AS route,
     count()                                                                 AS sessions,
-    countIf(rage_clicks + backtracks + abandoned_tasks + error_clicks + errors > 0) AS impact_sessions,
+    countIf(rage_clicks + backtracks + abandoned_tasks + error_clicks + loops + dead_clicks + errors > 0) AS impact_sessions,
     sum(frustration_score)                                                  AS frustration_sum,
     sum(efficiency_score)                                                   AS efficiency_sum,
     countIf(rage_clicks > 0)                                                AS rage_sessions,
@@ -17,7 +17,10 @@ SELECT
     sum(backtracks)                                                         AS backtracks,
     sum(errors)                                                             AS errors,
     sum(abandoned_tasks)                                                    AS abandoned_tasks,
-    sum(error_clicks)                                                       AS error_clicks
+    sum(error_clicks)                                                       AS error_clicks,
+    sum(loops)                                                              AS loops,
+    sum(dead_clicks)                                                        AS dead_clicks,
+    countIf(dead_clicks > 0)                                                AS dead_click_sessions
 FROM fact_session_screens FINAL
 WHERE org_id = {org:String} AND product_id = {product:String}
   AND session_start_ts >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')

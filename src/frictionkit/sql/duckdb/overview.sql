@@ -8,6 +8,8 @@ SELECT
     coalesce(sum(backtracks), 0)          AS backtracks,
     coalesce(sum(tasks_abandoned), 0)     AS tasks_abandoned,
     coalesce(sum(error_clicks), 0)        AS error_clicks,
+    coalesce(sum(loops), 0)               AS loops,
+    coalesce(sum(dead_clicks), 0)         AS dead_clicks,
     coalesce(sum(tasks_started), 0)       AS tasks_started,
     coalesce(sum(tasks_completed), 0)     AS tasks_completed,
     coalesce(sum(tasks_failed), 0)        AS tasks_failed

@@ -4,7 +4,7 @@ SELECT
     screen_id,
     min(route)                                                         AS route,
     count(*)                                                           AS sessions,
-    count(*) FILTER (WHERE rage_clicks + backtracks + abandoned_tasks + error_clicks + errors > 0) AS impact_sessions,
+    count(*) FILTER (WHERE rage_clicks + backtracks + abandoned_tasks + error_clicks + loops + dead_clicks + errors > 0) AS impact_sessions,
     sum(frustration_score)                                             AS frustration_sum,
     sum(efficiency_score)                                              AS efficiency_sum,
     count(*) FILTER (WHERE rage_clicks > 0)                            AS rage_sessions,
@@ -15,7 +15,10 @@ SELECT
     sum(backtracks)                                                    AS backtracks,
     sum(errors)                                                        AS errors,
     sum(abandoned_tasks)                                               AS abandoned_tasks,
-    sum(error_clicks)                                                  AS error_clicks
+    sum(error_clicks)                                                  AS error_clicks,
+    sum(loops)                                                         AS loops,
+    sum(dead_clicks)                                                   AS dead_clicks,
+    count(*) FILTER (WHERE dead_clicks > 0)                            AS dead_click_sessions
 FROM fact_session_screens
 WHERE org_id = $org AND product_id = $product
   AND session_start_ts >= make_timestamp($from_ms * 1000) AND session_start_ts < make_timestamp($to_ms * 1000)

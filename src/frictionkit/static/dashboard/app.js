@@ -238,7 +238,9 @@
       { key: "rage", label: "rage clicks", n: h.rageClicks || 0 },
       { key: "backtrack", label: "backtracks", n: h.backtracks || 0 },
       { key: "error", label: "error events", n: h.errors || 0 },  // every error reported, not the clicks on errors (incidents)
-      { key: "dropoff", label: "drop-offs", n: h.abandonedTasks || 0 }
+      { key: "dropoff", label: "drop-offs", n: h.abandonedTasks || 0 },
+      { key: "loop", label: "loops", n: h.loops || 0 },
+      { key: "dead", label: "dead clicks", n: h.deadClicks || 0 }
     ].filter(function (s) { return s.n > 0; });
     list.sort(function (a, b) { return b.n - a.n; });
     return list;
@@ -376,7 +378,9 @@
           kpi("Abandoned tasks", int(cur.incidents.abandonedTask), trend(cur.incidents.abandonedTask, P(function (p) { return p.incidents.abandonedTask; }), "down", "count"), "abandonedTask"),
           // clicks an error followed (an incident), not the error events the hotspots count: the
           // labels differ everywhere ("clicks on errors" / "error events") so 0 next to 16 reads right
-          kpi("Clicks on errors", int(cur.incidents.errorClick), trend(cur.incidents.errorClick, P(function (p) { return p.incidents.errorClick; }), "down", "count"), "errorClick")
+          kpi("Clicks on errors", int(cur.incidents.errorClick), trend(cur.incidents.errorClick, P(function (p) { return p.incidents.errorClick; }), "down", "count"), "errorClick"),
+          kpi("Loops", int(cur.incidents.loop), trend(cur.incidents.loop, P(function (p) { return p.incidents.loop; }), "down", "count"), "loop"),
+          kpi("Dead clicks", int(cur.incidents.deadClick), trend(cur.incidents.deadClick, P(function (p) { return p.incidents.deadClick; }), "down", "count"), "deadClick")
         ));
         append(view, notesCard(cur.notes));
         var byScreen = {};
@@ -396,8 +400,8 @@
           el("section", { class: "card", "aria-labelledby": "top-h" }, el("h2", { id: "top-h", text: "Top hotspots" }), list,
             el("p", {}, el("a", { href: href("hotspots"), text: "All hotspots →" }))),
           el("section", { class: "card", "aria-labelledby": "inc-h" }, el("h2", { id: "inc-h", text: "Incidents by type" }), chartBox)));
-        var names = ["Rage clicks", "Backtracks", "Abandoned tasks", "Clicks on errors"];
-        var keys = ["rageClick", "backtrack", "abandonedTask", "errorClick"];
+        var names = ["Rage clicks", "Backtracks", "Abandoned tasks", "Clicks on errors", "Loops", "Dead clicks"];
+        var keys = ["rageClick", "backtrack", "abandonedTask", "errorClick", "loop", "deadClick"];
         var data = [{ type: "bar", name: "this window", x: names, y: keys.map(function (k) { return cur.incidents[k]; }), marker: { color: "#1f5fbf" } }];
         if (prev) data.push({ type: "bar", name: "previous window", x: names, y: keys.map(function (k) { return prev.incidents[k]; }), marker: { color: "#9fb7dc" } });
         // automargin: the category names get the room they need below the bars instead of being cut
@@ -432,6 +436,7 @@
           cell: function (r) { return pct(r.sessions ? r.impactSessions / r.sessions : null); } },
         { key: "friction", label: "Friction", num: true, value: function (r) { return r.avgFriction; }, cell: function (r) { return score(r.avgFriction); } },
         { key: "rage", label: "Rage-click rate", num: true, value: function (r) { return r.rageClickRate; }, cell: function (r) { return pct(r.rageClickRate); } },
+        { key: "dead", label: "Dead-click rate", num: true, hideNarrow: true, value: function (r) { return r.deadClickRate; }, cell: function (r) { return pct(r.deadClickRate); } },
         { key: "dropoff", label: "Dropoff rate", num: true, value: function (r) { return r.dropoffRate; }, cell: function (r) { return pct(r.dropoffRate); } },
         { key: "time", label: "Time spent", num: true, hideNarrow: true, value: function (r) { return r.avgTimeSpentMs; }, cell: function (r) { return dur(r.avgTimeSpentMs); } },
         { key: "symptoms", label: "Symptoms", value: function (r) { return r.impactSessions; }, cell: function (r) { return chips(symptoms(r), 4); } }
@@ -470,11 +475,12 @@
           { key: "user", label: "User", hideNarrow: true, value: function (r) { return r.userHash; }, cell: function (r) { return el("span", { class: "screen", text: r.userHash }); } },
           { key: "dur", label: "Duration", num: true, value: function (r) { return r.durationMs; }, cell: function (r) { return dur(r.durationMs); } },
           { key: "clicks", label: "Clicks", num: true, hideNarrow: true, value: function (r) { return r.clickCount; } },
-          { key: "inc", label: "Incidents", value: function (r) { return r.rageClicks + r.backtracks + r.tasksAbandoned + r.errorClicks; },
+          { key: "inc", label: "Incidents", value: function (r) { return r.rageClicks + r.backtracks + r.tasksAbandoned + r.errorClicks + r.loops + r.deadClicks; },
             cell: function (r) {
               return chips([{ key: "rage", label: "rage", n: r.rageClicks }, { key: "backtrack", label: "backtrack", n: r.backtracks },
                 { key: "dropoff", label: "abandoned", n: r.tasksAbandoned }, { key: "error", label: "clicks on errors", n: r.errorClicks },
-                { key: "error", label: "error events", n: r.errorEvents }].filter(function (s) { return s.n > 0; }), 5);
+                { key: "loop", label: "loop", n: r.loops }, { key: "dead", label: "dead click", n: r.deadClicks },
+                { key: "error", label: "error events", n: r.errorEvents }].filter(function (s) { return s.n > 0; }), 7);
             } },
           { key: "fr", label: "Frustration", num: true, value: function (r) { return r.frustrationScore; }, cell: function (r) { return score(r.frustrationScore); } }
         ], rows, { sortKey: "start", sortDir: "desc", onRow: function (r) { go("session", { id: r.sessionId }); } }));
@@ -537,7 +543,8 @@
         else if (e.extra && e.extra.state) detail.push(e.extra.state);
         return { ts: e.ts, kind: e.errorCode ? ERROR_EVENT : e.eventType, screen: e.screenId, detail: detail.join(" · "), incident: false };
       }).concat(res.incidents.map(function (i) {
-        var d = i.type === "rage_click" ? i.clickCount + " clicks in " + dur(i.durationMs) : i.taskName ? "task " + i.taskName : "";
+        var d = i.type === "rage_click" ? i.clickCount + " clicks in " + dur(i.durationMs) : i.taskName ? "task " + i.taskName :
+          i.type === "loop" ? "back after " + dur(i.durationMs) : "";
         return { ts: i.ts, kind: i.type, screen: i.screenId, detail: d, incident: true };
       }));
       rows.sort(function (a, b) { return a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : (a.incident ? 1 : 0) - (b.incident ? 1 : 0); });

@@ -1,7 +1,8 @@
 /* frictionkit browser agent v1. Load with one tag (docs/dashboard.md):
    <script src="https://fk.example/sdk.js" data-key="INGEST_KEY" data-org="acme" data-product="crm" defer></script>
    Sends clicks (element type + a hash of its label, never its text), navigation, focus changes, errors and
-   task markers to /v1/events/batch. Never reads input values or page text; [data-fk-ignore] opts out. */
+   task markers to /v1/events/batch. Never reads input values or page text; [data-fk-ignore] opts out.
+   A click nothing answers is sent with dead: true. */
 (function (w, d) {
   "use strict";
   if (w.frictionkit && w.frictionkit.version) return;
@@ -48,11 +49,15 @@
     var coarse = w.matchMedia && matchMedia("(pointer: coarse)").matches, wd = w.innerWidth || 1024;
     return coarse ? (wd < 768 ? "mobile" : "tablet") : "desktop";
   }
-  function push(type, f) {
+  function make(type, f) {
     var e = { eventId: "", orgId: c.org, productId: c.product, sessionId: sid(), userHash: uid,
       ts: new Date().toISOString(), eventType: type, screenId: screen(), route: route(), deviceType: device() };
     e.eventId = (e.sessionId.slice(0, 36) + "-" + Date.now().toString(36) + "-" + (seq++)).slice(0, 64);
     for (var k in f) if (f[k] != null) e[k] = f[k];
+    return e;
+  }
+  function push(type, f) { enqueue(make(type, f)); }
+  function enqueue(e) {
     q.push(e);
     if (q.length > MAX) q.splice(0, q.length - MAX);
     if (q.length >= 20) flush(); else if (!timer) timer = setTimeout(flush, EVERY);
@@ -94,16 +99,43 @@
     if (!t && /^(BUTTON|A|SUMMARY|LABEL|OPTION)$/.test(tag) || !t && el.getAttribute("role")) t = el.textContent;
     return (t || "").replace(/\s+/g, " ").trim().slice(0, 200);
   }
+  // Dead clicks (docs/semantics.md): a click waits in `held` for a sign of life: a DOM change within 2.5 s,
+  // a scroll or text selection within 100 ms, a navigation, hide or focus move within 1 s. None: dead: true.
+  var held = [], mo = 0, downAt = 0, selAt = 0;
+  function some() { var g = w.getSelection && getSelection(); return g && !g.isCollapsed; } // never its text
+  function settle(p, dead) {
+    var i = held.indexOf(p);
+    if (i < 0) return;
+    held.splice(i, 1); clearTimeout(p.t);
+    if (dead) p.e.dead = true;
+    enqueue(p.e);
+    if (!held.length && mo) { mo.disconnect(); mo = 0; }
+  }
+  function life(ms) { var t = performance.now(); held.slice().forEach(function (p) { if (t - p.at <= ms) settle(p); }); }
+  d.addEventListener("mousedown", function () { downAt = performance.now(); }, true);
+  d.addEventListener("scroll", function () { life(100); }, true); // capture: element scrolls too
+  d.addEventListener("selectionchange", function () { if (some()) { selAt = performance.now(); life(100); } });
+  d.addEventListener("focusin", function () { life(1000); }, true); // after the click: the app moved focus
   d.addEventListener("click", function (ev) {
     var t = ev.target && ev.target.closest ? ev.target : ev.target && ev.target.parentElement;
     if (!t || t.closest("[data-fk-ignore]")) return;
     var el = t.closest("a,button,input,select,textarea,summary,label,[role],[data-fk-label],[onclick]") || t;
     var lb = label(el);
-    push("click", { elementType: (el.getAttribute("role") || el.tagName.toLowerCase()).slice(0, 256),
+    var e = make("click", { elementType: (el.getAttribute("role") || el.tagName.toLowerCase()).slice(0, 256),
       elementLabelHash: lb ? hash(lb) : null });
+    // Links, form inputs and modifier keys act where the page cannot show it: sent without a verdict.
+    if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey || t.isContentEditable ||
+        t.closest("a[href],input,select,textarea,option,label") || some() && selAt >= downAt) return enqueue(e);
+    var p = { e: e, at: performance.now() };
+    held.push(p); p.t = setTimeout(function () { settle(p, 1); }, 2500);
+    if (!mo && w.MutationObserver) { // only while a click waits
+      mo = new MutationObserver(function () { life(2500); });
+      mo.observe(d.documentElement, { childList: true, subtree: true, attributes: true, characterData: true });
+    }
   }, true);
   var last = "";
   function nav(how) {
+    life(1000);
     setTimeout(function () { // after the app has rendered the new screen
       var k = screen() + " " + route();
       if (k !== last) { last = k; push("navigation", { extra: { how: how } }); }
@@ -120,12 +152,16 @@
     if (leaving === !!away) return; // hidden + blur of one tab switch count once
     away = leaving; push("focus_change", { extra: { state: state } });
   }
-  w.addEventListener("blur", function () { focus("blur"); });
+  w.addEventListener("blur", function () { life(1000); focus("blur"); });
   w.addEventListener("focus", function () { focus("focus"); });
   d.addEventListener("visibilitychange", function () {
-    if (d.visibilityState === "hidden") { focus("hidden"); beacon(); } else focus("focus");
+    if (d.visibilityState === "hidden") { life(1000); focus("hidden"); beacon(); } else focus("focus");
   });
-  w.addEventListener("pagehide", beacon);
+  w.addEventListener("pagehide", function () {
+    life(1000); // the page goes: nothing can answer the older clicks now
+    held.slice().forEach(function (p) { settle(p, 1); });
+    beacon();
+  });
   w.addEventListener("error", function (e) {
     if (e.error === undefined && e.target && e.target !== w) return; // a resource failed to load, not a script
     push("custom", { errorCode: String((e.error && e.error.name) || "Error").slice(0, 200), extra: { kind: "error" } });
