@@ -53,7 +53,7 @@ def _json(*args):
 def store_dsn(request, tmp_path):
     if request.param == "chdb":
         pytest.importorskip("chdb")
-        return f"chdb://{tmp_path}/ch"
+        return f"chdb:///{tmp_path}/ch"
     return f"duckdb:///{tmp_path}/s.duckdb"
 
 
