@@ -200,5 +200,7 @@ def install(app: FastAPI) -> None:
             # With and without the trailing slash: a redirect would cost the SDK a round trip (or its body).
             for variant in (path, path.rstrip("/")):
                 app.add_api_route(variant, route(cap), methods=["POST"], tags=["posthog"], summary=summary,
+                                  operation_id="posthog_" + variant.strip("/").replace("/", "_") + (
+                                      "" if variant == path else "_"),
                                   openapi_extra=_BODY_DOC, include_in_schema=variant == path)
     install_flags(app)

@@ -79,12 +79,19 @@ async def _array_config_js(request: Request) -> Response:
     return Response(script, media_type="application/javascript", headers=_NO_STORE)
 
 
+_TOKEN_PARAM = {"parameters": [{"name": "token", "in": "path", "required": True, "description": "the project token",
+                                 "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,200}$"}}]}
+
+
 def install(app: FastAPI) -> None:
     for path in ("/flags/", "/flags", "/decide/", "/decide"):
-        app.add_api_route(path, _flags, methods=["GET", "POST"], tags=["posthog"],
-                          summary="PostHog flags/decide: no feature flags, remote config as in /array/{token}/config",
-                          include_in_schema=path.endswith("/"))
+        for method in ("GET", "POST"):
+            app.add_api_route(path, _flags, methods=[method], tags=["posthog"],
+                              operation_id=f"posthog_{path.strip('/')}_{method.lower()}{'' if path.endswith('/') else '_'}",
+                              summary="PostHog flags/decide: no feature flags; the remote config",
+                              include_in_schema=path.endswith("/"))
     app.add_api_route("/array/{token}/config", _array_config, methods=["GET"], tags=["posthog"],
-                      summary="PostHog remote config: nothing enabled but autocapture and gzip")
+                      summary="PostHog remote config: nothing enabled but autocapture and gzip",
+                      openapi_extra=_TOKEN_PARAM)
     app.add_api_route("/array/{token}/config.js", _array_config_js, methods=["GET"], tags=["posthog"],
-                      summary="PostHog remote config as the script posthog-js loads")
+                      summary="PostHog remote config as the script posthog-js loads", openapi_extra=_TOKEN_PARAM)

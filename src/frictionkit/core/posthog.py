@@ -13,6 +13,7 @@ messages and stacks, element texts) never leaves this function.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from .posthog_wire import event_token
 
 AGENT_PREFIX = "posthog-"
 MAX_DROPPED_GROUPS = 50  # distinct (event, reason) pairs listed in a response; the rest are summed under "…"
+MAX_TS_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant RFC 3339 can write
 _DEVICE_TYPES = {"desktop": "desktop", "mobile": "mobile", "tablet": "tablet"}
 
 # Why an event is not used. Keys are PostHog event names; anything else is a custom event.
@@ -149,14 +151,17 @@ def _ts_ms(ev: dict[str, Any], received_at_ms: int, sent_at_ms: int | None) -> i
     (ms before sending) wins; else ``timestamp`` moved by the client's clock
     error (``received_at - sent_at``); else the receive time."""
     offset = ev.get("offset")
-    if isinstance(offset, (int, float)) and not isinstance(offset, bool) and offset >= 0:
-        return received_at_ms - int(offset)
-    stamp = ev.get("timestamp")
-    if not isinstance(stamp, str) or not stamp:
-        return received_at_ms
-    ts_ms = parse_ts_ms(stamp)
-    if sent_at_ms is not None and abs(received_at_ms - sent_at_ms) > SKEW_CORRECTION_THRESHOLD_MS:
-        ts_ms += received_at_ms - sent_at_ms
+    if isinstance(offset, (int, float)) and not isinstance(offset, bool) and math.isfinite(offset) and offset >= 0:
+        ts_ms = received_at_ms - int(min(offset, received_at_ms))
+    else:
+        stamp = ev.get("timestamp")
+        if not isinstance(stamp, str) or not stamp:
+            return received_at_ms
+        ts_ms = parse_ts_ms(stamp)
+        if sent_at_ms is not None and abs(received_at_ms - sent_at_ms) > SKEW_CORRECTION_THRESHOLD_MS:
+            ts_ms += received_at_ms - sent_at_ms
+    if not 0 <= ts_ms <= MAX_TS_MS:
+        raise ContractError("timestamp: outside the years 1970-9999 after clock-skew correction")
     return ts_ms
 
 
