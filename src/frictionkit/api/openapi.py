@@ -80,8 +80,8 @@ POSTHOG_CODES = {  # docs/posthog.md: the SDK drops a batch on 4xx and retries o
     "408": "the body did not arrive in time",
     "413": "body too large (2 MiB; 20 MiB on /batch/), or too large decompressed",
     "415": "unsupported Content-Encoding",
-    "429": "rate limit exceeded for this project token",
-    "503": "bus or store unavailable, or the server is overloaded: nothing acknowledged, the SDK retries",
+    "503": "bus or store unavailable, the server overloaded, or the token's rate limit exceeded: nothing "
+           "acknowledged, the SDK retries after Retry-After",
 }
 READ_CODES = {
     "400": "a missing or bad parameter (named in param)",

@@ -138,7 +138,8 @@ class Capture:
             return _fail(401, "missing or unknown project token (map it to an org and product: docs/posthog.md)")
         wait = state.limiter.take(key.name, len(body.events))
         if wait:
-            return _fail(429, "rate limit exceeded for this project token", {"Retry-After": str(wait)})
+            # 503, not our batch route's 429: posthog-js drops a batch on any 4xx and retries 5xx.
+            return _fail(503, "rate limit exceeded for this project token", {"Retry-After": str(wait)})
         received_at_ms = int(settings.clock() * 1000)
         mapped = map_events(body.events, project=_project(key, settings.posthog_salt), token=body.token or "",
                             received_at_ms=received_at_ms, sent_at_ms=body.sent_at_ms, alias=self.alias)
