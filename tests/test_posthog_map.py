@@ -186,3 +186,28 @@ def test_element_chain_parsing_handles_quotes_and_semicolons_in_text():
     assert first_element(chain) == {"tag": "a", "id": "go", "classes": "active nav", "text": 'Say "hi"; then go'}
     assert first_element("") is None
     assert screen_of("/") == "/" and screen_of("/app/orders/12/?q=1") == "app/orders/12"
+
+
+def test_older_elements_list_screens_and_change_events():
+    base = {"distinct_id": 42, "timestamp": "2026-12-03T07:00:10.000Z"}
+    events = [
+        {**base, "event": "$autocapture", "properties": {"$session_id": "s", "$event_type": "click", "$pathname": "/x",
+                                                          "$elements": [{"tag_name": "A", "attr__id": "go", "classes": ["nav"],
+                                                                         "$el_text": "Go"}, {"tag_name": "div"}]}},
+        {**base, "event": "$autocapture", "properties": {"$session_id": "s", "$event_type": "change", "$pathname": "/x",
+                                                          "$elements_chain": 'input.q:attr__id="q"nth-child="1"',
+                                                          "$input_value": "typed secret"}},
+        {**base, "event": "$autocapture", "properties": {"$session_id": "s", "$event_type": "submit"}},
+        {**base, "event": "$screen", "properties": {"$session_id": "s", "$screen_name": "Checkout",
+                                                     "$device_type": "Mobile", "$current_url": "app://x"}},
+    ]
+    m = map_events(events, project=PROJECT, token=TOKEN, received_at_ms=parse_ts_ms("2026-12-03T07:00:11Z"),
+                   sent_at_ms=None)
+    click, change, screen = m.batch["events"]
+    assert click["elementLabelHash"] == element_hash({"tag": "a", "id": "go", "classes": "nav", "text": "Go"})
+    assert (change["eventType"], change["elementType"]) == ("input_meta", "input")
+    assert "typed secret" not in json.dumps(m.batch)
+    assert (screen["eventType"], screen["screenId"], screen["route"], screen["deviceType"]) == (
+        "navigation", "Checkout", "Checkout", "mobile")
+    assert click["userHash"] == user_hash("42", PROJECT.user_salt)  # a numeric distinct_id
+    assert [d["event"] for d in m.dropped_summary()] == ["$autocapture"]
