@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import parse_qs
 
@@ -46,7 +46,6 @@ class CaptureBody:
     events: list[Any]  # each should be an object; anything else is rejected by the mapping, with its index
     sent_at_ms: int | None = None
     historical: bool = False  # /batch/ with historical_migration: PostHog's import path, same mapping here
-    notes: list[str] = field(default_factory=list)
 
 
 def decode_capture(body: bytes, *, content_type: str, content_encoding: str, query: Mapping[str, str],
