@@ -163,6 +163,9 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type", "Content-Encoding"])
     app.include_router(ingest_router)
+    from .posthog import install as install_posthog
+
+    install_posthog(app)  # POST /e/, /batch/, ... and posthog-js's start-up calls: docs/posthog.md
     app.include_router(read_router)
     app.add_api_route("/health", _health, methods=["GET"], tags=["health"], summary="Bus and store status")
     from .dashboard import mount as mount_dashboard

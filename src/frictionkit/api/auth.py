@@ -37,6 +37,7 @@ class ApiKey:
     digest: bytes
     orgs: frozenset[str] | None  # None: every org
     scopes: frozenset[str]
+    product: str | None = None  # set: a PostHog project token, writing to this product of its one org
 
     def permits_org(self, org_id: str) -> bool:
         return self.orgs is None or org_id in self.orgs
@@ -101,12 +102,34 @@ def parse_api_keys(text: str) -> list[ApiKey]:
             continue
         where = f"API_KEYS entry {number}"
         parts = entry.split(":")
+        if parts[0] == "posthog":
+            keys.append(_project_token(parts[1:], number))
+            continue
         if len(parts) > 3 or not parts[0]:
             raise KeyConfigError(f"{where}: expected key, key:org or key:org:scopes")
         orgs = _orgs(parts[1] if len(parts) > 1 else None, where)
         scopes = _scopes(parts[2] if len(parts) > 2 else None, where)
         keys.append(ApiKey(name=f"env#{number}", digest=digest(parts[0]), orgs=orgs, scopes=scopes))
     return keys
+
+
+def _project_token(parts: list[str], number: int) -> ApiKey:
+    if len(parts) != 3 or not all(p.strip() for p in parts):
+        raise KeyConfigError(f"API_KEYS entry {number}: expected posthog:TOKEN:ORG:PRODUCT")
+    token, org, product = (p.strip() for p in parts)
+    return ApiKey(name=f"posthog#{number}", digest=digest(token), orgs=frozenset({org}), scopes=frozenset({"ingest"}),
+                  product=product)
+
+
+def _file_project_token(entry: dict, where: str, number: int, key_digest: bytes) -> ApiKey:
+    unknown = set(entry) - {"posthog_token", "sha256", "org", "product", "name"}
+    if unknown:
+        raise KeyConfigError(f"{where}: unknown field {sorted(unknown)[0]!r} for a PostHog project token")
+    org, product = entry.get("org"), entry.get("product")
+    if not (isinstance(org, str) and org.strip() and isinstance(product, str) and product.strip()):
+        raise KeyConfigError(f"{where}: a PostHog project token needs 'org' and 'product'")
+    return ApiKey(name=str(entry.get("name") or f"posthog-file#{number}"), digest=key_digest,
+                  orgs=frozenset({org.strip()}), scopes=frozenset({"ingest"}), product=product.strip())
 
 
 def load_keys_file(path: str) -> list[ApiKey]:
@@ -127,24 +150,36 @@ def load_keys_file(path: str) -> list[ApiKey]:
         where = f"keys file {path}, entry {number}"
         if not isinstance(entry, dict):
             raise KeyConfigError(f"{where}: expected an object")
+        if "posthog_token" in entry or "product" in entry:
+            if isinstance(entry.get("posthog_token"), str) and entry["posthog_token"].strip():
+                token_digest = digest(entry["posthog_token"].strip())
+            else:
+                token_digest = _sha256_field(entry, where, "'posthog_token' or 'sha256'")
+            keys.append(_file_project_token(entry, where, number, token_digest))
+            continue
         unknown = set(entry) - {"key", "sha256", "orgs", "scopes", "name"}
         if unknown:
             raise KeyConfigError(f"{where}: unknown field {sorted(unknown)[0]!r}")
         if isinstance(entry.get("key"), str) and entry["key"]:
             key_digest = digest(entry["key"])
-        elif isinstance(entry.get("sha256"), str):
-            try:
-                key_digest = bytes.fromhex(entry["sha256"])
-            except ValueError:
-                key_digest = b""
-            if len(key_digest) != 32:
-                raise KeyConfigError(f"{where}: sha256 must be 64 hex digits")
         else:
-            raise KeyConfigError(f"{where}: needs 'key' or 'sha256'")
+            key_digest = _sha256_field(entry, where)
         name = entry.get("name") or f"file#{number}"
         keys.append(ApiKey(name=str(name), digest=key_digest, orgs=_orgs(entry.get("orgs", "*"), where),
                            scopes=_scopes(entry.get("scopes"), where)))
     return keys
+
+
+def _sha256_field(entry: dict, where: str, needs: str = "'key' or 'sha256'") -> bytes:
+    if not isinstance(entry.get("sha256"), str):
+        raise KeyConfigError(f"{where}: needs {needs}")
+    try:
+        key_digest = bytes.fromhex(entry["sha256"])
+    except ValueError:
+        key_digest = b""
+    if len(key_digest) != 32:
+        raise KeyConfigError(f"{where}: sha256 must be 64 hex digits")
+    return key_digest
 
 
 def generate_dev_key() -> tuple[str, ApiKey]:

@@ -62,6 +62,27 @@ INGEST_CODES = {
     "429": "rate limit exceeded for this key",
     "503": "bus or store unavailable, or the server is overloaded: nothing acknowledged",
 }
+POSTHOG_REPLY = {
+    "type": "object",
+    "required": ["status", "accepted", "rejected", "errors", "dropped"],
+    "properties": {
+        **INGEST_REPLY["properties"],
+        "dropped": {"type": "array", "items": {
+            "type": "object", "required": ["event", "reason", "count"],
+            "properties": {"event": {"type": "string"}, "reason": {"type": "string"},
+                           "count": {"type": "integer", "minimum": 1}}}},
+    },
+}
+POSTHOG_CODES = {  # docs/posthog.md: the SDK drops a batch on 4xx and retries on 5xx
+    "200": "every event accepted (durably stored), rejected (in errors) or dropped as unused (in dropped)",
+    "400": "not a capture request (not JSON, bad compression, no events)",
+    "401": "missing or unknown project token",
+    "408": "the body did not arrive in time",
+    "413": "body too large (2 MiB; 20 MiB on /batch/), or too large decompressed",
+    "415": "unsupported Content-Encoding",
+    "503": "bus or store unavailable, the server overloaded, or the token's rate limit exceeded: nothing "
+           "acknowledged, the SDK retries after Retry-After",
+}
 READ_CODES = {
     "400": "a missing or bad parameter (named in param)",
     "401": "missing or unknown API key",
@@ -100,6 +121,9 @@ def complete(doc: dict[str, Any]) -> dict[str, Any]:
                 responses["200"] = _response("ingestion works", HEALTH)
                 responses["503"] = _response("ingestion cannot work (bus or store down)", HEALTH)
                 continue
+            if op.get("tags") == ["posthog"]:
+                _posthog(path, responses)
+                continue
             if not path.startswith("/v1/"):
                 continue
             op["security"] = [{"bearer": []}]
@@ -116,6 +140,25 @@ def complete(doc: dict[str, Any]) -> dict[str, Any]:
             if "{" in path:
                 responses["404"] = _response("no such session, or an orgId/productId with no data", ERROR)
     return doc
+
+
+def _posthog(path: str, responses: dict[str, Any]) -> None:
+    responses["414"] = _response("request target longer than 16 KiB", ERROR)
+    responses["431"] = _response("request headers larger than 16 KiB", ERROR)
+    responses["500"] = _response("internal error (opaque; logged with the route and exception type)", ERROR)
+    if path.endswith("/config.js"):
+        responses["200"] = {"description": "the remote config script posthog-js loads",
+                            "content": {"application/javascript": {"schema": {"type": "string"}}}}
+        responses["404"] = {"description": "not a project token",
+                            "content": {"application/javascript": {"schema": {"type": "string"}}}}
+    elif path.endswith("/config"):
+        responses["200"] = _response("the remote config: nothing enabled but autocapture and gzip", OBJECT)
+        responses["404"] = _response("not a project token", ERROR)
+    elif path in ("/flags/", "/decide/"):
+        responses["200"] = _response("no feature flags; the remote config", OBJECT)
+    else:
+        for code, text in POSTHOG_CODES.items():
+            responses[code] = _response(text, POSTHOG_REPLY, _RETRY_AFTER if code in ("429", "503") else None)
 
 
 def swagger_ui_dir() -> Path | None:

@@ -46,6 +46,8 @@ class Settings:
     body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S  # a body not complete by then: 408 (a client lying about its length)
     head_timeout_s: float = DEFAULT_HEAD_TIMEOUT_S  # request line + headers not complete by then: connection closed
     cors_origins: tuple[str, ...] = ()  # empty: no CORS headers at all
+    posthog_tokens: KeyRing = field(default_factory=lambda: KeyRing([]))  # PostHog project tokens (docs/posthog.md)
+    posthog_salt: bytes | None = None  # keys user hashes of distinct_ids; None: each token's digest
     raw_topic: str = "events.raw"  # tests publish to a topic of their own
     # librdkafka settings over bus.kafka.producer_config's; not a CLI option:
     # bench-ingest measures acks=0 with it, next to the acks=all that serve uses.
@@ -89,6 +91,9 @@ def resolve_settings(
     keys += parse_api_keys(api_keys)
     if keys_file:
         keys += load_keys_file(keys_file)
+    KeyRing(keys)  # one check for a key or token configured twice, across both kinds
+    tokens = [k for k in keys if k.product is not None]
+    keys = [k for k in keys if k.product is None]
     dev_key = None
     if not keys:
         dev_key, dev = generate_dev_key()
@@ -112,6 +117,8 @@ def resolve_settings(
         head_timeout_s=_env_number("FRICTIONKIT_HEAD_TIMEOUT_S", float, DEFAULT_HEAD_TIMEOUT_S) or DEFAULT_HEAD_TIMEOUT_S,
         cors_origins=tuple(o.strip() for o in os.environ.get("FRICTIONKIT_CORS_ORIGINS", "").split(",") if o.strip()),
         flows=FlowConfig(alias_rules=list(aliases or [])),
+        posthog_tokens=KeyRing(tokens),
+        posthog_salt=os.environ.get("FRICTIONKIT_POSTHOG_SALT", "").encode() or None,
     )
 
 

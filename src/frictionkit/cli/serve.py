@@ -30,13 +30,14 @@ def serve_cmd(
                                           "set: distributed mode, publish to events.raw"),
     store_dsn: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     keys_file: Optional[str] = typer.Option(None, "--keys-file", help="API keys file (JSON or TOML, see docs/api.md)"),
-    api_keys: Optional[str] = typer.Option(None, "--api-keys", help="API keys as in env API_KEYS: key[:org|org[:ingest+read]],..."),
+    api_keys: Optional[str] = typer.Option(None, "--api-keys", help="API keys as in env API_KEYS: key[:org|org[:ingest+read]],...; "
+                                            "posthog:TOKEN:ORG:PRODUCT maps a PostHog project token (docs/posthog.md)"),
     key_by_session: bool = typer.Option(False, "--key-by-session", help="events.raw key orgId:productId:sessionId"),
     alias: Optional[List[str]] = typer.Option(None, "--alias", help="flow path rule REGEX=ALIAS (repeatable)"),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error"),
     access_log: bool = typer.Option(False, "--access-log", help="log every request line (query strings included)"),
 ) -> None:
-    """Serve ingestion (POST /v1/events/batch), the insights API and /health."""
+    """Serve ingestion (POST /v1/events/batch, and posthog-js's POST /e/ ...), the insights API and /health."""
     try:
         from ..api.app import run_server
         from ..api.settings import resolve_settings
