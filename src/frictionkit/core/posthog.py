@@ -33,7 +33,8 @@ _PERSON_EVENTS = ("$identify", "$set", "$create_alias", "$groupidentify", "$merg
 REASONS = {
     "person": "person and group events are not used (frictionkit keeps a salted user hash only)",
     "rageclick": "rage clicks are detected by frictionkit from the $autocapture clicks",
-    "dead_click": "dead clicks are not in the event contract yet",
+    "dead_click": ("posthog-js sends a dead click after its $autocapture click, as an event of its own: "
+                   "mapped, that click would count twice"),
     "pageleave": "page leaves are not used (dwell comes from the next navigation)",
     "autocapture_kind": "only click and change autocapture events are used",
     "custom": "custom event without a mapping",
