@@ -83,11 +83,17 @@ class CheckedBatch(msgspec.Struct):
     skew_ms: int
     agent_id: str
     sdk_version: str
+    # False when the native check made it (frictionkit.native.check_batch):
+    # ``wires`` then hold only what the bus needs (org_id, product_id,
+    # session_id, event_id) and ``raws`` are bytes; ``events()`` decodes the
+    # raws, which passed every check already.
+    typed: bool = True
 
     def events(self) -> list[Event]:
         received_at_ms, agent_id, sdk_version, skew_ms = self.received_at_ms, self.agent_id, self.sdk_version, self.skew_ms
+        wires = self.wires if self.typed else [_wire_decoder.decode(raw) for raw in self.raws]
         return [_event(wire, datetime_to_ms(wire.ts) + skew_ms, received_at_ms, agent_id, sdk_version)
-                for wire in self.wires]
+                for wire in wires]
 
     @property
     def passthrough(self) -> bool:
