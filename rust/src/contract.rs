@@ -48,13 +48,28 @@ pub struct Field {
 }
 
 const fn req(name: &'static str, ty: Ty) -> Field {
-    Field { name, ty, required: true, bus_only: false }
+    Field {
+        name,
+        ty,
+        required: true,
+        bus_only: false,
+    }
 }
 const fn opt(name: &'static str, ty: Ty) -> Field {
-    Field { name, ty, required: false, bus_only: false }
+    Field {
+        name,
+        ty,
+        required: false,
+        bus_only: false,
+    }
 }
 const fn bus(name: &'static str, ty: Ty) -> Field {
-    Field { name, ty, required: false, bus_only: true }
+    Field {
+        name,
+        ty,
+        required: false,
+        bus_only: true,
+    }
 }
 
 const ID128: Ty = Ty::Str { min: 1, max: 128 };
@@ -69,7 +84,17 @@ pub const FIELDS: &[Field] = &[
     req("sessionId", ID128),
     req("userHash", ID128),
     req("ts", Ty::Ts),
-    req("eventType", Ty::Enum(&["click", "scroll", "input_meta", "navigation", "focus_change", "custom"])),
+    req(
+        "eventType",
+        Ty::Enum(&[
+            "click",
+            "scroll",
+            "input_meta",
+            "navigation",
+            "focus_change",
+            "custom",
+        ]),
+    ),
     req("screenId", Ty::Str { min: 1, max: 256 }),
     req("route", Ty::Str { min: 0, max: 2048 }),
     req("deviceType", Ty::Enum(&["desktop", "mobile", "tablet"])),
@@ -111,7 +136,11 @@ fn expected(ty: Ty, required: bool) -> String {
 }
 
 fn type_error<T>(ty: Ty, required: bool, got: Kind) -> R<T> {
-    reason(format!("Expected `{}`, got `{}`", expected(ty, required), got.name()))
+    reason(format!(
+        "Expected `{}`, got `{}`",
+        expected(ty, required),
+        got.name()
+    ))
 }
 
 /// One decoded value.
@@ -262,7 +291,11 @@ fn py_repr(s: &str) -> R<String> {
     if !s.is_ascii() {
         return Err(Fault::Fallback);
     }
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -275,7 +308,9 @@ fn py_repr(s: &str) -> R<String> {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -317,7 +352,10 @@ pub fn decode_event<'a>(json: &'a [u8], bus: bool) -> R<Wire<'a>> {
     let mut first = true;
     while let Some(key) = p.next_key(&mut first)? {
         let key = utf8(&key)?;
-        let Some(i) = FIELDS.iter().position(|f| f.name == key && (bus || !f.bus_only)) else {
+        let Some(i) = FIELDS
+            .iter()
+            .position(|f| f.name == key && (bus || !f.bus_only))
+        else {
             return reason(format!("Object contains unknown field `{key}`"));
         };
         let f = &FIELDS[i];
@@ -327,7 +365,12 @@ pub fn decode_event<'a>(json: &'a [u8], bus: bool) -> R<Wire<'a>> {
     if !p.at_end() {
         return Err(Fault::Fallback);
     }
-    if let Some(f) = FIELDS.iter().zip(&seen).find(|(f, s)| f.required && !**s).map(|(f, _)| f) {
+    if let Some(f) = FIELDS
+        .iter()
+        .zip(&seen)
+        .find(|(f, s)| f.required && !**s)
+        .map(|(f, _)| f)
+    {
         return reason(format!("Object missing required field `{}`", f.name));
     }
     Ok(Wire { values })
@@ -339,7 +382,9 @@ pub fn check_values(wire: &Wire) -> R<()> {
     if let Some(Val::Extra(keys, ..)) = wire.values.get(EXTRA) {
         if let Some((key, _)) = keys.iter().find(|(_, long)| *long) {
             let short: String = key.chars().take(64).collect();
-            return reason(format!("extra.{short}: string longer than {MAX_EXTRA_STRING}"));
+            return reason(format!(
+                "extra.{short}: string longer than {MAX_EXTRA_STRING}"
+            ));
         }
     }
     Ok(())
@@ -349,7 +394,10 @@ pub fn check_values(wire: &Wire) -> R<()> {
 /// first too-late instant (UTC microseconds).
 pub fn check_event(json: &[u8], too_late_us: i64) -> R<Wire<'_>> {
     if json.len() > MAX_EVENT_BYTES {
-        return reason(format!("event is larger than {} KiB", MAX_EVENT_BYTES / 1024));
+        return reason(format!(
+            "event is larger than {} KiB",
+            MAX_EVENT_BYTES / 1024
+        ));
     }
     let wire = decode_event(json, false)?;
     if wire.ts_us() >= too_late_us {
@@ -359,33 +407,6 @@ pub fn check_event(json: &[u8], too_late_us: i64) -> R<Wire<'_>> {
     Ok(wire)
 }
 
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_indices_name_their_fields() {
-        let names: Vec<_> = [ORG, PRODUCT, SESSION, TS, EVENT_ID, EXTRA].iter().map(|&i| FIELDS[i].name).collect();
-        assert_eq!(names, ["orgId", "productId", "sessionId", "ts", "eventId", "extra"]);
-    }
-
-    #[test]
-    fn the_bus_format_adds_the_server_fields() {
-        let line = br#"{"orgId":"o","productId":"p","sessionId":"s","userHash":"u","ts":"2026-11-27T09:59:00Z","eventType":"click","screenId":"S","route":"/","deviceType":"desktop","receivedAt":"2026-11-27T10:00:00Z","agentId":"a"}"#;
-        assert!(decode_event(line, true).is_ok());
-        assert_eq!(
-            decode_event(line, false).err(),
-            Some(Fault::Reason("Object contains unknown field `receivedAt`".into()))
-        );
-    }
-
-    #[test]
-    fn python_repr_of_enum_values() {
-        assert_eq!(py_repr("a").unwrap(), "'a'");
-        assert_eq!(py_repr("a'b").unwrap(), "\"a'b\"");
-        assert_eq!(py_repr("a'\"b").unwrap(), "'a\\'\"b'");
-        assert_eq!(py_repr("a\nb\\\u{1}").unwrap(), "'a\\nb\\\\\\x01'");
-        assert_eq!(py_repr("é"), Err(Fault::Fallback));
-    }
-}
+#[path = "contract_tests.rs"]
+mod tests;

@@ -148,9 +148,17 @@ impl Interned {
 /// `(agent_id, sdk_version, skew_ms, raws, keys, errors)` with each accepted
 /// event's JSON (bytes) and `WireKey`, and the `Event <i>: <reason>` list.
 #[pyfunction]
-fn check_batch<'py>(py: Python<'py>, body: &Bound<'py, PyBytes>, received_at_ms: i64) -> PyResult<Bound<'py, PyAny>> {
+fn check_batch<'py>(
+    py: Python<'py>,
+    body: &Bound<'py, PyBytes>,
+    received_at_ms: i64,
+) -> PyResult<Bound<'py, PyAny>> {
     let data = body.as_bytes();
-    let outcome = py.detach(|| catch_unwind(AssertUnwindSafe(|| batch::check_batch(data, received_at_ms))));
+    let outcome = py.detach(|| {
+        catch_unwind(AssertUnwindSafe(|| {
+            batch::check_batch(data, received_at_ms)
+        }))
+    });
     let checked = match outcome {
         Ok(batch::Outcome::Checked(c)) => c,
         Ok(batch::Outcome::BatchError(m)) => return Ok(PyString::new(py, &m).into_any()),
@@ -161,8 +169,11 @@ fn check_batch<'py>(py: Python<'py>, body: &Bound<'py, PyBytes>, received_at_ms:
             ))
         }
     };
-    let (mut orgs, mut products, mut sessions) =
-        (Interned { last: None }, Interned { last: None }, Interned { last: None });
+    let (mut orgs, mut products, mut sessions) = (
+        Interned { last: None },
+        Interned { last: None },
+        Interned { last: None },
+    );
     let raws = PyList::empty(py);
     let keys = PyList::empty(py);
     for a in &checked.accepted {

@@ -105,7 +105,11 @@ pub fn parse_ts_us(s: &[u8]) -> Result<i64, TsError> {
         Some(b'Z' | b'z') if i + 1 == s.len() => Some(0),
         Some(&sign @ (b'+' | b'-')) => {
             let hh = num(s, i + 1, 2)?;
-            let mm_at = if s.get(i + 3) == Some(&b':') { i + 4 } else { i + 3 };
+            let mm_at = if s.get(i + 3) == Some(&b':') {
+                i + 4
+            } else {
+                i + 3
+            };
             let mm = num(s, mm_at, 2)?;
             if mm_at + 2 != s.len() || hh > 23 || mm > 59 {
                 return Err(TsError::Invalid);
@@ -143,32 +147,70 @@ mod tests {
         assert_eq!(parse_ts_us(b"2026-11-27T12:00:00+0200"), Ok(T));
         assert_eq!(parse_ts_us(b"2026-11-27T04:30:00-05:30"), Ok(T));
         assert_eq!(parse_ts_us(b"2026-11-27T10:00:00-00:00"), Ok(T));
-        assert_eq!(parse_ts_us(b"2026-11-28T09:59:00+23:59"), Ok(T + (24 * 60 - 1 - 23 * 60 - 59) * 60_000_000));
+        assert_eq!(
+            parse_ts_us(b"2026-11-28T09:59:00+23:59"),
+            Ok(T + (24 * 60 - 1 - 23 * 60 - 59) * 60_000_000)
+        );
     }
 
     #[test]
     fn fractions_round_half_up_at_the_seventh_digit() {
         assert_eq!(parse_ts_us(b"2026-11-27T10:00:00.1Z"), Ok(T + 100_000));
         assert_eq!(parse_ts_us(b"2026-11-27T10:00:00.123456Z"), Ok(T + 123_456));
-        assert_eq!(parse_ts_us(b"2026-11-27T10:00:00.1234565Z"), Ok(T + 123_457));
-        assert_eq!(parse_ts_us(b"2026-11-27T10:00:00.12345649999Z"), Ok(T + 123_456));
-        assert_eq!(parse_ts_us(b"2026-11-27T10:00:00.9999995Z"), Ok(T + 1_000_000));
-        assert_eq!(parse_ts_us(b"2026-11-27T23:59:59.9999999Z"), Ok(T + 14 * 3_600_000_000));
-        assert_eq!(parse_ts_us(b"9999-12-31T23:59:59.9999999Z"), Err(TsError::Invalid));
+        assert_eq!(
+            parse_ts_us(b"2026-11-27T10:00:00.1234565Z"),
+            Ok(T + 123_457)
+        );
+        assert_eq!(
+            parse_ts_us(b"2026-11-27T10:00:00.12345649999Z"),
+            Ok(T + 123_456)
+        );
+        assert_eq!(
+            parse_ts_us(b"2026-11-27T10:00:00.9999995Z"),
+            Ok(T + 1_000_000)
+        );
+        assert_eq!(
+            parse_ts_us(b"2026-11-27T23:59:59.9999999Z"),
+            Ok(T + 14 * 3_600_000_000)
+        );
+        assert_eq!(
+            parse_ts_us(b"9999-12-31T23:59:59.9999999Z"),
+            Err(TsError::Invalid)
+        );
         assert_eq!(parse_ts_us(b"9999-12-31T23:59:59.9999994Z").is_ok(), true);
     }
 
     #[test]
     fn what_is_not_a_timestamp() {
         for s in [
-            &b"2026-11-27"[..], b"2026-11-27T10:00Z", b"2026-11-27T10:00:00.Z", b"2026-02-29T10:00:00Z",
-            b"1900-02-29T10:00:00Z", b"0000-01-01T00:00:00Z", b"2026-11-27T24:00:00Z", b"2026-11-27T10:60:00Z",
-            b"2026-11-27T10:00:60Z", b"2026-11-27T10:00:00+24:00", b"2026-11-27T10:00:00+23:60",
-            b"2026-11-27T10:00:00+02", b"2026-11-27T10:00:00+020", b"2026-11-27T10:00:00+02:000",
-            b"2026-11-27T10:00:00ZZ", b"2026-11-27T10:00:00 Z", b"2026-11-27_10:00:00Z", b" 2026-11-27T10:00:00Z",
-            b"+2026-11-27T10:00:00Z", b"2026-11-27T10:00:00\xffZ", b"",
+            &b"2026-11-27"[..],
+            b"2026-11-27T10:00Z",
+            b"2026-11-27T10:00:00.Z",
+            b"2026-02-29T10:00:00Z",
+            b"1900-02-29T10:00:00Z",
+            b"0000-01-01T00:00:00Z",
+            b"2026-11-27T24:00:00Z",
+            b"2026-11-27T10:60:00Z",
+            b"2026-11-27T10:00:60Z",
+            b"2026-11-27T10:00:00+24:00",
+            b"2026-11-27T10:00:00+23:60",
+            b"2026-11-27T10:00:00+02",
+            b"2026-11-27T10:00:00+020",
+            b"2026-11-27T10:00:00+02:000",
+            b"2026-11-27T10:00:00ZZ",
+            b"2026-11-27T10:00:00 Z",
+            b"2026-11-27_10:00:00Z",
+            b" 2026-11-27T10:00:00Z",
+            b"+2026-11-27T10:00:00Z",
+            b"2026-11-27T10:00:00\xffZ",
+            b"",
         ] {
-            assert_eq!(parse_ts_us(s), Err(TsError::Invalid), "{:?}", String::from_utf8_lossy(s));
+            assert_eq!(
+                parse_ts_us(s),
+                Err(TsError::Invalid),
+                "{:?}",
+                String::from_utf8_lossy(s)
+            );
         }
         assert_eq!(parse_ts_us(b"2026-11-27T10:00:00"), Err(TsError::NoZone));
         assert_eq!(parse_ts_us(b"2026-11-27T10:00:00.5"), Err(TsError::NoZone));
@@ -176,6 +218,9 @@ mod tests {
 
     #[test]
     fn year_one_with_an_offset_is_before_year_one_in_utc() {
-        assert_eq!(parse_ts_us(b"0001-01-01T00:00:00+01:00"), Ok(days_from_civil(1, 1, 1) * US_PER_DAY - 3_600_000_000));
+        assert_eq!(
+            parse_ts_us(b"0001-01-01T00:00:00+01:00"),
+            Ok(days_from_civil(1, 1, 1) * US_PER_DAY - 3_600_000_000)
+        );
     }
 }

@@ -1,0 +1,36 @@
+//! Unit tests of `contract.rs`.
+
+use super::*;
+
+#[test]
+fn the_indices_name_their_fields() {
+    let names: Vec<_> = [ORG, PRODUCT, SESSION, TS, EVENT_ID, EXTRA]
+        .iter()
+        .map(|&i| FIELDS[i].name)
+        .collect();
+    assert_eq!(
+        names,
+        ["orgId", "productId", "sessionId", "ts", "eventId", "extra"]
+    );
+}
+
+#[test]
+fn the_bus_format_adds_the_server_fields() {
+    let line = br#"{"orgId":"o","productId":"p","sessionId":"s","userHash":"u","ts":"2026-11-27T09:59:00Z","eventType":"click","screenId":"S","route":"/","deviceType":"desktop","receivedAt":"2026-11-27T10:00:00Z","agentId":"a"}"#;
+    assert!(decode_event(line, true).is_ok());
+    assert_eq!(
+        decode_event(line, false).err(),
+        Some(Fault::Reason(
+            "Object contains unknown field `receivedAt`".into()
+        ))
+    );
+}
+
+#[test]
+fn python_repr_of_enum_values() {
+    assert_eq!(py_repr("a").unwrap(), "'a'");
+    assert_eq!(py_repr("a'b").unwrap(), "\"a'b\"");
+    assert_eq!(py_repr("a'\"b").unwrap(), "'a\\'\"b'");
+    assert_eq!(py_repr("a\nb\\\u{1}").unwrap(), "'a\\nb\\\\\\x01'");
+    assert_eq!(py_repr("é"), Err(Fault::Fallback));
+}
