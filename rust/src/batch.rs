@@ -2,41 +2,47 @@
 //! the batch's own fields (`WireBatch`: unknown fields ignored, the last of a
 //! repeated field wins), clock skew, then each event alone through the
 //! contract, rejected alone with `Event <i>: <reason>`.
+//!
+//! One pass: each event is decoded where it stands while the body is read
+//! (msgspec reads it twice, as `Raw` and then typed). An event the decoder
+//! stops in is read again from its start as `Raw` is, so that a syntax fault
+//! anywhere still makes the whole body the reference's.
 
-use crate::contract::Val;
+use std::borrow::Cow;
+
 use crate::contract::{
-    check_event, value, Ty, Wire, EVENT_ID, MAX_EVENTS_PER_BATCH, MAX_FUTURE_MS, ORG, PRODUCT,
-    SESSION, SKEW_CORRECTION_THRESHOLD_MS,
+    check_wire, decode_event_at, too_large, value, Ty, Val, Wire, MAX_EVENTS_PER_BATCH,
+    MAX_EVENT_BYTES, MAX_FUTURE_MS, SKEW_CORRECTION_THRESHOLD_MS,
 };
 use crate::json::{reason, Fault, Kind, Parser, R};
 use crate::timestamp::days_from_civil;
 
 /// An accepted event: where its JSON is in the body, and what the bus key
-/// and the passthrough need.
+/// and the passthrough need (borrowed from the body unless escaped).
 #[derive(Debug, PartialEq)]
-pub struct Accepted {
+pub struct Accepted<'a> {
     pub start: usize,
     pub end: usize,
-    pub org_id: String,
-    pub product_id: String,
-    pub session_id: String,
-    pub event_id: Option<String>,
+    pub org_id: Cow<'a, str>,
+    pub product_id: Cow<'a, str>,
+    pub session_id: Cow<'a, str>,
+    pub event_id: Option<Cow<'a, str>>,
     pub ts_us: i64,
 }
 
 #[derive(Debug, PartialEq)]
-pub struct Checked {
+pub struct Checked<'a> {
     pub agent_id: String,
     pub sdk_version: String,
     pub skew_ms: i64,
-    pub accepted: Vec<Accepted>,
+    pub accepted: Vec<Accepted<'a>>,
     /// `Event <i>: <reason>`, in batch order.
     pub errors: Vec<String>,
 }
 
 #[derive(Debug, PartialEq)]
-pub enum Outcome {
-    Checked(Checked),
+pub enum Outcome<'a> {
+    Checked(Checked<'a>),
     /// The batch as a whole is malformed (`BatchError`'s message).
     BatchError(String),
     /// Only the Python reference can word this (malformed JSON and the like).
@@ -50,42 +56,67 @@ fn field<'a>(p: &mut Parser<'a>, name: &str, ty: Ty, required: bool) -> R<Val<'a
     })
 }
 
-fn events(p: &mut Parser) -> R<Vec<(usize, usize)>> {
+/// An event of the body: its span, and the event or why it is rejected.
+type Item<'a> = (usize, usize, R<Wire<'a>>);
+
+fn one_event<'a>(p: &mut Parser<'a>) -> R<Item<'a>> {
+    p.ws();
+    let start = p.pos;
+    let decoded = match decode_event_at(p, false) {
+        Err(Fault::Fallback) => return Err(Fault::Fallback),
+        Ok(wire) => Ok(wire),
+        Err(why) => {
+            p.pos = start;
+            p.skip(2)?;
+            Err(why)
+        }
+    };
+    let end = p.pos;
+    // `decode_one`: the size limit comes before the decode.
+    let decoded = if end - start > MAX_EVENT_BYTES {
+        Err(too_large())
+    } else {
+        decoded
+    };
+    Ok((start, end, decoded))
+}
+
+fn events<'a>(p: &mut Parser<'a>) -> R<Vec<Item<'a>>> {
     let kind = p.kind()?;
     if kind != Kind::Array {
         return reason(format!("events: Expected `array`, got `{}`", kind.name()));
     }
     p.open(b'[')?;
-    let mut spans = Vec::new();
+    let mut items = Vec::new();
     let mut first = true;
     while p.next_item(&mut first)? {
-        spans.push(p.skip(2)?);
+        items.push(one_event(p)?);
     }
-    if spans.is_empty() {
+    if items.is_empty() {
         return reason("events: Expected `array` of length >= 1");
     }
-    if spans.len() > MAX_EVENTS_PER_BATCH {
+    if items.len() > MAX_EVENTS_PER_BATCH {
         return reason(format!(
             "events: Expected `array` of length <= {MAX_EVENTS_PER_BATCH}"
         ));
     }
-    Ok(spans)
+    Ok(items)
 }
 
-struct Head {
+struct Head<'a> {
     agent_id: String,
     sdk_version: String,
     sent_at_us: Option<i64>,
-    spans: Vec<(usize, usize)>,
+    items: Vec<Item<'a>>,
 }
 
-fn head(p: &mut Parser) -> R<Head> {
+fn head<'a>(p: &mut Parser<'a>) -> R<Head<'a>> {
     let kind = p.kind()?;
     if kind != Kind::Object {
         return reason(format!("Expected `object`, got `{}`", kind.name()));
     }
     p.open(b'{')?;
-    let (mut agent_id, mut sdk_version, mut sent_at_us, mut spans) = (None, None, None, None);
+    let (mut agent_id, mut sdk_version, mut sent_at_us, mut items) = (None, None, None, None);
     let mut first = true;
     while let Some(key) = p.next_key(&mut first)? {
         match &key[..] {
@@ -99,7 +130,7 @@ fn head(p: &mut Parser) -> R<Head> {
                     _ => None,
                 }
             }
-            b"events" => spans = Some(events(p)?),
+            b"events" => items = Some(events(p)?),
             _ => {
                 p.skip(1)?;
             }
@@ -114,14 +145,14 @@ fn head(p: &mut Parser) -> R<Head> {
     };
     let agent_id = text(agent_id, "agentId")?;
     let sdk_version = text(sdk_version, "sdkVersion")?;
-    let Some(spans) = spans else {
+    let Some(items) = items else {
         return reason("Object missing required field `events`");
     };
     Ok(Head {
         agent_id,
         sdk_version,
         sent_at_us,
-        spans,
+        items,
     })
 }
 
@@ -134,7 +165,7 @@ fn datetime_range_ms() -> (i64, i64) {
 }
 
 /// `check_batch(body, received_at_ms=...)`.
-pub fn check_batch(body: &[u8], received_at_ms: i64) -> Outcome {
+pub fn check_batch(body: &[u8], received_at_ms: i64) -> Outcome<'_> {
     let mut p = Parser::new(body);
     let head = match head(&mut p) {
         Ok(h) => h,
@@ -166,11 +197,11 @@ pub fn check_batch(body: &[u8], received_at_ms: i64) -> Outcome {
         return Outcome::Fallback;
     }
     let too_late_us = limit_ms * 1000;
-    let mut accepted = Vec::with_capacity(head.spans.len());
+    let mut accepted = Vec::with_capacity(head.items.len());
     let mut errors = Vec::new();
-    for (index, &(start, end)) in head.spans.iter().enumerate() {
-        match check_event(&body[start..end], too_late_us) {
-            Ok(wire) => accepted.push(accept(&wire, start, end)),
+    for (index, (start, end, decoded)) in head.items.into_iter().enumerate() {
+        match decoded.and_then(|wire| check_wire(&wire, too_late_us).map(|()| wire)) {
+            Ok(wire) => accepted.push(accept(wire, start, end)),
             Err(Fault::Reason(m)) => errors.push(format!("Event {index}: {m}")),
             Err(Fault::Utf8) => {
                 errors.push(format!("Event {index}: invalid UTF-8 in a JSON string"))
@@ -187,16 +218,15 @@ pub fn check_batch(body: &[u8], received_at_ms: i64) -> Outcome {
     })
 }
 
-fn accept(wire: &Wire, start: usize, end: usize) -> Accepted {
-    let s = |i| wire.str(i).unwrap_or_default().to_string();
+fn accept(wire: Wire<'_>, start: usize, end: usize) -> Accepted<'_> {
     Accepted {
         start,
         end,
-        org_id: s(ORG),
-        product_id: s(PRODUCT),
-        session_id: s(SESSION),
-        event_id: wire.str(EVENT_ID).map(str::to_string),
-        ts_us: wire.ts_us(),
+        org_id: wire.org_id,
+        product_id: wire.product_id,
+        session_id: wire.session_id,
+        event_id: wire.event_id,
+        ts_us: wire.ts_us,
     }
 }
 

@@ -119,6 +119,8 @@ pub const SESSION: usize = 2;
 pub const TS: usize = 4;
 pub const EVENT_ID: usize = 9;
 pub const EXTRA: usize = 17;
+// `decode_event_at` keeps one bit per field in a u64.
+const _: () = assert!(FIELDS.len() <= 64);
 
 fn expected(ty: Ty, required: bool) -> String {
     let base = match ty {
@@ -152,15 +154,35 @@ pub enum Val<'a> {
     Num(f64),
     Bool(bool),
     /// `extra`: its keys in dict order, each with "is its value a string
-    /// longer than 256?" (all the Python check needs), and its raw JSON.
-    Extra(Vec<(String, bool)>, usize, usize),
+    /// longer than 256?" (all the Python check needs).
+    Extra(Vec<(String, bool)>),
 }
 
-fn decoded_str<'a>(p: &mut Parser<'a>) -> R<Cow<'a, str>> {
-    Ok(match p.string()? {
-        Cow::Borrowed(b) => Cow::Borrowed(utf8(b)?),
-        Cow::Owned(v) => Cow::Owned(String::from_utf8(v).map_err(|_| Fault::Utf8)?),
+/// A string as text, and its length in code points (Python's `len`).
+fn text<'a>(p: &Parser<'a>, bytes: Cow<'a, [u8]>) -> R<(Cow<'a, str>, usize)> {
+    Ok(match bytes {
+        Cow::Borrowed(b) if p.last_ascii => {
+            // SAFETY: the scanner saw every byte of `b` and none was >= 0x80
+            // (`Parser::last_ascii`), so `b` is ASCII and thus valid UTF-8.
+            // Checking again was a sixth of the decode's time.
+            let s = unsafe { std::str::from_utf8_unchecked(b) };
+            (Cow::Borrowed(s), b.len())
+        }
+        Cow::Borrowed(b) => {
+            let s = utf8(b)?;
+            (Cow::Borrowed(s), s.chars().count())
+        }
+        Cow::Owned(v) => {
+            let s = String::from_utf8(v).map_err(|_| Fault::Utf8)?;
+            let n = s.chars().count();
+            (Cow::Owned(s), n)
+        }
     })
+}
+
+fn decoded_str<'a>(p: &mut Parser<'a>) -> R<(Cow<'a, str>, usize)> {
+    let bytes = p.string()?;
+    text(p, bytes)
 }
 
 fn ts_value(text: &[u8]) -> R<i64> {
@@ -175,9 +197,8 @@ fn ts_value(text: &[u8]) -> R<i64> {
     })
 }
 
-fn str_value<'a>(p: &mut Parser<'a>, min: usize, max: usize) -> R<Val<'a>> {
-    let s = decoded_str(p)?;
-    let n = s.chars().count();
+fn str_value<'a>(p: &Parser<'a>, bytes: Cow<'a, [u8]>, min: usize, max: usize) -> R<Val<'a>> {
+    let (s, n) = text(p, bytes)?;
     if n < min {
         return reason(format!("Expected `str` of length >= {min}"));
     }
@@ -200,22 +221,30 @@ fn float_value(text: &str) -> R<f64> {
 
 /// One value of a field; errors without the field's path.
 pub fn value<'a>(p: &mut Parser<'a>, ty: Ty, required: bool) -> R<Val<'a>> {
+    if p.peek() == Some(b'"') {
+        // Read once: msgspec reads a string before it names a wrong type too.
+        let bytes = p.string()?;
+        return match ty {
+            Ty::Str { min, max } => str_value(p, bytes, min, max),
+            Ty::Enum(choices) => {
+                let (s, _) = text(p, bytes)?;
+                // (A linear look: six choices at most.)
+                if choices.contains(&s.as_ref()) {
+                    Ok(Val::Str(s))
+                } else {
+                    reason(format!("Invalid enum value {}", py_repr(&s)?))
+                }
+            }
+            Ty::Ts => Ok(Val::TsUs(ts_value(&bytes)?)),
+            _ => type_error(ty, required, Kind::Str),
+        };
+    }
     let kind = p.kind()?;
     if kind == Kind::Null && !required {
         p.literal()?;
         return Ok(Val::Null);
     }
     match (ty, kind) {
-        (Ty::Str { min, max }, Kind::Str) => str_value(p, min, max),
-        (Ty::Enum(choices), Kind::Str) => {
-            let s = decoded_str(p)?;
-            if choices.contains(&s.as_ref()) {
-                Ok(Val::Str(s))
-            } else {
-                reason(format!("Invalid enum value {}", py_repr(&s)?))
-            }
-        }
-        (Ty::Ts, Kind::Str) => Ok(Val::TsUs(ts_value(&p.string()?)?)),
         (Ty::NonNegative, Kind::Int | Kind::Float) => {
             let v = float_value(p.number()?.1)?;
             if v < 0.0 {
@@ -230,15 +259,13 @@ pub fn value<'a>(p: &mut Parser<'a>, ty: Ty, required: bool) -> R<Val<'a>> {
 }
 
 fn extra<'a>(p: &mut Parser<'a>) -> R<Val<'a>> {
-    p.ws();
-    let start = p.pos;
     p.open(b'{')?;
     let mut keys: Vec<(String, bool)> = Vec::new();
     let mut first = true;
     while let Some(key) = p.next_key(&mut first)? {
         let key = utf8(&key)?.to_string();
         let long = match p.kind()? {
-            Kind::Str => decoded_str(p)?.chars().count() > MAX_EXTRA_STRING,
+            Kind::Str => decoded_str(p)?.1 > MAX_EXTRA_STRING,
             Kind::Int | Kind::Float => {
                 let (float, text) = p.number()?;
                 if !float {
@@ -274,7 +301,7 @@ fn extra<'a>(p: &mut Parser<'a>) -> R<Val<'a>> {
     if keys.len() > MAX_EXTRA_KEYS {
         return reason(format!("Expected `object` of length <= {MAX_EXTRA_KEYS}"));
     }
-    Ok(Val::Extra(keys, start, p.pos))
+    Ok(Val::Extra(keys))
 }
 
 fn prefixed(fault: Fault, path: &str) -> Fault {
@@ -318,93 +345,114 @@ fn py_repr(s: &str) -> R<String> {
     Ok(out)
 }
 
-/// A decoded event: each field's value (`Val::Null` where absent).
+/// A decoded event: what the callers read of it (the bus key, the event
+/// id, the event time, and the first `extra` key whose string is too long);
+/// every other field is checked and let go.
+#[derive(Debug, Default, PartialEq)]
 pub struct Wire<'a> {
-    pub values: Vec<Val<'a>>,
+    pub org_id: Cow<'a, str>,
+    pub product_id: Cow<'a, str>,
+    pub session_id: Cow<'a, str>,
+    pub event_id: Option<Cow<'a, str>>,
+    pub ts_us: i64,
+    pub long_extra: Option<String>,
 }
 
 impl<'a> Wire<'a> {
-    pub fn str(&self, field: usize) -> Option<&str> {
-        match self.values.get(field) {
-            Some(Val::Str(s)) => Some(s),
+    /// Keep what the callers read; a repeated field's last value wins.
+    fn keep(&mut self, field: usize, value: Val<'a>) {
+        let text = |v: Val<'a>| match v {
+            Val::Str(s) => Some(s),
             _ => None,
-        }
-    }
-
-    pub fn ts_us(&self) -> i64 {
-        match self.values.get(TS) {
-            Some(Val::TsUs(t)) => *t,
-            _ => 0,
+        };
+        match field {
+            ORG => self.org_id = text(value).unwrap_or_default(),
+            PRODUCT => self.product_id = text(value).unwrap_or_default(),
+            SESSION => self.session_id = text(value).unwrap_or_default(),
+            EVENT_ID => self.event_id = text(value),
+            TS => self.ts_us = if let Val::TsUs(t) = value { t } else { 0 },
+            EXTRA => {
+                self.long_extra = match value {
+                    Val::Extra(keys) => keys.into_iter().find(|(_, long)| *long).map(|(k, _)| k),
+                    _ => None,
+                }
+            }
+            _ => {}
         }
     }
 }
 
-/// One event's JSON as `WireEvent` (or `BusEvent` with `bus`) decodes it.
-pub fn decode_event<'a>(json: &'a [u8], bus: bool) -> R<Wire<'a>> {
-    let mut p = Parser::new(json);
+/// The event at the parser's position, as `WireEvent` (or `BusEvent` with
+/// `bus`) decodes it; the parser ends after it when it is accepted.
+pub fn decode_event_at<'a>(p: &mut Parser<'a>, bus: bool) -> R<Wire<'a>> {
     let kind = p.kind()?;
     if kind != Kind::Object {
         return reason(format!("Expected `object`, got `{}`", kind.name()));
     }
     p.open(b'{')?;
-    let mut values = vec![Val::Null; FIELDS.len()];
-    let mut seen = vec![false; FIELDS.len()];
+    let mut wire = Wire::default();
+    let mut seen = 0u64; // one bit per field of FIELDS
     let mut first = true;
     while let Some(key) = p.next_key(&mut first)? {
-        let key = utf8(&key)?;
         let Some(i) = FIELDS
             .iter()
-            .position(|f| f.name == key && (bus || !f.bus_only))
+            .position(|f| f.name.as_bytes() == &key[..] && (bus || !f.bus_only))
         else {
-            return reason(format!("Object contains unknown field `{key}`"));
+            return reason(format!("Object contains unknown field `{}`", utf8(&key)?));
         };
         let f = &FIELDS[i];
-        values[i] = value(&mut p, f.ty, f.required).map_err(|e| prefixed(e, f.name))?;
-        seen[i] = true;
-    }
-    if !p.at_end() {
-        return Err(Fault::Fallback);
+        let v = value(p, f.ty, f.required).map_err(|e| prefixed(e, f.name))?;
+        wire.keep(i, v);
+        seen |= 1 << i;
     }
     if let Some(f) = FIELDS
         .iter()
-        .zip(&seen)
-        .find(|(f, s)| f.required && !**s)
-        .map(|(f, _)| f)
+        .enumerate()
+        .find(|(i, f)| f.required && seen & (1 << i) == 0)
+        .map(|(_, f)| f)
     {
         return reason(format!("Object missing required field `{}`", f.name));
     }
-    Ok(Wire { values })
+    Ok(wire)
+}
+
+/// One event's JSON alone (a replay line, say), as `decode_event_at`.
+#[cfg_attr(not(test), allow(dead_code))] // for replay lines, next
+pub fn decode_event(json: &[u8], bus: bool) -> R<Wire<'_>> {
+    let mut p = Parser::new(json);
+    let wire = decode_event_at(&mut p, bus)?;
+    if !p.at_end() {
+        return Err(Fault::Fallback);
+    }
+    Ok(wire)
 }
 
 /// `_check_values`: what msgspec cannot express (extra strings longer than 256;
 /// non-finite numbers cannot come out of JSON decoding).
 pub fn check_values(wire: &Wire) -> R<()> {
-    if let Some(Val::Extra(keys, ..)) = wire.values.get(EXTRA) {
-        if let Some((key, _)) = keys.iter().find(|(_, long)| *long) {
-            let short: String = key.chars().take(64).collect();
-            return reason(format!(
-                "extra.{short}: string longer than {MAX_EXTRA_STRING}"
-            ));
-        }
+    if let Some(key) = &wire.long_extra {
+        let short: String = key.chars().take(64).collect();
+        return reason(format!(
+            "extra.{short}: string longer than {MAX_EXTRA_STRING}"
+        ));
     }
     Ok(())
 }
 
-/// `decode_one`'s size limit, then the decode, then `_check_wire` against the
-/// first too-late instant (UTC microseconds).
-pub fn check_event(json: &[u8], too_late_us: i64) -> R<Wire<'_>> {
-    if json.len() > MAX_EVENT_BYTES {
-        return reason(format!(
-            "event is larger than {} KiB",
-            MAX_EVENT_BYTES / 1024
-        ));
-    }
-    let wire = decode_event(json, false)?;
-    if wire.ts_us() >= too_late_us {
+pub fn too_large() -> Fault {
+    Fault::Reason(format!(
+        "event is larger than {} KiB",
+        MAX_EVENT_BYTES / 1024
+    ))
+}
+
+/// `_check_wire` on a decoded event, against the first too-late instant
+/// (UTC microseconds).
+pub fn check_wire(wire: &Wire, too_late_us: i64) -> R<()> {
+    if wire.ts_us >= too_late_us {
         return reason(IN_THE_FUTURE);
     }
-    check_values(&wire)?;
-    Ok(wire)
+    check_values(wire)
 }
 
 #[cfg(test)]

@@ -66,11 +66,30 @@ pub fn utf8(bytes: &[u8]) -> R<&str> {
 pub struct Parser<'a> {
     pub buf: &'a [u8],
     pub pos: usize,
+    /// Was the last string read all ASCII (so valid UTF-8, one char a byte)?
+    /// False may also mean "not known" (a string with escapes).
+    pub last_ascii: bool,
+}
+
+/// Does any of the eight bytes need a look in a string: `"`, `\`, a control
+/// character or a non-ASCII byte? (SWAR: false positives only after a true one.)
+fn needs_a_look(x: u64) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let quote = x ^ (LO * u64::from(b'"'));
+    let backslash = x ^ (LO * u64::from(b'\\'));
+    let zero_byte = |v: u64| v.wrapping_sub(LO) & !v & HI;
+    (zero_byte(quote) | zero_byte(backslash) | (x.wrapping_sub(LO * 0x20) & !x & HI) | (x & HI))
+        != 0
 }
 
 impl<'a> Parser<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
-        Parser { buf, pos: 0 }
+        Parser {
+            buf,
+            pos: 0,
+            last_ascii: false,
+        }
     }
 
     pub fn ws(&mut self) {
@@ -101,6 +120,11 @@ impl<'a> Parser<'a> {
     /// The kind of the next value, consuming nothing. Strings, numbers and
     /// literals are scanned (a malformed one falls back), as msgspec reads
     /// them before it reports a type; arrays and objects are not.
+    pub fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.byte()
+    }
+
     pub fn kind(&mut self) -> R<Kind> {
         self.ws();
         let start = self.pos;
@@ -217,8 +241,18 @@ impl<'a> Parser<'a> {
     pub fn string(&mut self) -> R<Cow<'a, [u8]>> {
         self.eat(b'"')?;
         let start = self.pos;
-        // Fast path: no escape before the closing quote.
+        self.last_ascii = true;
+        // Fast path: no escape before the closing quote; eight bytes at a
+        // time while none of them needs a look.
         loop {
+            while let Some(chunk) = self.buf.get(self.pos..self.pos + 8) {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(chunk);
+                if needs_a_look(u64::from_le_bytes(word)) {
+                    break;
+                }
+                self.pos += 8;
+            }
             match self.byte() {
                 Some(b'"') => {
                     self.pos += 1;
@@ -226,10 +260,16 @@ impl<'a> Parser<'a> {
                 }
                 Some(b'\\') => break,
                 Some(c) if c < 0x20 => return Err(Fault::Fallback),
-                Some(_) => self.pos += 1,
+                Some(c) => {
+                    if c >= 0x80 {
+                        self.last_ascii = false;
+                    }
+                    self.pos += 1;
+                }
                 None => return Err(Fault::Fallback),
             }
         }
+        self.last_ascii = false; // not worth tracking through escapes
         let mut out = self.buf[start..self.pos].to_vec();
         loop {
             match self.byte() {
