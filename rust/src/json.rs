@@ -71,16 +71,16 @@ pub struct Parser<'a> {
     pub last_ascii: bool,
 }
 
-/// Does any of the eight bytes need a look in a string: `"`, `\`, a control
-/// character or a non-ASCII byte? (SWAR: false positives only after a true one.)
-fn needs_a_look(x: u64) -> bool {
+/// The high bit of each of the eight bytes that needs a look in a string:
+/// `"`, `\`, a control character or a non-ASCII byte. (SWAR: a borrow can
+/// set bits after a true one, never before, so the lowest set bit is exact.)
+fn needs_a_look(x: u64) -> u64 {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let quote = x ^ (LO * u64::from(b'"'));
     let backslash = x ^ (LO * u64::from(b'\\'));
     let zero_byte = |v: u64| v.wrapping_sub(LO) & !v & HI;
-    (zero_byte(quote) | zero_byte(backslash) | (x.wrapping_sub(LO * 0x20) & !x & HI) | (x & HI))
-        != 0
+    zero_byte(quote) | zero_byte(backslash) | (x.wrapping_sub(LO * 0x20) & !x & HI) | (x & HI)
 }
 
 impl<'a> Parser<'a> {
@@ -248,7 +248,9 @@ impl<'a> Parser<'a> {
             while let Some(chunk) = self.buf.get(self.pos..self.pos + 8) {
                 let mut word = [0u8; 8];
                 word.copy_from_slice(chunk);
-                if needs_a_look(u64::from_le_bytes(word)) {
+                let look = needs_a_look(u64::from_le_bytes(word));
+                if look != 0 {
+                    self.pos += (look.trailing_zeros() / 8) as usize; // the first such byte
                     break;
                 }
                 self.pos += 8;

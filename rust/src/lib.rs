@@ -18,7 +18,7 @@ use arrow_pyarrow::{FromPyArrow, ToPyArrow};
 use arrow_schema::DataType;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyList, PyString, PyTuple};
 
 fn import_array(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<ArrayRef> {
     let data = arrow_data::ArrayData::from_pyarrow_bound(obj)
@@ -111,7 +111,7 @@ fn session_seqs<'py>(
 }
 
 /// What the Kafka path of `serve` needs of an accepted event: its bus key
-/// and whether it carries an `eventId` (`CheckedBatch.passthrough`).
+/// (and its `eventId`, made a str only when asked for).
 #[pyclass(frozen, module = "frictionkit._native")]
 struct WireKey {
     #[pyo3(get)]
@@ -120,8 +120,15 @@ struct WireKey {
     product_id: Py<PyString>,
     #[pyo3(get)]
     session_id: Py<PyString>,
-    #[pyo3(get)]
-    event_id: Option<Py<PyString>>,
+    event_id: Option<Box<str>>,
+}
+
+#[pymethods]
+impl WireKey {
+    #[getter]
+    fn event_id(&self) -> Option<&str> {
+        self.event_id.as_deref()
+    }
 }
 
 /// One str per run of equal values: a batch's events mostly share their org,
@@ -145,8 +152,9 @@ impl Interned {
 
 /// `core.batch.check_batch` on a body: `None` where only the Python reference
 /// can word the answer (malformed JSON), a `str` for a batch error, else
-/// `(agent_id, sdk_version, skew_ms, raws, keys, errors)` with each accepted
-/// event's JSON (bytes) and `WireKey`, and the `Event <i>: <reason>` list.
+/// `(agent_id, sdk_version, skew_ms, raws, keys, errors, all_event_ids)` with
+/// each accepted event's JSON (bytes) and `WireKey`, the `Event <i>: <reason>`
+/// list, and whether every accepted event has an `eventId`.
 #[pyfunction]
 fn check_batch<'py>(
     py: Python<'py>,
@@ -182,7 +190,7 @@ fn check_batch<'py>(
             org_id: orgs.get(py, &a.org_id),
             product_id: products.get(py, &a.product_id),
             session_id: sessions.get(py, &a.session_id),
-            event_id: a.event_id.as_deref().map(|e| PyString::new(py, e).unbind()),
+            event_id: a.event_id.as_deref().map(Box::from),
         };
         keys.append(Bound::new(py, key)?)?;
     }
@@ -196,6 +204,9 @@ fn check_batch<'py>(
             raws.into_any(),
             keys.into_any(),
             errors.into_any(),
+            PyBool::new(py, checked.accepted.iter().all(|a| a.event_id.is_some()))
+                .to_owned()
+                .into_any(),
         ],
     )?;
     Ok(out.into_any())

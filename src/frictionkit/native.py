@@ -94,5 +94,6 @@ def check_batch(body: bytes, *, received_at_ms: int) -> CheckedBatch:
         return _reference.check_batch(body, received_at_ms=received_at_ms)
     if isinstance(out, str):
         raise BatchError(out)
-    agent_id, sdk_version, skew_ms, raws, keys, errors = out
-    return CheckedBatch(keys, raws, errors, received_at_ms, skew_ms, agent_id, sdk_version, typed=False)
+    agent_id, sdk_version, skew_ms, raws, keys, errors, all_event_ids = out
+    return CheckedBatch(keys, raws, errors, received_at_ms, skew_ms, agent_id, sdk_version, typed=False,
+                        all_event_ids=all_event_ids)

@@ -88,6 +88,10 @@ class CheckedBatch(msgspec.Struct):
     # session_id, event_id) and ``raws`` are bytes; ``events()`` decodes the
     # raws, which passed every check already.
     typed: bool = True
+    # Known already (the native check): does every event of ``wires`` have an
+    # eventId? A subset keeps True (split_by_org); False may then be stale,
+    # which only costs the passthrough.
+    all_event_ids: bool | None = None
 
     def events(self) -> list[Event]:
         received_at_ms, agent_id, sdk_version, skew_ms = self.received_at_ms, self.agent_id, self.sdk_version, self.skew_ms
@@ -100,7 +104,11 @@ class CheckedBatch(msgspec.Struct):
         """Is each accepted event, on the bus, the agent's JSON plus receivedAt,
         agentId and sdkVersion? Not when its ts was corrected for clock skew or
         the server derives its eventId."""
-        return self.skew_ms == 0 and all(wire.event_id is not None for wire in self.wires)
+        if self.skew_ms != 0:
+            return False
+        if self.all_event_ids is not None:
+            return self.all_event_ids
+        return all(wire.event_id is not None for wire in self.wires)
 
 
 def _future_limit(now_ms: int, skew_ms: int) -> datetime:
