@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 
 from frictionkit import native
 from frictionkit.core.batch import check_batch as reference_check
-from frictionkit.core.contract import MAX_EVENT_BYTES, BatchError, format_ts_ms
-from test_fuzz_contract import EVENT_FIELDS, NOW_MS, VALID, _valid_batch, json_values
+from frictionkit.core.contract import MAX_EVENT_BYTES, BatchError, decode_event_lines, format_ts_ms
+from test_fuzz_contract import _INFINITE, EVENT_FIELDS, NOW_MS, VALID, _mutated_event, _valid_batch, json_values
+from helpers import HOUR
 
 FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -110,7 +111,9 @@ def _timestamps():
 
 
 def _numbers():
-    return st.sampled_from([0, -0.0, -1, 1.5, 2**64, -(2**63), 10**30, 1e308]) | st.floats(allow_nan=False) \
+    # _INFINITE is written as 1e999 (limit_batches): no float holds it.
+    return st.sampled_from([0, -0.0, -1, 1.5, 2**64, -(2**63), 10**30, 1e308, _INFINITE]) \
+        | st.floats(allow_nan=False, allow_infinity=False) \
         | st.integers(-(2**70), 2**70)
 
 
@@ -120,7 +123,7 @@ LIMIT_VALUES = {
     "eventId": _text([0, 1, 64, 65]) | st.none(), "appName": _text([0, 256, 257]) | st.none(),
     "errorCode": _text([256, 257]), "ts": _timestamps(), "latencyMs": _numbers() | st.none() | st.text(max_size=3),
     "eventType": st.sampled_from(["click", "scroll", "Click", "", "custom "]) | _text([1, 3]),
-    "deviceType": st.sampled_from(["desktop", "mobile", "tablet", "tv"]) | st.integers(),
+    "deviceType": st.sampled_from(["desktop", "mobile", "tablet", "tv"]) | st.integers() | _numbers(),
     "extra": st.none() | st.lists(st.tuples(st.sampled_from(["a", "b", "é", "K" * 70]) | st.text(max_size=4),
                                             _text([0, 256, 257]) | _numbers() | st.booleans() | st.none()
                                             | st.just([1])),
@@ -157,7 +160,7 @@ def limit_batches(draw):
     if sent_at is not None:
         head["sentAt"] = sent_at
     head_text = json.dumps(head)[:-1]
-    return f'{head_text},"events":[{",".join(events)}]}}'.encode()
+    return f'{head_text},"events":[{",".join(events)}]}}'.encode().replace(str(_INFINITE).encode(), b"1e999")
 
 
 @FUZZ
@@ -215,3 +218,31 @@ def test_the_result_reads_as_the_references_on_the_bus():
         for with_session in (False, True):
             assert (checked_bus_messages(native.check_batch(body, received_at_ms=NOW_MS), with_session=with_session)
                     == checked_bus_messages(reference_check(body, received_at_ms=NOW_MS), with_session=with_session))
+
+
+# ------------------------------------------------------------ replay lines (the bus format)
+
+def _line_from(data) -> bytes:
+    """A replay line: a mutated bus event, a limit batch's event with the
+    server's fields, or bytes."""
+    kind = data.draw(st.sampled_from(["mutated", "limits", "bytes"]))
+    if kind == "mutated":
+        return _mutated_event(data)
+    if kind == "bytes":
+        return data.draw(st.binary(max_size=96))
+    body = json.loads(data.draw(limit_batches()).decode())  # valid JSON: built by json.dumps
+    ev = body["events"][0]
+    if isinstance(ev, dict):
+        ev.update(receivedAt=data.draw(_timestamps()), agentId=data.draw(_text([0, 256, 257])))
+    return json.dumps(ev, ensure_ascii=data.draw(st.booleans())).encode()
+
+
+@FUZZ
+@given(st.data())
+def test_replay_lines(data):
+    lines = data.draw(st.lists(st.builds(_line_from, st.data()), min_size=1, max_size=8))
+    now_ms = data.draw(st.sampled_from([None, NOW_MS, NOW_MS - 2 * HOUR]))
+    events, errors = decode_event_lines(lines, now_ms=now_ms)
+    accepted, native_errors = native.check_lines(lines, now_ms=now_ms)
+    assert native_errors == errors
+    assert len(accepted) == len(events)

@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 
 use crate::contract::{
-    check_wire, decode_event_at, too_large, value, Ty, Val, Wire, MAX_EVENTS_PER_BATCH,
+    check_wire, decode_event_at, got, too_large, value, Ty, Val, Wire, MAX_EVENTS_PER_BATCH,
     MAX_EVENT_BYTES, MAX_FUTURE_MS, SKEW_CORRECTION_THRESHOLD_MS,
 };
 use crate::json::{reason, Fault, Kind, Parser, R};
@@ -84,7 +84,10 @@ fn one_event<'a>(p: &mut Parser<'a>) -> R<Item<'a>> {
 fn events<'a>(p: &mut Parser<'a>) -> R<Vec<Item<'a>>> {
     let kind = p.kind()?;
     if kind != Kind::Array {
-        return reason(format!("events: Expected `array`, got `{}`", kind.name()));
+        return reason(format!(
+            "events: Expected `array`, got `{}`",
+            got(p, kind)?.name()
+        ));
     }
     p.open(b'[')?;
     let mut items = Vec::new();
@@ -113,7 +116,7 @@ struct Head<'a> {
 fn head<'a>(p: &mut Parser<'a>) -> R<Head<'a>> {
     let kind = p.kind()?;
     if kind != Kind::Object {
-        return reason(format!("Expected `object`, got `{}`", kind.name()));
+        return reason(format!("Expected `object`, got `{}`", got(p, kind)?.name()));
     }
     p.open(b'{')?;
     let (mut agent_id, mut sdk_version, mut sent_at_us, mut items) = (None, None, None, None);

@@ -239,6 +239,11 @@ fn reasons_as_msgspec_words_them() {
         "Object contains unknown field `receivedAt`"
     );
     assert_eq!(verdict(r#","orgId":5"#), "orgId: Expected `str`, got `int`");
+    assert_eq!(verdict(r#","orgId":1e999"#), "orgId: Number out of range");
+    assert_eq!(
+        verdict(r#","orgId":1.5"#),
+        "orgId: Expected `str`, got `float`"
+    );
     assert_eq!(
         verdict(r#","latencyMs":"1""#),
         "latencyMs: Expected `float | null`, got `str`"

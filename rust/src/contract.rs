@@ -137,6 +137,15 @@ fn expected(ty: Ty, required: bool) -> String {
     }
 }
 
+/// "Expected ..., got `float`" for a number too large for a float is msgspec's
+/// "Number out of range" instead.
+pub fn got(p: &mut Parser, kind: Kind) -> R<Kind> {
+    if kind == Kind::Float {
+        p.number_in_range()?;
+    }
+    Ok(kind)
+}
+
 fn type_error<T>(ty: Ty, required: bool, got: Kind) -> R<T> {
     reason(format!(
         "Expected `{}`, got `{}`",
@@ -254,7 +263,7 @@ pub fn value<'a>(p: &mut Parser<'a>, ty: Ty, required: bool) -> R<Val<'a>> {
         }
         (Ty::Extra, Kind::Object) => extra(p),
         (Ty::Bool, Kind::Bool) => Ok(Val::Bool(p.literal()? == b't')),
-        _ => type_error(ty, required, kind),
+        _ => type_error(ty, required, got(p, kind)?),
     }
 }
 
@@ -387,7 +396,7 @@ impl<'a> Wire<'a> {
 pub fn decode_event_at<'a>(p: &mut Parser<'a>, bus: bool) -> R<Wire<'a>> {
     let kind = p.kind()?;
     if kind != Kind::Object {
-        return reason(format!("Expected `object`, got `{}`", kind.name()));
+        return reason(format!("Expected `object`, got `{}`", got(p, kind)?.name()));
     }
     p.open(b'{')?;
     let mut wire = Wire::default();
@@ -417,7 +426,6 @@ pub fn decode_event_at<'a>(p: &mut Parser<'a>, bus: bool) -> R<Wire<'a>> {
 }
 
 /// One event's JSON alone (a replay line, say), as `decode_event_at`.
-#[cfg_attr(not(test), allow(dead_code))] // for replay lines, next
 pub fn decode_event(json: &[u8], bus: bool) -> R<Wire<'_>> {
     let mut p = Parser::new(json);
     let wire = decode_event_at(&mut p, bus)?;

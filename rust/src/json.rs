@@ -160,6 +160,27 @@ impl<'a> Parser<'a> {
         Ok(kind)
     }
 
+    /// Before a number is named in a type error: msgspec first says "Number
+    /// out of range" for one too large for a float. (An integer beyond 64 bits
+    /// and a float's range: not probed, so the reference decides.)
+    pub fn number_in_range(&mut self) -> R<()> {
+        let start = self.pos;
+        let (float, text) = self.number()?;
+        self.pos = start;
+        if text
+            .parse::<f64>()
+            .map_err(|_| Fault::Fallback)?
+            .is_infinite()
+        {
+            return if float {
+                reason("Number out of range")
+            } else {
+                Err(Fault::Fallback)
+            };
+        }
+        Ok(())
+    }
+
     /// `true`, `false` or `null`; returns its first byte.
     pub fn literal(&mut self) -> R<u8> {
         self.ws();

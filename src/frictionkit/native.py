@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from .core import batch as _reference
 from .core.batch import CheckedBatch
-from .core.contract import BatchError
+from .core.contract import BatchError, ContractError, decode_event_line
 from .core.sessionizer import SessionizerConfig
 
 MISSING = (
@@ -97,3 +97,29 @@ def check_batch(body: bytes, *, received_at_ms: int) -> CheckedBatch:
     agent_id, sdk_version, skew_ms, raws, keys, errors, all_event_ids = out
     return CheckedBatch(keys, raws, errors, received_at_ms, skew_ms, agent_id, sdk_version, typed=False,
                         all_event_ids=all_event_ids)
+
+
+def check_lines(lines: list[bytes], *, now_ms: int | None) -> tuple[list[int], list[tuple[int, str]]]:
+    """The contract on replay lines, as ``core.contract.decode_event_lines``
+    checks them, without making their ``Event``s: the indices of the valid
+    lines, and ``(index, reason)`` for each invalid one, the same reasons.
+
+    A line whose answer only msgspec can word (malformed JSON) is checked by
+    the Python reference alone. Nothing on the product path calls this yet:
+    replay needs ``Event``s (docs/native.md)."""
+    verdicts = _native().check_lines([line if isinstance(line, bytes) else bytes(line) for line in lines], now_ms)
+    accepted: list[int] = []
+    errors: list[tuple[int, str]] = []
+    for index, verdict in enumerate(verdicts):
+        if verdict is False:
+            try:
+                decode_event_line(lines[index], now_ms=now_ms)
+            except ContractError as err:
+                verdict = str(err)
+            else:
+                verdict = None
+        if verdict is None:
+            accepted.append(index)
+        else:
+            errors.append((index, verdict))
+    return accepted, errors
