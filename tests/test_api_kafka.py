@@ -12,6 +12,7 @@ import uuid
 import pytest
 
 from api_support import auth, batch, client, event, past_ms, session_events
+from frictionkit import native
 from frictionkit.bus import kafka
 from frictionkit.core.contract import decode_bus_message
 
@@ -63,6 +64,9 @@ def test_200_only_after_every_accepted_event_is_on_the_topic(brokers, tmp_path):
         assert c.post("/v1/events/batch", json=batch(second), headers=auth("k-acme")).json()["accepted"] == 11
         health = c.get("/health").json()
         assert health["mode"] == "distributed" and health["bus"]["ok"] is True
+        # The batch check of serve on Kafka is the native one (held to the
+        # Python reference by tests/test_native_contract.py).
+        assert c.app.state.fk.check_batch is native.check_batch
     # The app is closed: nothing was flushed after the 200s that was not already delivered.
     # One message per batch and key: the accepted events of each request, in order.
     messages = _consume(brokers, topic, 2)

@@ -163,6 +163,7 @@ def batch_costs(brokers: str | None) -> dict[str, float]:
             lambda i: ring.authenticate(bearer_token(f"Bearer {DEFAULT_KEY}"))),
         "contract: `check_batch` (typed decode, every §3 check)": _best(
             lambda i: check_batch(bodies[i], received_at_ms=now)),
+        **_native_costs(bodies, now),
         "bus encoding: `checked_bus_messages` (one batch message per key, the agents' JSON copied)": _best(
             lambda i: checked_bus_messages(checked[i])),
         "whole handler without HTTP and Kafka (the three above and the glue)": _handler_cost(bodies),
@@ -172,6 +173,22 @@ def batch_costs(brokers: str | None) -> dict[str, float]:
         for stage, ms in _kafka_costs(brokers, messages).items():
             costs[f"Kafka: {stage}"] = ms
     return {stage: round(ms, 3) for stage, ms in costs.items()}
+
+
+def _native_costs(bodies: list[bytes], now: int) -> dict[str, float]:
+    """The native contract check (what serve on Kafka runs), alone and with
+    the bus encoding of its result; nothing where the extension is not built."""
+    from frictionkit import native
+    from frictionkit.bus.codec import checked_bus_messages
+
+    if not native.available():
+        return {}
+    return {
+        "contract, native: `native.check_batch` (the same checks, in Rust; serve on Kafka uses it)": _best(
+            lambda i: native.check_batch(bodies[i], received_at_ms=now)),
+        "contract, native, + bus encoding of its result": _best(
+            lambda i: checked_bus_messages(native.check_batch(bodies[i], received_at_ms=now))),
+    }
 
 
 def costs_table(costs: dict[str, float]) -> str:

@@ -1,10 +1,12 @@
 """The native processing core (the Rust crate in ``rust/``, built by maturin
 as ``frictionkit._native``), behind a small typed surface. See docs/native.md.
 
-Nothing on the product path calls it yet: today it holds the sessionizer's
-splitting rule over columns, held to ``core/sessionizer.py`` by
-tests/test_native_sessionize.py. Columns cross into Rust through the Arrow C
-data interface, so there is no Python object per event.
+Two kernels today. ``check_batch``: the event contract on a
+``POST /v1/events/batch`` body, used by ``serve`` on Kafka and held to
+``core/batch.py`` (the reference) by tests/test_native_contract.py.
+``session_seqs``: the sessionizer's splitting rule over columns, held to
+``core/sessionizer.py`` by tests/test_native_sessionize.py; columns cross into
+Rust through the Arrow C data interface, so there is no Python object per event.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from .core import batch as _reference
+from .core.batch import CheckedBatch
+from .core.contract import BatchError, ContractError, decode_event_line
 from .core.sessionizer import SessionizerConfig
 
 MISSING = (
@@ -67,3 +72,54 @@ def session_seqs(
     ts = _column(ts_ms, pa.int64())
     ids = _column(event_id, pa.string())
     return _native().session_seqs(keys, ts, ids, config.gap_ms, config.max_length_ms)
+
+
+def check_batch(body: bytes, *, received_at_ms: int) -> CheckedBatch:
+    """``core.batch.check_batch`` in Rust: the same ``BatchError`` messages,
+    the same accepted events and the same ``Event <i>: <reason>`` list, byte
+    for byte, with no msgspec struct made per event.
+
+    The result is untyped (``CheckedBatch.typed`` is False): its ``wires``
+    carry only ``org_id``, ``product_id``, ``session_id`` and ``event_id``,
+    and its ``raws`` are bytes, which is all the bus needs; ``events()``
+    still gives every ``Event``.
+
+    Malformed JSON (whose message msgspec words with byte offsets), nesting
+    deeper than 64 levels and a few other inputs no agent sends are handed to
+    the Python reference, so they get its answer exactly."""
+    if not isinstance(body, bytes):
+        body = bytes(body)
+    out = _native().check_batch(body, received_at_ms)
+    if out is None:
+        return _reference.check_batch(body, received_at_ms=received_at_ms)
+    if isinstance(out, str):
+        raise BatchError(out)
+    agent_id, sdk_version, skew_ms, raws, keys, errors, all_event_ids = out
+    return CheckedBatch(keys, raws, errors, received_at_ms, skew_ms, agent_id, sdk_version, typed=False,
+                        all_event_ids=all_event_ids)
+
+
+def check_lines(lines: list[bytes], *, now_ms: int | None) -> tuple[list[int], list[tuple[int, str]]]:
+    """The contract on replay lines, as ``core.contract.decode_event_lines``
+    checks them, without making their ``Event``s: the indices of the valid
+    lines, and ``(index, reason)`` for each invalid one, the same reasons.
+
+    A line whose answer only msgspec can word (malformed JSON) is checked by
+    the Python reference alone. Nothing on the product path calls this yet:
+    replay needs ``Event``s (docs/native.md)."""
+    verdicts = _native().check_lines([line if isinstance(line, bytes) else bytes(line) for line in lines], now_ms)
+    accepted: list[int] = []
+    errors: list[tuple[int, str]] = []
+    for index, verdict in enumerate(verdicts):
+        if verdict is False:
+            try:
+                decode_event_line(lines[index], now_ms=now_ms)
+            except ContractError as err:
+                verdict = str(err)
+            else:
+                verdict = None
+        if verdict is None:
+            accepted.append(index)
+        else:
+            errors.append((index, verdict))
+    return accepted, errors

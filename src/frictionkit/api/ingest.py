@@ -24,7 +24,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.requests import ClientDisconnect
 
-from ..core.batch import CheckedBatch, check_batch, gunzip_capped
+from ..core.batch import CheckedBatch, gunzip_capped
 from ..core.contract import BatchError, BodyTooLarge
 from .auth import ApiKey, bearer_token
 from .sinks import SinkUnavailable
@@ -177,7 +177,7 @@ async def _ingest(state: AppState, key: ApiKey, declared: str | None, encoding: 
         if encoding == "gzip":
             body = gunzip_capped(body, cap)
         received_at_ms = int(settings.clock() * 1000)
-        checked = check_batch(body, received_at_ms=received_at_ms)
+        checked = state.check_batch(body, received_at_ms=received_at_ms)
     except BodyTooLarge as err:
         return _fail(413, str(err))
     except BatchError as err:

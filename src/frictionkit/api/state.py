@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
+
+from ..core.batch import CheckedBatch, check_batch
 
 from .auth import KeyRing
 from .deadlines import ReadDeadlines
@@ -21,6 +24,10 @@ class AppState:
     access: StoreAccess
     inflight: int = 0  # ingest requests being handled (admission control)
     body_deadlines: ReadDeadlines = field(default_factory=ReadDeadlines)
+    # The contract check of a batch body: the Python reference, or the native
+    # one (frictionkit.native.check_batch, same answers) where the sink takes
+    # its untyped result without cost (build_state decides).
+    check_batch: Callable[..., CheckedBatch] = check_batch
 
     def close(self) -> None:
         self.sink.close()

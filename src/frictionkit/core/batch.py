@@ -83,18 +83,32 @@ class CheckedBatch(msgspec.Struct):
     skew_ms: int
     agent_id: str
     sdk_version: str
+    # False when the native check made it (frictionkit.native.check_batch):
+    # ``wires`` then hold only what the bus needs (org_id, product_id,
+    # session_id, event_id) and ``raws`` are bytes; ``events()`` decodes the
+    # raws, which passed every check already.
+    typed: bool = True
+    # Known already (the native check): does every event of ``wires`` have an
+    # eventId? A subset keeps True (split_by_org); False may then be stale,
+    # which only costs the passthrough.
+    all_event_ids: bool | None = None
 
     def events(self) -> list[Event]:
         received_at_ms, agent_id, sdk_version, skew_ms = self.received_at_ms, self.agent_id, self.sdk_version, self.skew_ms
+        wires = self.wires if self.typed else [_wire_decoder.decode(raw) for raw in self.raws]
         return [_event(wire, datetime_to_ms(wire.ts) + skew_ms, received_at_ms, agent_id, sdk_version)
-                for wire in self.wires]
+                for wire in wires]
 
     @property
     def passthrough(self) -> bool:
         """Is each accepted event, on the bus, the agent's JSON plus receivedAt,
         agentId and sdkVersion? Not when its ts was corrected for clock skew or
         the server derives its eventId."""
-        return self.skew_ms == 0 and all(wire.event_id is not None for wire in self.wires)
+        if self.skew_ms != 0:
+            return False
+        if self.all_event_ids is not None:
+            return self.all_event_ids
+        return all(wire.event_id is not None for wire in self.wires)
 
 
 def _future_limit(now_ms: int, skew_ms: int) -> datetime:
