@@ -129,6 +129,7 @@ LIMIT_VALUES = {
                                             | st.just([1])),
                                   max_size=34),
     "receivedAt": _timestamps(), "unknownField": st.integers(),
+    "dead": st.none() | st.booleans() | st.sampled_from([0, 1, "true"]),
 }
 
 
@@ -183,6 +184,7 @@ ORDINARY_REJECTIONS = [
     {"ts": format_ts_ms(NOW_MS + 600_001)}, {"eventType": "hover"}, {"deviceType": None}, {"latencyMs": -1},
     {"latencyMs": "1"}, {"extra": {"k": "x" * 257}}, {"extra": {f"k{i}": i for i in range(33)}},
     {"extra": {"a": [1]}}, {"extra": []}, {"email": "someone@example.com"}, {"route": "/" * 2049},
+    {"eventType": "scroll", "dead": True}, {"dead": 1}, {"dead": "yes"},
 ]
 
 
