@@ -89,7 +89,7 @@ def test_hotspots_fit_without_blank_rows(request, data, width):
         assert key in header.split(), header
     for name in hidden:
         assert name not in header.split()
-    assert set(header.split()) - {"/"} | set(hidden) == {"screen", "sessions", "impact", "friction", "rage%", "drop%",
+    assert set(header.split()) - {"/"} | set(hidden) == {"screen", "sessions", "impact", "friction", "rage%", "dead%", "drop%",
                                                   "time/view", "symptoms"}
     if width == 120:
         assert not hidden, out
