@@ -10,7 +10,7 @@ from api_support import auth, batch, client, past_ms, session_events
 
 HOTSPOT_KEYS = {"screenId", "route", "sessions", "avgFriction", "avgEfficiency", "rageClickRate", "dropoffRate",
                 "avgTimeSpentMs", "rageClicks", "backtracks", "errors", "abandonedTasks", "impactSessions", "trend",
-                "loops", "deadClicks", "deadClickRate"}
+                "loops", "deadClicks", "deadClickRate", "errorClicks"}
 
 
 @pytest.fixture(scope="module")

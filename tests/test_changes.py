@@ -16,7 +16,8 @@ import pytest
 from api_support import auth, client
 from conftest import run_cli
 from frictionkit.core.contract import format_ts_ms, parse_ts_ms
-from frictionkit.core.model import DEVICE_TYPES, INCIDENT_TYPES
+from frictionkit.core.incidents import INCIDENT_TYPES
+from frictionkit.core.model import DEVICE_TYPES
 from frictionkit.core.segment import Segment
 from frictionkit.generate import iter_events
 from frictionkit.insights.changes import changes, notes, parse_against

@@ -8,6 +8,7 @@ reprocessing the same session reproduces the same ids.
 from __future__ import annotations
 
 import hashlib
+from typing import Callable, NamedTuple
 
 import msgspec
 
@@ -181,12 +182,48 @@ def detect_error_clicks(session: Session, config: IncidentConfig) -> list[Incide
     return out
 
 
+class IncidentKind(NamedTuple):
+    """One incident type: its detector and where the insights show it.
+
+    The keys name the type's counter in each payload; each is also, in
+    snake case, the column the counter is read from (``sessionKey``
+    ``rageClicks``: ``fact_sessions.rage_clicks`` and the overview's total;
+    ``hotspotKey``: the screens query's column). tests/test_incident_registry.py
+    fails when a registered type is missing from a view; docs/semantics.md,
+    "Adding an incident type", lists the files a new type touches."""
+
+    name: str  # incident_type in fact_incidents and on events.incidents
+    detect: Callable[[Session, list[TaskRunSpan], IncidentConfig], list[Incident]]
+    overview_key: str  # overview `incidents{}`
+    session_key: str  # /v1/sessions items
+    hotspot_key: str  # /v1/insights/hotspots items
+    label: str  # CLI and dashboard wording, plural
+
+
+# In the order every view lists them. The first four are the original types.
+INCIDENT_KINDS: tuple[IncidentKind, ...] = (
+    IncidentKind("rage_click", lambda s, runs, c: detect_rage_clicks(s, c),
+                 "rageClick", "rageClicks", "rageClicks", "rage clicks"),
+    IncidentKind("backtrack", lambda s, runs, c: detect_backtracks(s, c),
+                 "backtrack", "backtracks", "backtracks", "backtracks"),
+    IncidentKind("abandoned_task", lambda s, runs, c: detect_abandoned_tasks(s, runs),
+                 "abandonedTask", "tasksAbandoned", "abandonedTasks", "abandoned tasks"),
+    IncidentKind("error_click", lambda s, runs, c: detect_error_clicks(s, c),
+                 "errorClick", "errorClicks", "errorClicks", "clicks on errors"),
+    IncidentKind("loop", lambda s, runs, c: detect_loops(s, c), "loop", "loops", "loops", "loops"),
+    IncidentKind("dead_click", lambda s, runs, c: detect_dead_clicks(s),
+                 "deadClick", "deadClicks", "deadClicks", "dead clicks"),
+)
+INCIDENT_TYPES: tuple[str, ...] = tuple(kind.name for kind in INCIDENT_KINDS)
+
+
+def snake(key: str) -> str:
+    """``rageClicks`` -> ``rage_clicks``: a payload key's column."""
+    return "".join("_" + c.lower() if c.isupper() else c for c in key)
+
+
 def detect_incidents(session: Session, runs: list[TaskRunSpan], config: IncidentConfig) -> list[Incident]:
-    return (
-        detect_rage_clicks(session, config)
-        + detect_backtracks(session, config)
-        + detect_abandoned_tasks(session, runs)
-        + detect_error_clicks(session, config)
-        + detect_loops(session, config)
-        + detect_dead_clicks(session)
-    )
+    out: list[Incident] = []
+    for kind in INCIDENT_KINDS:
+        out += kind.detect(session, runs, config)
+    return out

@@ -7,8 +7,8 @@ import math
 
 import msgspec
 
-from .incidents import IncidentConfig, detect_incidents
-from .model import INCIDENT_TYPES, Event, Incident, Session, SessionFacts, SessionResult, SessionScreenFacts, TaskRun
+from .incidents import INCIDENT_TYPES, IncidentConfig, detect_incidents
+from .model import Event, Incident, Session, SessionFacts, SessionResult, SessionScreenFacts, TaskRun
 from .segment import session_segment
 from .tasks import TaskRunSpan, find_task_runs
 

@@ -15,7 +15,6 @@ SessionKey = tuple[str, str, str]  # (org_id, product_id, client session_id)
 
 EVENT_TYPES = ("click", "scroll", "input_meta", "navigation", "focus_change", "custom")
 DEVICE_TYPES = ("desktop", "mobile", "tablet")
-INCIDENT_TYPES = ("rage_click", "backtrack", "abandoned_task", "error_click", "loop", "dead_click")
 TASK_OUTCOMES = ("completed", "failed", "abandoned")
 
 

@@ -33,7 +33,7 @@ from ..core.changes import (
 )
 from ..core.contract import format_ts_ms
 from ..core.flow_paths import FlowConfig
-from ..core.model import INCIDENT_TYPES
+from ..core.incidents import INCIDENT_TYPES
 from ..store.base import Store
 from .flows import flows_graph
 from .query import InsightError, InsightQuery, parse_bound

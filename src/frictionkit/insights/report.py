@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core.incidents import INCIDENT_KINDS, snake
 from ..store.base import Store
 from .changes import notes
 from .query import InsightError, InsightQuery
@@ -72,12 +73,9 @@ def hotspot_item(row: dict[str, Any]) -> dict[str, Any]:
         "rageClickRate": row["rage_sessions"] / n,
         "dropoffRate": row["dropoff_sessions"] / n,
         "avgTimeSpentMs": _ratio(row["dwell_ms"], row["views"]),
-        "rageClicks": int(row["rage_clicks"]),
-        "backtracks": int(row["backtracks"]),
+        # every registered incident type's count (core/incidents.py INCIDENT_KINDS)
+        **{kind.hotspot_key: int(row[snake(kind.hotspot_key)]) for kind in INCIDENT_KINDS},
         "errors": int(row["errors"]),
-        "abandonedTasks": int(row["abandoned_tasks"]),
-        "loops": int(row["loops"]),
-        "deadClicks": int(row["dead_clicks"]),
         "deadClickRate": row["dead_click_sessions"] / n,
         "impactSessions": int(row["impact_sessions"]),
     }
@@ -118,14 +116,7 @@ def overview(store: Store, q: InsightQuery) -> dict[str, Any]:
         "users": int(t["users"]),
         "frictionIndex": t["frustration_sum"] / n if n else None,
         "efficiencyScore": t["efficiency_sum"] / n if n else None,
-        "incidents": {
-            "rageClick": int(t["rage_clicks"]),
-            "backtrack": int(t["backtracks"]),
-            "abandonedTask": int(t["tasks_abandoned"]),
-            "errorClick": int(t["error_clicks"]),
-            "loop": int(t["loops"]),
-            "deadClick": int(t["dead_clicks"]),
-        },
+        "incidents": {kind.overview_key: int(t[snake(kind.session_key)]) for kind in INCIDENT_KINDS},
         "tasks": {
             "started": started,
             "completed": completed,

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from ..core.contract import format_ts_ms
+from ..core.incidents import INCIDENT_KINDS, snake
 from ..core.model import Event
 from ..store.base import Store
 from .query import InsightError, InsightQuery
@@ -21,9 +22,11 @@ MAX_PAGE = 500
 
 _SESSION_FIELDS = (
     "session_id", "client_session_id", "user_hash", "duration_ms", "event_count", "click_count", "screen_views",
-    "unique_screens", "rage_clicks", "backtracks", "context_switches", "tasks_started", "tasks_completed",
-    "tasks_failed", "tasks_abandoned", "error_events", "error_clicks", "loops", "dead_clicks", "frustration_score", "efficiency_score",
-    "entry_screen", "exit_screen", "device_type", "browser", "os", "app_name", "app_version",
+    "unique_screens", "context_switches", "tasks_started", "tasks_completed", "tasks_failed", "error_events",
+    # every registered incident type's counter (core/incidents.py INCIDENT_KINDS)
+    *(snake(kind.session_key) for kind in INCIDENT_KINDS),
+    "frustration_score", "efficiency_score", "entry_screen", "exit_screen", "device_type", "browser", "os", "app_name",
+    "app_version",
 )
 
 
@@ -39,9 +42,8 @@ def session_item(row: dict[str, Any]) -> dict[str, Any]:
     item = {_CAMEL[k]: row[k] for k in _SESSION_FIELDS}
     item["startTs"] = format_ts_ms(int(row["start_ts_ms"]))
     item["endTs"] = format_ts_ms(int(row["end_ts_ms"]))
-    for k in ("durationMs", "eventCount", "clickCount", "screenViews", "uniqueScreens", "rageClicks", "backtracks",
-              "contextSwitches", "tasksStarted", "tasksCompleted", "tasksFailed", "tasksAbandoned", "errorEvents",
-              "errorClicks", "loops", "deadClicks"):
+    for k in ("durationMs", "eventCount", "clickCount", "screenViews", "uniqueScreens", "contextSwitches",
+              "tasksStarted", "tasksCompleted", "tasksFailed", "errorEvents", *(kind.session_key for kind in INCIDENT_KINDS)):
         item[k] = int(item[k])
     item["frustrationScore"] = float(item["frustrationScore"])
     item["efficiencyScore"] = float(item["efficiencyScore"])
