@@ -4,6 +4,8 @@ receivedAt with it and closes sessions by it)."""
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 import warnings
 from contextlib import contextmanager
@@ -68,3 +70,30 @@ def client(tmp_path, **overrides: Any) -> Iterator[TestClient]:
         setattr(settings, name, value)
     with TestClient(create_app(settings)) as c:
         yield c
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(settings) -> Iterator[str]:
+    """``create_app(settings)`` (what ``frictionkit serve`` runs) under uvicorn
+    on ``settings.port`` in a thread; yields its base URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{settings.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -14,8 +14,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -26,7 +24,7 @@ uvicorn = pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 
 from conftest import FIXTURES  # noqa: E402
-from frictionkit.api.app import create_app  # noqa: E402
+from api_support import serving  # noqa: E402
 from frictionkit.api.settings import resolve_settings  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -56,18 +54,8 @@ def base(tmp_path_factory) -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     settings = resolve_settings(store_dsn=dsn, port=port, api_keys=f"{KEY}:*:read")
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(settings) as root:
+        yield root
 
 
 @pytest.fixture(scope="module")

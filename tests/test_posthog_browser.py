@@ -21,7 +21,6 @@ such recordings).
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
 import http.server
 import json
@@ -31,7 +30,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -40,7 +39,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 uvicorn = pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 
-from frictionkit.api.app import create_app  # noqa: E402
+from api_support import serving  # noqa: E402
 from frictionkit.api.settings import resolve_settings  # noqa: E402
 from frictionkit.core.sessionizer import SessionizerConfig  # noqa: E402
 from frictionkit.pipeline.embedded import PipelineConfig  # noqa: E402
@@ -99,24 +98,6 @@ def _demo_server(api: str) -> tuple[http.server.ThreadingHTTPServer, str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Demo)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{port}"
-
-
-@contextlib.contextmanager
-def _serving(settings) -> Iterator[str]:
-    """``create_app`` (what ``frictionkit serve`` runs) under uvicorn on ``settings.port``."""
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{settings.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def _settings(tmp_path: Path, **kw: Any):
@@ -249,7 +230,7 @@ def test_posthog_js_into_embedded_serve(tmp_path):
     demo_server, demo = _demo_server(f"http://127.0.0.1:{settings.port}")
     settings.cors_origins = (demo,)
     try:
-        with _serving(settings) as base:
+        with serving(settings) as base:
             sent = _browse(demo)
             _assert_friction(base, _session(base, 25), sent)
     finally:
@@ -294,7 +275,7 @@ def test_posthog_js_into_serve_on_kafka(tmp_path):
     demo_server, demo = _demo_server(f"http://127.0.0.1:{settings.port}")
     settings.cors_origins = (demo,)
     try:
-        with _serving(settings) as base:
+        with serving(settings) as base:
             processors = InProcess("all", stream)
             try:
                 sent = _browse(demo)  # 200 from serve: every event is on events.raw (acks=all)

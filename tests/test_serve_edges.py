@@ -10,8 +10,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ import pytest
 sync_api = pytest.importorskip("playwright.sync_api")
 uvicorn = pytest.importorskip("uvicorn")
 
-from frictionkit.api.app import create_app  # noqa: E402
+from api_support import serving  # noqa: E402
 from frictionkit.api.settings import resolve_settings  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -55,18 +53,8 @@ def base(tmp_path):
         port = s.getsockname()[1]
     settings = resolve_settings(store_dsn=f"duckdb:///{tmp_path}/store.duckdb", port=port,
                                 api_keys="fk-docs-read:acme:read")
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(settings) as root:
+        yield root
 
 
 @pytest.mark.slow
