@@ -153,6 +153,27 @@ def test_flows_graph_and_overview_fit(request, data, width):
         assert h["screenId"] in words_in(overview)
 
 
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("data", ["demo", "long_names"])
+def test_changes_fit_with_every_screen_whole(request, data, width):
+    dsn, scope = request.getfixturevalue(data)
+    out = cli(dsn, scope, "insights", "changes", "--limit", "12", columns=width)
+    lines = check_fits(out, width)
+    header, hidden = header_and_hidden(lines)
+    for key in ("screen", "signal", "now", "change"):
+        assert key in header.split(), header
+    assert "verdict" in header.split() or "verdict" in hidden  # the last to go, and named when it goes
+    if width == 120:
+        assert not hidden, out
+    payload = json.loads(cli(dsn, scope, "insights", "changes", "--limit", "12", "--format", "json"))
+    assert payload["items"]
+    rows = table_body(lines)[:len(payload["items"])]
+    # one line per item, in the payload's order, its screen id whole
+    assert [line.split()[:2] for line in rows] == [[it["screenId"], it["signal"]] for it in payload["items"]]
+    for edge in payload["transitions"]["rose"] + payload["transitions"]["fell"]:
+        assert edge["from"] in words_in(out) and edge["to"] in words_in(out)
+
+
 def test_replay_output_fits_80_columns(demo, tmp_path):
     proc = run_cli("replay", str(FIXTURES / "demo.jsonl.gz"), "--store", f"duckdb:///{tmp_path}/r.duckdb",
                    env={"COLUMNS": "80"})

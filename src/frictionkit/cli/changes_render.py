@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich import box
-from rich.console import Group
-from rich.table import Table
+from rich.console import Console, Group
 from rich.text import Text
+
+from ..core.timefmt import format_duration_ms
+from .tables import Col, fitted_table
 
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "green"}
 
@@ -15,14 +16,14 @@ SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "green"}
 def _value(x: float | None, unit: str) -> str:
     if x is None:
         return "—"
-    return f"{x / 1000:.1f}s" if unit == "ms" else f"{x * 100:.1f}%"
+    return format_duration_ms(x) if unit == "ms" else f"{x * 100:.1f}%"
 
 
 def _difference(item: dict[str, Any]) -> Text:
     d = item["difference"]
     if d is None:
         return Text("—")
-    text = f"{d / 1000:+.1f}s" if item["unit"] == "ms" else f"{d * 100:+.1f} pt"
+    text = ("+" if d >= 0 else "−") + format_duration_ms(abs(d)) if item["unit"] == "ms" else f"{d * 100:+.1f} pt"
     style = ("red" if d > 0 else "green") if item["significant"] else "dim"
     return Text(text, style=style)
 
@@ -37,36 +38,30 @@ def _z(item: dict[str, Any]) -> str:
     return "untested" if item["z"] is None else f"{item['z']:+.2f}"
 
 
-def changes_renderable(p: dict[str, Any]) -> Group:
+def changes_renderable(p: dict[str, Any], console: Console) -> Group:
     w, a = p["window"], p["against"]
-    title = (f"what changed: {p['orgId']} / {p['productId']}   {w['from'][:16]} → {w['to'][:16]}   "
-             f"against {a['from'][:16]} → {a['to'][:16]}   ({p['significant']} of {p['tested']} tested items "
-             f"significant at FDR {p['method']['fdr']:g})")
-    t = Table(header_style="bold", title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1))
-    t.add_column("screen", min_width=16, overflow="fold")
-    t.add_column("signal", no_wrap=True)
-    for name in ("before", "now", "change", "z", "q"):
-        t.add_column(name, justify="right", no_wrap=True)
-    t.add_column("", no_wrap=True)
-    for it in p["items"]:
-        t.add_row(it["screenId"], it["signal"], _side(it["previous"], it["unit"]), _side(it["current"], it["unit"]),
-                  _difference(it), _z(it), "—" if it["qValue"] is None else f"{it['qValue']:.3f}",
-                  Text("significant", style="bold") if it["significant"] else "")
-    parts: list[Any] = [t]
+    # The window line wraps like prose; the tables fit the terminal (cli/tables.py).
+    head = Text(f"what changed: {p['orgId']} / {p['productId']}   {w['from'][:16]} → {w['to'][:16]}   "
+                f"against {a['from'][:16]} → {a['to'][:16]}   ({p['significant']} of {p['tested']} tested items "
+                f"significant at FDR {p['method']['fdr']:g})", style="bold")
+    # Narrower, in this order: no q value, no before (the change says how far
+    # it moved), no z; the verdict stays. Screen ids are never broken.
+    cols = [Col("screen"), Col("signal"), Col("before", "right", drop=3), Col("now", "right"),
+            Col("change", "right"), Col("z", "right", drop=2), Col("q", "right", drop=4), Col("verdict", drop=1)]
+    rows = [[it["screenId"], it["signal"], _side(it["previous"], it["unit"]), _side(it["current"], it["unit"]),
+             _difference(it), _z(it), "—" if it["qValue"] is None else f"{it['qValue']:.3f}",
+             Text("significant", style="bold") if it["significant"] else ""] for it in p["items"]]
+    parts: list[Any] = [head, fitted_table(console, None, cols, rows)]
     for key, label in (("rose", "transitions that rose"), ("fell", "transitions that fell")):
-        rows = p["transitions"][key]
-        if not rows:
+        edges = p["transitions"][key]
+        if not edges:
             continue
-        tt = Table(header_style="bold", title=f"{label} (share of the source screen's exits)", title_justify="left",
-                   box=box.SIMPLE_HEAD, padding=(0, 1))
-        for name, justify in (("from", "left"), ("to", "left"), ("before", "right"), ("now", "right"),
-                              ("change", "right"), ("z", "right")):
-            tt.add_column(name, justify=justify)
-        for e in rows:
-            tt.add_row(e["from"], e["to"], f"{e['previous']['share'] * 100:.1f}%", f"{e['current']['share'] * 100:.1f}%",
-                       Text(f"{e['difference'] * 100:+.1f} pt", style="bold" if e["significant"] else "dim"),
-                       f"{e['z']:+.2f}")
-        parts.append(tt)
+        tcols = [Col("from", stack=1, onto="to", joiner="\n→ "), Col("to"),
+                 Col("before", "right", drop=2), Col("now", "right"), Col("change", "right"), Col("z", "right", drop=3)]
+        trows = [[e["from"], e["to"], f"{e['previous']['share'] * 100:.1f}%", f"{e['current']['share'] * 100:.1f}%",
+                  Text(f"{e['difference'] * 100:+.1f} pt", style="bold" if e["significant"] else "dim"),
+                  f"{e['z']:+.2f}"] for e in edges]
+        parts += [Text(""), fitted_table(console, f"{label} (share of the source screen's exits)", tcols, trows)]
     for n in p["notes"]:
         parts.append(Text.assemble((f"[{n['severity']}] ", SEVERITY_STYLE[n["severity"]]), (n["title"], "bold"),
                                    f" — {n['summary']} (confidence {n['confidence']:.3f})"))

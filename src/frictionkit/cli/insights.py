@@ -125,7 +125,7 @@ def changes_cmd(
         print_csv(flat_changes(payload))
     else:
         print_segment(segment)
-        out_console.print(changes_renderable(payload))
+        out_console.print(changes_renderable(payload, out_console))
 
 
 def register(app: typer.Typer) -> None:
