@@ -1,4 +1,4 @@
-//! The event contract, wire format v1 (SPEC §3), as `core/contract.py` and
+//! The event contract, wire format v1 (docs/contract.md), as `core/contract.py` and
 //! `core/batch.py` hold it: the same limits, the same reasons, worded byte for
 //! byte as msgspec and the Python checks word them. `tests/test_native_contract.py`
 //! holds this module to the Python reference.

@@ -102,7 +102,9 @@ def _print_next(out: Path | None, store_dsn: str | None) -> None:
 def _replay(events: Path, store_dsn: str | None) -> None:
     from .replay import replay_cmd
 
+    # every option of replay_cmd given: called as a function, typer fills in no defaults
     replay_cmd(files=[str(events)], store_dsn=store_dsn, strict=False, quiet=False, allowed_lateness=None,
+               loop_within=None, loop_navigations=None,
                **IMPORTED_LOG_SETTINGS)
 
 

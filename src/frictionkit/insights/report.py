@@ -39,11 +39,11 @@ def _trend(current: dict[str, Any], previous: dict[str, Any] | None) -> str:
 
 def _sort_key(sort: str):
     if sort == "impact":  # most impacted sessions: where the most people struggle
-        return lambda r: (-r["impact_sessions"], -r["avg_friction"], r["screen_id"])
+        return lambda r: (-r["impact_sessions"], -r["friction_key"], r["screen_id"])
     if sort == "rate":  # the largest share of the screen's sessions impacted
         return lambda r: (-_impact_rate(r), -r["impact_sessions"], r["screen_id"])
     if sort == "friction":  # the highest mean frustration of the screen's sessions
-        return lambda r: (-r["avg_friction"], -r["impact_sessions"], r["screen_id"])
+        return lambda r: (-r["friction_key"], -r["impact_sessions"], r["screen_id"])
     raise InsightError(f"sort: {sort!r} is not one of {', '.join(HOTSPOT_SORTS)}", "sort")
 
 
@@ -52,6 +52,10 @@ def _ranked_screens(store: Store, q: InsightQuery, sort: str = DEFAULT_SORT) -> 
     rows = store.screen_stats(q.org_id, q.product_id, q.from_ms, q.to_ms, segment=q.segment)
     for row in rows:
         row["avg_friction"] = row["frustration_sum"] / row["sessions"]
+        # Compared to 9 decimals: a float sum in another row order (the stream
+        # against a replay, ClickHouse against DuckDB) differs in its last bits,
+        # which must not reorder two screens of equal friction.
+        row["friction_key"] = round(row["avg_friction"], 9)
     rows.sort(key=key)
     return rows
 
