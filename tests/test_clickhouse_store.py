@@ -12,7 +12,8 @@ import textwrap
 import msgspec
 import pytest
 
-from frictionkit.core.metrics import CoreConfig, process_session
+from frictionkit.core.metrics import CoreConfig
+from frictionkit.native import session_facts
 from frictionkit.store import default_dsn, open_store
 from frictionkit.store.base import StoreError
 
@@ -56,7 +57,7 @@ def test_insert_events_counts_only_new_ones_and_load_history_round_trips(ch):
 
 
 def _result(events):
-    return process_session(session(events), CoreConfig())
+    return session_facts([session(events)], CoreConfig())
 
 
 def _reads(store):
@@ -74,18 +75,19 @@ def test_a_recomputed_session_replaces_its_rows_and_drops_vanished_children(ch, 
         task(7000, "create", "complete", "home", id="b1"), click(7100, "home", id="b2"),
         click(7200, "home", id="b3"), nav(7300, "list", id="b4"), click(7400, "list", id="b5"),
         click(7500, "list", id="b6")])
-    assert v2.session.version > v1.session.version and v1.incidents
+    version = lambda f: f.tables["fact_sessions"]["version"][0].as_py()  # noqa: E731
+    assert version(v2) > version(v1) and v1.incidents
     duck = open_store(f"duckdb:///{tmp_path}/d.duckdb")
     try:
         for store in (ch, duck):
-            store.write_results([v1])
-            store.write_results([v2])
-            store.write_results([v2])  # a retry: the same rows again
+            store.write_results(v1)
+            store.write_results(v2)
+            store.write_results(v2)  # a retry: the same rows again
         assert _reads(ch) == _reads(duck)
         screens = {r["screen_id"] for r in ch.screen_stats("org-1", "prod-1", 0, FAR)}
         assert "edit" not in screens and ch.overview_totals("org-1", "prod-1", 0, FAR)["sessions"] == 1
         # A stale writer delivering the old version late does not win (version, not arrival).
-        ch.write_results([v1])
+        ch.write_results(v1)
         assert _reads(ch) == _reads(duck)
         ch.command("OPTIMIZE TABLE fact_session_screens FINAL")
         ch.command("OPTIMIZE TABLE fact_sessions FINAL")
@@ -95,7 +97,7 @@ def test_a_recomputed_session_replaces_its_rows_and_drops_vanished_children(ch, 
 
 
 def test_every_parameter_is_bound_not_pasted(ch):
-    ch.write_results([_result(_events())])
+    ch.write_results(_result(_events()))
     hostile = "org-1' OR 1=1 --"
     assert ch.overview_totals(hostile, "prod-1", 0, FAR)["sessions"] == 0
     assert ch.screen_stats(hostile, "prod-1", 0, FAR) == []

@@ -10,7 +10,7 @@ import pickle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from frictionkit.core.metrics import process_session
+from frictionkit.native import process_session
 from frictionkit.core.sessionizer import ACCEPTED, DUPLICATE, SessionizerConfig
 
 from helpers import HOUR, MINUTE, ev

@@ -79,7 +79,7 @@ def core_modules() -> list[Path]:
 
 def test_the_core_has_modules():
     names = {p.name for p in core_modules()}
-    assert {"model.py", "contract.py", "sessionizer.py", "tasks.py", "incidents.py", "metrics.py"} <= names
+    assert {"model.py", "contract.py", "sessionizer.py", "incidents.py", "metrics.py"} <= names
 
 
 @pytest.mark.parametrize("path", core_modules(), ids=lambda p: str(p.relative_to(CORE)))

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from frictionkit.core.metrics import CoreConfig, process_session
+from frictionkit.core.metrics import CoreConfig
+from frictionkit.native import session_facts
 from frictionkit.store import open_store
 
 from helpers import click, nav, session, task
@@ -17,8 +18,7 @@ def _results():
           click(2000, "home", id="a3", session="a")]
     a2 = [nav(3 * 3_600_000, "home", id="a4", session="a"), click(3 * 3_600_000 + 500, "home", id="a5", session="a")]
     b1 = [nav(0, "home", id="b1", session="b"), task(1000, "t", "start", "home", id="b2", session="b")]
-    return [process_session(session(a1, "a"), CoreConfig()), process_session(session(a2, "a#2", 2), CoreConfig()),
-            process_session(session(b1, "b"), CoreConfig())]
+    return session_facts([session(a1, "a"), session(a2, "a#2", 2), session(b1, "b")], CoreConfig())
 
 
 def _sessions(store):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from frictionkit.core.incidents import IncidentConfig, detect_incidents
-from frictionkit.core.metrics import CoreConfig, ScoreConfig, process_session
-from frictionkit.core.tasks import find_task_runs
+from frictionkit.core.incidents import IncidentConfig
+from frictionkit.core.metrics import CoreConfig, ScoreConfig
+from frictionkit.native import process_session
 
 from helpers import MINUTE, SECOND, click, nav, session
 
@@ -14,8 +14,7 @@ CFG = IncidentConfig()
 
 
 def found(events, kind, config=CFG):
-    s = session(events)
-    out = detect_incidents(s, find_task_runs(s.events, config.abandon_after_ms), config)
+    out = process_session(session(events), CoreConfig(incidents=config)).incidents
     return [i for i in out if i.incident_type == kind]
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from frictionkit.core.incidents import IncidentConfig, detect_incidents, incident_id
-from frictionkit.core.metrics import process_session
-from frictionkit.core.tasks import find_task_runs
+from frictionkit.core.incidents import IncidentConfig
+from frictionkit.core.metrics import CoreConfig
+from frictionkit.native import process_session
 
 from helpers import MINUTE, SECOND, click, error, ev, nav, session, task
 
@@ -12,9 +12,7 @@ CFG = IncidentConfig()
 
 
 def incidents(events, kind=None, config=CFG):
-    s = session(events)
-    runs = find_task_runs(s.events, config.abandon_after_ms)
-    out = detect_incidents(s, runs, config)
+    out = process_session(session(events), CoreConfig(incidents=config)).incidents
     return [i for i in out if kind is None or i.incident_type == kind]
 
 
@@ -336,6 +334,8 @@ def test_incident_ids_are_deterministic_per_type_session_and_first_event():
     a = rage(evs)
     b = rage(list(reversed(evs)))
     assert [i.incident_id for i in a] == [i.incident_id for i in b]
-    s1, s2 = session(evs, "s-1"), session(evs, "s-1#2")
-    assert incident_id("rage_click", s1, evs[0].event_id) != incident_id("rage_click", s2, evs[0].event_id)
-    assert incident_id("rage_click", s1, evs[0].event_id) != incident_id("error_click", s1, evs[0].event_id)
+    [in_s2] = process_session(session(evs, "s-1#2", seq=2)).incidents
+    assert in_s2.incident_id != a[0].incident_id and in_s2.first_event_id == a[0].first_event_id
+    # Another type on the same first event: another id.
+    both = process_session(session([click(0, id="k"), error(300, id="k2"), click(400), click(500)])).incidents
+    assert len({i.incident_type for i in both}) == 2 and len({i.incident_id for i in both}) == 2

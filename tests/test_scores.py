@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from frictionkit.core.metrics import CoreConfig, ScoreConfig, efficiency_score, frustration_score, process_session
+from frictionkit.core.metrics import CoreConfig, ScoreConfig
+from frictionkit.native import process_session
+
+# The score formulas themselves, on counts: the reference model's (the native
+# core is held to it by tests/test_native_facts.py); sessions below go native.
+from reference.metrics import efficiency_score, frustration_score
 
 from helpers import SECOND, T0, click, error, ev, nav, session, task
 

@@ -10,7 +10,6 @@ from contextlib import contextmanager
 
 import pytest
 
-from frictionkit.core.metrics import process_session
 from frictionkit.core.model import Session
 from frictionkit.pipeline.storesink import Backoff, SinkUnavailable, StoreSink
 from frictionkit.store import open_store
@@ -53,9 +52,9 @@ class _Recording:
         self.calls.append(f"events:{len(events)}")
         return self.real.insert_events(events, assume_new, table=table)
 
-    def write_results(self, results, replace=True, *, tables=None):
-        self.calls.append(f"facts:{len(results)}")
-        return self.real.write_results(results, replace, tables=tables)
+    def write_results(self, facts, replace=True):
+        self.calls.append(f"facts:{facts.sessions}")
+        return self.real.write_results(facts, replace)
 
     def counts(self) -> tuple[int, int]:
         con = self.real.con
@@ -72,7 +71,7 @@ def store(tmp_path):
 
 def _add(sink: StoreSink, tp, sid: str) -> None:
     session = _session(sid)
-    sink.add(tp, events=session.events, results=[process_session(session)])
+    sink.add(tp, events=session.events, sessions=[session])
 
 
 def test_one_flush_is_one_transaction_events_then_facts_of_every_partition(store) -> None:

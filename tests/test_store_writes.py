@@ -7,7 +7,8 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from frictionkit.core.metrics import CoreConfig, process_session
+from frictionkit.core.metrics import CoreConfig
+from frictionkit.native import session_facts
 from frictionkit.core.model import Session
 from frictionkit.store import open_store
 from frictionkit.store.arrow import EVENT_COLUMNS, events_table
@@ -62,19 +63,18 @@ def test_facts_written_again_replace_the_old_rows_and_new_sessions_are_added(tmp
     store = open_store(f"duckdb:///{tmp_path}/facts.duckdb")
     config = CoreConfig()
     rage = [nav(0, "A", session="old")] + [ev(i * 200, "click", "A", "save", session="old") for i in range(1, 5)]
-    first = process_session(_session("old", rage), config)
+    first = _session("old", rage)
     with store.transaction():
-        store.write_results([first])
+        store.write_results(session_facts([first], config))
     assert _facts(store)["fact_incidents"] == [("old", "rage_click")]
     # The same session recomputed with its clicks spread out (no rage click
     # any more, a second screen), written together with a session never seen.
     calm = [nav(0, "A", session="old")] + [ev(i * 2 * SECOND, "click", "A", "save", session="old")
                                           for i in range(1, 5)] + [nav(MINUTE, "B", session="old")]
-    again = process_session(_session("old", calm), config)
-    new = process_session(_session("new", [nav(0, "C", session="new"), ev(SECOND, "click", "C", session="new")]),
-                          config)
+    again = _session("old", calm)
+    new = _session("new", [nav(0, "C", session="new"), ev(SECOND, "click", "C", session="new")])
     with store.transaction():
-        store.write_results([again, new], replace=True)
+        store.write_results(session_facts([again, new], config), replace=True)
     facts = _facts(store)
     assert facts["fact_sessions"] == [("new", 2, 0), ("old", 6, 0)]
     assert facts["fact_incidents"] == []

@@ -133,10 +133,10 @@ class _StoreAway:
                     raise StoreError("connection refused")
                 return real.insert_events(events, *args, **kwargs)
 
-            def write_results(self, results, *args, **kwargs):
+            def write_results(self, facts, *args, **kwargs):
                 # One session per message held: the bound is in messages.
-                outer.largest_offer = max(outer.largest_offer, len(results))
-                return real.write_results(results, *args, **kwargs)
+                outer.largest_offer = max(outer.largest_offer, facts.sessions)
+                return real.write_results(facts, *args, **kwargs)
 
         return Flaky()
 

@@ -15,7 +15,7 @@ import pytest
 
 from frictionkit.bus.codec import bus_messages, event_to_bus_json
 from frictionkit.core.contract import decode_bus_message
-from frictionkit.core.metrics import process_session
+from frictionkit.native import process_session
 from frictionkit.core.sessionizer import SessionizerConfig
 from frictionkit.generate import iter_events
 from frictionkit.stream import StreamSettings

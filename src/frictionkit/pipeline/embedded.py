@@ -3,7 +3,7 @@
 Each chunk is one store transaction (``pipeline.storesink``, the sink the
 stream aggregator writes with too): new events go into ``events_raw``, the
 sessionizer takes the chunk, and every session the watermark closes is
-processed by the core and written. Keys that may have stored history (a store
+processed by the native core and written. Keys that may have stored history (a store
 that held events before this run, or a key the sessionizer forgot) get that
 history loaded first, so a session is always computed from all of its events:
 replaying a file twice, overlapping files, or a run after a crash recompute the
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import msgspec
 
-from ..core.metrics import CoreConfig, process_session
-from ..core.model import Event, Session, SessionKey, SessionResult
+from ..core.metrics import CoreConfig
+from ..core.model import Event, Session, SessionKey
 from ..core.sessionizer import ACCEPTED, LATE, SessionizerConfig
 from ..store.base import Store
 from . import recompute
@@ -50,7 +50,7 @@ class EmbeddedPipeline:
         self._reloaded: set[SessionKey] = set()
         # Written behind (replay): each chunk's transaction runs while the
         # next chunk is computed. A failure is raised as the store's own error.
-        self._sink = StoreSink(store, write_behind=write_behind)
+        self._sink = StoreSink(store, write_behind=write_behind, core=config.core)
         self._sink.assign([PARTITION])
         self._write_behind = write_behind
 
@@ -111,7 +111,7 @@ class EmbeddedPipeline:
         """End of input: close every open session; every write is done on return."""
         self._write_closed(self.logic.close_all())
         self._sink.close()
-        self.stats.duplicates = self._sink.stats["duplicates"]
+        self._sync_stats()
         return self.stats
 
     def abandon(self) -> None:
@@ -131,32 +131,31 @@ class EmbeddedPipeline:
             if key not in was_stored:
                 add(key)
 
-    def _results(self, closed: list[Session]) -> list[SessionResult]:
-        results = [process_session(s, self.config.core) for s in closed]
-        self.stats.sessions += len(results)
-        self.stats.incidents += sum(len(r.incidents) for r in results)
-        return results
-
     def _write_closed(self, closed: list[Session]) -> None:
         if closed:
             self._add_closed(closed)
             self._flush()
 
     def _add_closed(self, closed: list[Session]) -> None:
-        """The facts of these sessions, for the transaction after the chunk's events."""
-        results = self._results(closed)
+        """These sessions, whose facts the sink computes (the native core) and
+        writes in the transaction after the chunk's events."""
+        self.stats.sessions += len(closed)
         reloaded = self._reloaded
         # Sessions of keys never stored before cannot have rows to replace, so
         # the store may skip its delete pass for them.
         again = [(s.org_id, s.product_id, s.client_session_id) in reloaded for s in closed]
-        self._sink.add(PARTITION, results=[r for r, old in zip(results, again) if old],
-                       new_results=[r for r, old in zip(results, again) if not old])
+        self._sink.add(PARTITION, sessions=[s for s, old in zip(closed, again) if old],
+                       new_sessions=[s for s, old in zip(closed, again) if not old])
 
     def _flush(self) -> None:
         """One store transaction: the events added, then the facts (now, or
         behind when writing behind)."""
         self._sink.flush(final=not self._write_behind)
+        self._sync_stats()
+
+    def _sync_stats(self) -> None:
         self.stats.duplicates = self._sink.stats["duplicates"]
+        self.stats.incidents = self._sink.stats["incidents"]
 
 
 __all__ = ["ACCEPTED", "EmbeddedPipeline", "PipelineConfig", "PipelineStats"]

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..core.metrics import CoreConfig, process_session
-from ..core.model import Event, SessionKey, SessionResult
+from ..core.metrics import CoreConfig
+from ..core.model import Event, SessionKey
+from ..native import session_facts
+from ..store.arrow import FactBatch
 from ..core.sessionizer import SessionizerConfig, SessionizerLogic
 from ..store.base import Store
 
@@ -40,18 +42,18 @@ def delete_stale_facts(store: Store, late_keys: set[SessionKey]) -> None:
 
 
 def recompute_keys(store: Store, late_keys: set[SessionKey], sessionizer: SessionizerConfig, core: CoreConfig,
-                   on_results: Callable[[list[SessionResult]], None] | None = None) -> int:
+                   on_facts: Callable[[FactBatch], None] | None = None) -> int:
     """Inside the store transaction that stored the late events: sessionize the
     keys' stored events again, delete their old facts, write the new ones.
-    ``on_results`` sees the new results (the aggregator projects their
-    incidents to ``events.incidents``). Returns how many sessions were written."""
+    ``on_facts`` sees the new facts (the aggregator projects their incidents
+    to ``events.incidents``). Returns how many sessions were written."""
     if not late_keys:
         return 0
     logic = sessionizer.build()
     logic.preload(store.load_history(sorted(late_keys)))
-    results = [process_session(s, core) for s in logic.close_all()]
+    facts = session_facts(logic.close_all(), core)
     delete_stale_facts(store, late_keys)
-    store.write_results(results, replace=False)
-    if on_results is not None:
-        on_results(results)
-    return len(results)
+    store.write_results(facts, replace=False)
+    if on_facts is not None:
+        on_facts(facts)
+    return facts.sessions

@@ -31,8 +31,10 @@ from typing import Any, Callable, Hashable, Iterable
 
 import msgspec
 
-from ..core.model import Event, SessionKey, SessionResult
-from ..store.arrow import result_tables
+from ..core.metrics import CoreConfig
+from ..core.model import Event, Session, SessionKey
+from ..native import session_facts
+from ..store.arrow import FactBatch
 from ..store.base import Store
 from ..store.eventsjson import join_event_arrays
 from .writebehind import WriteBehind
@@ -64,8 +66,10 @@ class Batch:
 
     ``events`` may hold events stored already (the store drops them);
     ``new_events`` none of whose sessions has stored events (the store skips
-    its duplicate lookup). ``results`` replace the stored facts of their
-    sessions; ``new_results`` have none yet. ``events_json`` holds, per
+    its duplicate lookup). ``sessions`` are closed sessions whose facts
+    replace their stored ones; ``new_sessions`` have none yet. The flush
+    turns them into ``facts`` / ``new_facts`` (one native call per batch),
+    once: a batch held again keeps its facts. ``events_json`` holds, per
     ``add``, the JSON of its ``events`` as the input held them (None when
     not known), which a store that parses JSON takes as it is.
     ``stale_keys`` are keys whose stored facts go before this batch's facts
@@ -73,15 +77,17 @@ class Batch:
     ``late_keys`` keys the sink's ``recompute`` rebuilds from the store once
     the batch's events are in (docs/semantics.md, "Late events")."""
 
-    __slots__ = ("events", "events_json", "new_events", "results", "new_results", "stale_keys", "late_keys",
-                 "messages")
+    __slots__ = ("events", "events_json", "new_events", "sessions", "new_sessions", "facts", "new_facts",
+                 "stale_keys", "late_keys", "messages")
 
     def __init__(self) -> None:
         self.events: list[Event] = []
         self.events_json: list[msgspec.Raw | None] = []
         self.new_events: list[Event] = []
-        self.results: list[SessionResult] = []
-        self.new_results: list[SessionResult] = []
+        self.sessions: list[Session] = []
+        self.new_sessions: list[Session] = []
+        self.facts: list[FactBatch] = []
+        self.new_facts: list[FactBatch] = []
         self.stale_keys: list[SessionKey] = []
         self.late_keys: list[SessionKey] = []
         self.messages = 0
@@ -101,9 +107,18 @@ class Batch:
         self.messages += older.messages
 
 
-def _session_id(result: SessionResult) -> tuple[str, str, str]:
-    session = result.session
-    return (session.org_id, session.product_id, session.session_id)
+def _latest(facts: list[FactBatch], later: set[SessionKey]) -> list[FactBatch]:
+    """``facts`` in order, each without the sessions given again after it (or
+    in ``later``): a session given twice in one write keeps its later facts,
+    as a later transaction would. Adds every key seen to ``later``."""
+    if len(facts) <= 1 and not later:
+        later.update(k for f in facts for k in f.keys())
+        return facts
+    kept: list[FactBatch] = []
+    for f in reversed(facts):
+        kept.append(f.without(later))
+        later.update(f.keys())
+    return kept[::-1]
 
 
 class StoreSink:
@@ -111,7 +126,8 @@ class StoreSink:
 
     def __init__(self, store: Store | None = None, *, open_store: Callable[[], Store] | None = None,
                  write_behind: bool = False, hold_refused: bool = False, backoff: Backoff = Backoff(),
-                 name: str = "store sink",
+                 name: str = "store sink", core: CoreConfig = CoreConfig(),
+                 on_facts: Callable[[FactBatch], None] | None = None,
                  recompute: Callable[[Store, set[SessionKey]], int] | None = None) -> None:
         if (store is None) == (open_store is None):
             raise ValueError("a StoreSink takes a store or a function that opens one")
@@ -120,6 +136,10 @@ class StoreSink:
         # that came back, or a connection left in a failed transaction.
         self.open_store = open_store
         self.name = name
+        # The core's configuration, and who sees each batch of facts once it
+        # is computed (the aggregator projects their incidents to events.incidents).
+        self.core = core
+        self.on_facts = on_facts
         # Rebuilds late keys' sessions from the store, in the batch's transaction
         # (pipeline.recompute.recompute_keys with the reader's configuration).
         self.recompute = recompute
@@ -130,7 +150,7 @@ class StoreSink:
         self.writes = WriteBehind() if write_behind else None
         self.down_since_s: float | None = None  # monotonic time of the first refusal of this outage
         self.retry_s = 0.0
-        self.stats = {"writes": 0, "sessions": 0, "duplicates": 0}
+        self.stats = {"writes": 0, "sessions": 0, "duplicates": 0, "incidents": 0}
 
     # -- partitions ----------------------------------------------------------------
 
@@ -144,8 +164,8 @@ class StoreSink:
             self.batches.pop(partition, None)
 
     def add(self, partition: Partition, *, events: list[Event] = (), events_json: msgspec.Raw | None = None,
-            new_events: list[Event] = (), results: list[SessionResult] = (),
-            new_results: list[SessionResult] = (), stale_keys: Iterable[SessionKey] = (),
+            new_events: list[Event] = (), sessions: list[Session] = (),
+            new_sessions: list[Session] = (), stale_keys: Iterable[SessionKey] = (),
             late_keys: Iterable[SessionKey] = (), messages: int = 1) -> None:
         """Hold what one input (a message, a chunk) gave; written by the next flush."""
         batch = self.batches[partition]
@@ -153,8 +173,8 @@ class StoreSink:
             batch.events.extend(events)
             batch.events_json.append(events_json)
         batch.new_events.extend(new_events)
-        batch.results.extend(results)
-        batch.new_results.extend(new_results)
+        batch.sessions.extend(sessions)
+        batch.new_sessions.extend(new_sessions)
         batch.stale_keys.extend(stale_keys)
         batch.late_keys.extend(late_keys)
         batch.messages += messages
@@ -216,18 +236,19 @@ class StoreSink:
         caller's thread, so that the writer thread holds the GIL as little as
         it can."""
         held = list(batch.values())
+        for b in held:
+            self._process(b)
         events = [ev for b in held for ev in b.events]
         spans = [span for b in held for span in b.events_json]
         new_events = [ev for b in held for ev in b.new_events]
         # A session given twice (emitted again, in two partitions' batches):
         # the later one is the one to keep, as a later transaction would.
-        again = {_session_id(r): r for b in held for r in b.results}
-        fresh = {key: r for key, r in ((_session_id(r), r) for b in held for r in b.new_results) if key not in again}
-        results, new_results = list(again.values()), list(fresh.values())
+        later: set[SessionKey] = set()
+        again = _latest([f for b in held for f in b.facts], later)
+        fresh = _latest([f for b in held for f in b.new_facts], later)
         inserts = [(part, assume_new, self._events_table(part, spans if not assume_new else None))
                    for part, assume_new in ((events, False), (new_events, True)) if part]
-        facts = [(part, replace, result_tables(part)) for part, replace in ((new_results, False), (results, True))
-                 if part]
+        facts = [(FactBatch.concat(part), replace) for part, replace in ((fresh, False), (again, True)) if part]
         stale_keys = sorted({key for b in held for key in b.stale_keys})
         late_keys = {key for b in held for key in b.late_keys}
         if late_keys and self.recompute is None:
@@ -244,14 +265,31 @@ class StoreSink:
                     self.stats["duplicates"] += len(part) - inserted
                 if stale_keys:
                     store.delete_sessions(stale_keys)
-                for part, replace, tables in facts:
-                    store.write_results(part, replace=replace, tables=tables)
+                for part, replace in facts:
+                    store.write_results(part, replace=replace)
                 if late_keys:
                     self.recompute(store, late_keys)  # type: ignore[misc]
             self.stats["writes"] += 1
-            self.stats["sessions"] += len(results) + len(new_results)
+            self.stats["sessions"] += sum(part.sessions for part, _ in facts)
 
         return write
+
+    def _process(self, batch: Batch) -> None:
+        """The batch's closed sessions -> facts, in one native call each for
+        those that replace rows and those that are new."""
+        for pending, done in (("sessions", "facts"), ("new_sessions", "new_facts")):
+            sessions = getattr(batch, pending)
+            if not sessions:
+                continue
+            # The same session closed twice since the last flush (emitted
+            # again): only its later events count.
+            latest = {(s.org_id, s.product_id, s.session_id): s for s in sessions}
+            facts = session_facts(list(latest.values()), self.core)
+            setattr(batch, pending, [])
+            getattr(batch, done).append(facts)
+            self.stats["incidents"] += facts.incidents
+            if self.on_facts is not None:
+                self.on_facts(facts)
 
     def _events_table(self, events: list[Event], spans: list[msgspec.Raw | None] | None) -> Any:
         """The events as the store takes them fastest: the JSON the input held

@@ -6,13 +6,12 @@ conversion keeps the stores' rows identical.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 import pyarrow as pa
 
-from ..core.model import Event, Incident, SessionFacts, SessionResult, SessionScreenFacts, TaskRun
-from ..core.segment import COLUMNS as SEGMENT_COLUMNS
+from ..core.model import Event, Incident
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -93,50 +92,73 @@ def event_from_row(row: tuple) -> Event:
     )
 
 
-def _struct_table(rows: Iterable[msgspec.Struct], cls: type, types: dict[str, pa.DataType], renames: dict[str, str]) -> pa.Table:
-    fields = cls.__struct_fields__
-    columns = list(zip(*(msgspec.structs.astuple(r) for r in rows))) or [[] for _ in fields]
-    arrays = {}
-    for name, values in zip(fields, columns):
-        arrays[renames.get(name, name)] = pa.array(values, type=types.get(name))
-    return pa.table(arrays)
+# A record's *_ts_ms field -> its fact column (a timestamp).
+TS_RENAMES = {"start_ts_ms": "start_ts", "end_ts_ms": "end_ts", "ts_ms": "ts", "session_start_ts_ms": "session_start_ts"}
 
 
-_TS_RENAMES = {"start_ts_ms": "start_ts", "end_ts_ms": "end_ts", "ts_ms": "ts", "session_start_ts_ms": "session_start_ts"}
-_TS_TYPES = {name: TS for name in _TS_RENAMES}
-_INT64 = {"duration_ms": pa.int64(), "dwell_ms": pa.int64(), "version": pa.int64()}
-# Typed explicitly: a batch in which no session has a browser would otherwise
-# give a column of Arrow type null.
-_SEGMENT_TYPES = {name: pa.string() for name in SEGMENT_COLUMNS}
+FACT_TABLES = ("fact_sessions", "fact_incidents", "fact_session_screens", "fact_task_runs")
 
 
-def _with_segments(table: pa.Table, owners: list[SessionFacts]) -> pa.Table:
-    """``table`` (one row per child of ``owners[i]``) with its session's segment
-    columns appended: every fact row carries them, so each view filters its
-    own table by column equality (no join back to fact_sessions)."""
-    for name in SEGMENT_COLUMNS:
-        table = table.append_column(name, pa.array([getattr(s, name) for s in owners], pa.string()))
-    return table
+class FactBatch:
+    """The rows of the four fact tables for a batch of closed sessions, as the
+    native core gives them (``frictionkit.native.session_facts``): Arrow
+    tables, no Python object per row. What the store sink writes, and what
+    ``events.incidents`` is projected from."""
+
+    __slots__ = ("tables",)
+
+    def __init__(self, tables: dict[str, pa.Table]) -> None:
+        self.tables = tables
+
+    @property
+    def sessions(self) -> int:
+        return self.tables["fact_sessions"].num_rows
+
+    @property
+    def incidents(self) -> int:
+        return self.tables["fact_incidents"].num_rows
+
+    def keys(self) -> list[tuple[str, str, str]]:
+        """(org, product, session id) of each session, in row order."""
+        t = self.tables["fact_sessions"]
+        return list(zip(*(t.column(c).to_pylist() for c in ("org_id", "product_id", "session_id"))))
+
+    def without(self, keys: set[tuple[str, str, str]]) -> FactBatch:
+        """These facts minus every row of these sessions (a session given again
+        later in the same write: the later facts are the ones kept)."""
+        if not keys:
+            return self
+        import pyarrow.compute as pc
+
+        wanted = pa.array(["\x1f".join(k) for k in keys], pa.string())
+
+        def keep(table: pa.Table) -> pa.Table:
+            if not table.num_rows:
+                return table
+            joined = pc.binary_join_element_wise(table["org_id"], table["product_id"], table["session_id"], "\x1f")
+            return table.filter(pc.invert(pc.is_in(joined, value_set=wanted)))
+
+        return FactBatch({name: keep(t) for name, t in self.tables.items()})
+
+    @staticmethod
+    def concat(batches: list[FactBatch]) -> FactBatch:
+        if len(batches) == 1:
+            return batches[0]
+        return FactBatch({name: pa.concat_tables([b.tables[name] for b in batches]) for name in FACT_TABLES})
+
+    def incident_records(self) -> list[Incident]:
+        """The incidents as ``Incident`` records (for ``events.incidents``: a
+        message per incident is made anyway)."""
+        return fact_records(self.tables["fact_incidents"], Incident)
 
 
-def result_tables(results: list[SessionResult]) -> dict[str, pa.Table]:
-    """The four fact tables' rows for a batch of closed sessions."""
-    sessions = [r.session for r in results]
-    incidents = [i for r in results for i in r.incidents]
-    screens = [s for r in results for s in r.screens]
-    runs = [t for r in results for t in r.task_runs]
-    types = {**_TS_TYPES, **_INT64}
-    run_types = {**types, "path": pa.list_(pa.string()), "path_ts_ms": pa.list_(pa.int64()), "task_name": pa.string()}
-    return {
-        "fact_sessions": _struct_table(sessions, SessionFacts, {**types, **_SEGMENT_TYPES}, _TS_RENAMES),
-        "fact_incidents": _with_segments(
-            _struct_table(incidents, Incident, {**types, "task_name": pa.string()}, _TS_RENAMES),
-            [r.session for r in results for _ in r.incidents]),
-        "fact_session_screens": _with_segments(_struct_table(screens, SessionScreenFacts, types, _TS_RENAMES),
-                                               [r.session for r in results for _ in r.screens]),
-        "fact_task_runs": _with_segments(_struct_table(runs, TaskRun, run_types, _TS_RENAMES),
-                                         [r.session for r in results for _ in r.task_runs]),
-    }
+def fact_records(table: pa.Table, cls: type[S]) -> list[S]:
+    """One ``cls`` (a fact record of core.model) per row of its fact table."""
+    columns = []
+    for name in cls.__struct_fields__:
+        column = table.column(TS_RENAMES.get(name, name))
+        columns.append(column.cast(pa.int64()) if pa.types.is_timestamp(column.type) else column)
+    return [cls(*row) for row in zip(*(c.to_pylist() for c in columns))]
 
 
 def structs_from_arrow(table: pa.Table, cls: type[S]) -> list[S]:

@@ -9,8 +9,9 @@ from typing import Any, Protocol
 
 import msgspec
 
-from ..core.model import Event, SessionKey, SessionResult, TaskPathGroup, TaskRun
+from ..core.model import Event, SessionKey, TaskPathGroup, TaskRun
 from ..core.segment import COLUMNS as SEGMENT_COLUMNS, Segment
+from .arrow import FactBatch
 
 
 class StoreError(RuntimeError):
@@ -55,10 +56,10 @@ class Store(Protocol):
     def session_keys(self) -> list[SessionKey]:
         """Every session key with stored events."""
 
-    def write_results(self, results: list[SessionResult], replace: bool = True, *, tables: Any = None) -> None:
-        """Replace the facts of these sessions by the given ones; ``replace=False``
-        promises that none of them has rows yet. ``tables``, when given, is
-        ``store.arrow.result_tables(results)`` built by the caller."""
+    def write_results(self, facts: FactBatch, replace: bool = True) -> None:
+        """Replace the facts of these sessions by the given ones (the native
+        core's rows, ``frictionkit.native.session_facts``); ``replace=False``
+        promises that none of them has rows yet."""
 
     def delete_sessions(self, keys: list[SessionKey]) -> None:
         """Delete every fact row of every session of these keys (a late event

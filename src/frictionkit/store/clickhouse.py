@@ -24,13 +24,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow as pa
 
-from ..core.model import Event, SessionKey, SessionResult, TaskPathGroup, TaskRun
+from ..core.model import Event, SessionKey, TaskPathGroup, TaskRun
 from ..core.segment import Segment
-from .arrow import EVENT_COLUMNS, event_from_row, events_table, result_tables, structs_from_arrow
+from .arrow import EVENT_COLUMNS, FACT_TABLES, FactBatch, event_from_row, events_table, structs_from_arrow
 from .base import Scope, StoreError, fill_segment, read_sql
 from .ddl import migration_plan, migrations_table_statement
 
-FACT_TABLES = ("fact_sessions", "fact_incidents", "fact_session_screens", "fact_task_runs")
 # Bound parameters travel in the URL of an HTTP request: keep each under ~100 KB.
 # In-process (chdb) there is no URL, and fewer, larger lookups are faster.
 KEYS_PER_QUERY = 1000
@@ -320,17 +319,18 @@ class ClickHouseStore:
     def session_keys(self) -> list[SessionKey]:
         return [tuple(r) for r in self.query("SELECT DISTINCT org_id, product_id, session_id FROM events_raw").result_rows]
 
-    def write_results(self, results: list[SessionResult], replace: bool = True, *, tables: Any = None) -> None:
+    def write_results(self, facts: FactBatch, replace: bool = True) -> None:
         # ``replace`` needs no work here: ReplacingMergeTree versions decide.
-        if not results:
+        if not facts.sessions:
             return
-        tables = dict(result_tables(results) if tables is None else tables)  # a copy: a column is added below
+        tables = dict(facts.tables)  # a copy: a column is added below
         # Incidents carry their session's version so that readers can tell a
         # current incident from one a recomputation no longer produces.
-        version_of = {(r.session.org_id, r.session.product_id, r.session.session_id): r.session.version for r in results}
+        key = ["org_id", "product_id", "session_id"]
+        versions = tables["fact_sessions"].select([*key, "version"])
         incidents = tables["fact_incidents"]
-        versions = [version_of[(i.org_id, i.product_id, i.session_id)] for r in results for i in r.incidents]
-        tables["fact_incidents"] = incidents.append_column("version", pa.array(versions, type=pa.int64()))
+        tables["fact_incidents"] = (incidents.join(versions, key, join_type="left outer") if incidents.num_rows
+                                    else incidents.append_column("version", pa.array([], pa.int64())))
         # Children first, the session last: a failure in between leaves the
         # session at its old version, so the new children stay invisible until
         # the retry writes the session row.

@@ -6,16 +6,15 @@ import os
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from ..core.model import Event, SessionKey, SessionResult, TaskPathGroup, TaskRun
+from ..core.model import Event, SessionKey, TaskPathGroup, TaskRun
 from ..core.segment import Segment
-from .arrow import EVENT_COLUMNS, event_from_row, result_tables, structs_from_arrow
+from .arrow import EVENT_COLUMNS, FACT_TABLES, FactBatch, event_from_row, structs_from_arrow
 from .base import Scope, StoreError, fill_segment, migrations, read_sql, split_statements
 from .eventsjson import EventsJson, MemoryFile, events_json
 
 _SQL_FILES = ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql", "task_path_groups.sql", "sessions_page.sql",
               "sessions_count.sql", "session_row.sql", "session_incidents.sql", "open_keys.sql", "segment_values.sql",
               "changes_screens.sql", "changes_signals.sql")
-FACT_TABLES = ("fact_sessions", "fact_incidents", "fact_session_screens", "fact_task_runs")
 _EVENT_SELECT = ", ".join(
     f"epoch_ms({name})" if name in ("ts", "received_at") else name for name, _ in EVENT_COLUMNS
 )
@@ -178,12 +177,12 @@ class DuckDBStore:
     def session_keys(self) -> list[SessionKey]:
         return self.con.execute("SELECT DISTINCT org_id, product_id, session_id FROM events_raw").fetchall()
 
-    def write_results(self, results: list[SessionResult], replace: bool = True, *, tables: Any = None) -> None:
+    def write_results(self, facts: FactBatch, replace: bool = True) -> None:
         """``replace=False`` promises these sessions have no rows yet, which
         saves a delete pass over each fact table."""
-        if not results:
+        if not facts.sessions:
             return
-        tables = result_tables(results) if tables is None else tables
+        tables = facts.tables
         if replace:
             self._delete_facts(tables["fact_sessions"].select(["org_id", "product_id", "session_id"]))
         for name in FACT_TABLES:

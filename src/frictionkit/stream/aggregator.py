@@ -40,10 +40,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from ..core.metrics import process_session
-from ..core.model import SessionResult
 from ..pipeline import recompute
 from ..pipeline.storesink import Backoff, StoreSink
+from ..store.arrow import FactBatch
 from ..store.base import Store
 from .codec import LateEvents, decode_sessionized_json, encode_incident, incident_key
 from .checkpoint import TP, Sink
@@ -67,17 +66,18 @@ class MetricsAggregatorProcessor(Processor):
         self.sink = StoreSink(open_store=store_factory or (lambda: open_store(settings.store_dsn)),
                               write_behind=True, hold_refused=True, name=self.name,
                               backoff=Backoff(settings.store_retry_initial_s, settings.store_retry_max_s),
+                              core=settings.core, on_facts=self._project,
                               # Late events' keys: their sessions are rebuilt from the store once
                               # the events are in (docs/semantics.md, "Late events").
                               recompute=lambda store, keys: recompute.recompute_keys(
-                                  store, keys, settings.sessionizer, settings.core, self._project))
+                                  store, keys, settings.sessionizer, settings.core, self._project_rebuilt))
         # The runner's outputs, kept from the first message: a rebuilt key's
         # incidents are produced from the sink's write (the producer is
         # thread-safe, and the checkpoint flushes it after that write).
         self.out: Outputs | None = None
         # The sink counts its writes and sessions; these counters join them.
         self.stats = self.sink.stats
-        self.stats.update(events=0, incidents=0)
+        self.stats.update(events=0)
 
     def topics(self) -> list[str]:
         return [self.settings.topics.sessionized]
@@ -89,22 +89,24 @@ class MetricsAggregatorProcessor(Processor):
         self.out = out
         decoded, events_json = decode_sessionized_json(msg.value() or b"")
         self.stats["events"] += len(decoded.events)
-        results, late_keys = [], []
+        sessions, late_keys = [], []
         if isinstance(decoded, LateEvents):
             late_keys.append((decoded.org_id, decoded.product_id, decoded.client_session_id))
         else:
-            results.append(process_session(decoded, self.settings.core))
-            self._project(results)
+            sessions.append(decoded)  # its facts: computed by the sink's flush, with the others held
         self.sink.add((msg.topic(), msg.partition()), events=decoded.events, events_json=events_json,
-                      results=results, late_keys=late_keys)
+                      sessions=sessions, late_keys=late_keys)
 
-    def _project(self, results: list[SessionResult]) -> None:
-        """``events.incidents``: the incidents of these session results."""
+    def _project(self, facts: FactBatch) -> None:
+        """``events.incidents``: the incidents of these facts (once per
+        computation: a batch the store refused keeps its facts)."""
         topic = self.settings.topics.incidents
-        for result in results:
-            for inc in result.incidents:
-                self.out.produce(topic, encode_incident(inc), incident_key(inc))  # type: ignore[union-attr]
-            self.stats["incidents"] += len(result.incidents)
+        for inc in facts.incident_records():
+            self.out.produce(topic, encode_incident(inc), incident_key(inc))  # type: ignore[union-attr]
+
+    def _project_rebuilt(self, facts: FactBatch) -> None:
+        self.stats["incidents"] += facts.incidents  # the sink counts the facts it computes itself
+        self._project(facts)
 
     def close(self) -> None:
         self.sink.close(raise_failure=False)

@@ -1,4 +1,4 @@
-"""Task runs within one session: from a start marker to its complete, fail or
+"""The reference model of task runs (the native core: rust/src/facts.rs). Task runs within one session: from a start marker to its complete, fail or
 abandonment (task markers: docs/contract.md; abandoned_task: docs/semantics.md).
 
 Decisions where the rules alone are ambiguous (see docs/semantics.md):
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import msgspec
 
-from .model import Event
+from frictionkit.core.model import Event
 
 START, COMPLETE, FAIL = "start", "complete", "fail"
 _OUTCOME = {COMPLETE: "completed", FAIL: "failed"}
