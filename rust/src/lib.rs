@@ -4,6 +4,9 @@
 
 mod batch;
 mod contract;
+mod facts;
+mod facts_arrow;
+mod facts_py;
 mod json;
 mod lines;
 mod sessionize;
@@ -252,6 +255,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check_lines, m)?)?;
     m.add_function(wrap_pyfunction!(session_seqs, m)?)?;
     m.add_function(wrap_pyfunction!(check_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(facts_py::session_facts, m)?)?;
     m.add_class::<WireKey>()?;
     Ok(())
 }

@@ -134,13 +134,7 @@ def session_facts(sessions: list[Session], config: CoreConfig = CoreConfig()) ->
     as the four fact tables' rows. Deterministic: the same events give the
     same rows. The Python objects are read once, in Rust; the rules run with
     the GIL released; the rows come back as Arrow record batches."""
-    native = _native()
-    if not hasattr(native, "session_facts"):  # TEMPORARY until the kernel lands
-        import sys
-        sys.path.insert(0, "tests")
-        from reference.metrics import process_session as _py, result_tables
-        return FactBatch(result_tables([_py(s, config) for s in sessions]))
-    batches = native.session_facts(sessions, config)
+    batches = _native().session_facts(sessions, config)
     return FactBatch({name: pa.Table.from_batches([b]) for name, b in zip(FACT_TABLES, batches)})
 
 

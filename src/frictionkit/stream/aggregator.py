@@ -2,8 +2,9 @@
 
 It consumes ``events.sessionized`` and produces ``events.incidents``:
 
-* ``events.sessionized`` -> the four fact tables, from ``process_session`` of
-  the core on exactly the session's events (the same call replay makes, so the
+* ``events.sessionized`` -> the four fact tables, from the native core
+  (``native.session_facts``, called by the store sink on the sessions it
+  holds) on exactly the session's events (the same call replay makes, so the
   rows are identical to replay's), and the session's events -> ``events_raw``;
   the late-events messages there -> ``events_raw`` only. So every accepted
   event is stored once (the store dedups by event id, and a re-emitted
@@ -12,8 +13,8 @@ It consumes ``events.sessionized`` and produces ``events.incidents``:
   decode of every event, and a second reader of the largest topic: the three
   processors ran 12-30 % faster on serve's batches without it
   (docs/bench-stream.md);
-* ``events.incidents`` <- a projection of the same session results: every
-  incident of a session the core processed here is produced there, with its
+* ``events.incidents`` <- a projection of the same facts: every incident
+  of a session the core processed here is produced there, with its
   deterministic id, keyed by its session (docs/architecture.md,
   "Incidents"). Incidents are computed once per session, and the topic
   carries exactly what the fact tables hold. The incidents of a key rebuilt
