@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .model import DEVICE_TYPES, Event
+from .model import DEVICE_TYPES
 
 # The event's own app version, when an agent or importer sends one (the
 # contract has no such field: `extra` is where an app puts its build).
