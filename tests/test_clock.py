@@ -6,13 +6,14 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from frictionkit import native
 from frictionkit.core.clock import MAX_TS_MS, EventClock
 
 LATE = 120_000
 
 
 def test_watermark_is_latest_event_time_minus_lateness_and_replay_has_no_idle_rule():
-    logic = EventClock(allowed_lateness_ms=LATE).build()
+    logic = native.clock(EventClock(allowed_lateness_ms=LATE))
     assert logic.watermark() is None
     logic.on_event(1_000_000)
     logic.on_event(900_000)  # an older event does not move time back
@@ -21,7 +22,7 @@ def test_watermark_is_latest_event_time_minus_lateness_and_replay_has_no_idle_ru
 
 
 def test_idle_rule_boundary_advances_with_wall_clock_only_once_quiet():
-    logic = EventClock(allowed_lateness_ms=LATE, idle_after_ms=5_000).build()
+    logic = native.clock(EventClock(allowed_lateness_ms=LATE, idle_after_ms=5_000))
     logic.on_event(1_000_000, now_ms=50_000_000)
     # quiet for 4.999 s: event time only
     assert logic.close_until(now_ms=50_004_999) == 1_000_000 - LATE
@@ -39,17 +40,17 @@ def test_idle_rule_boundary_advances_with_wall_clock_only_once_quiet():
 
 
 def test_a_quiet_source_whose_clock_runs_ahead_closes_by_its_watermark_plus_the_quiet_time():
-    logic = EventClock(allowed_lateness_ms=LATE, idle_after_ms=5_000).build()
+    logic = native.clock(EventClock(allowed_lateness_ms=LATE, idle_after_ms=5_000))
     ahead_ms = 10 * 60_000  # event time 10 min ahead of the wall clock (within the contract's skew)
     logic.on_event(50_000_000 + ahead_ms, now_ms=50_000_000)
     assert logic.close_until(now_ms=50_007_000) == 50_000_000 + ahead_ms - LATE + 7_000
 
 
 def test_snapshot_resumes_the_same_watermark():
-    logic = EventClock(allowed_lateness_ms=LATE, idle_after_ms=1_000).build()
+    logic = native.clock(EventClock(allowed_lateness_ms=LATE, idle_after_ms=1_000))
     logic.on_event(7_000_000, now_ms=100)
     wm = logic.close_until(now_ms=2_000)
-    resumed = EventClock(allowed_lateness_ms=LATE, idle_after_ms=1_000).build(logic.snapshot())
+    resumed = native.clock(EventClock(allowed_lateness_ms=LATE, idle_after_ms=1_000), logic.snapshot())
     assert resumed.close_until(now_ms=2_000) == wm and resumed.watermark() == logic.watermark()
 
 
@@ -58,7 +59,7 @@ def test_snapshot_resumes_the_same_watermark():
     st.one_of(st.none(), st.integers(0, 5_000)),
 )
 def test_watermark_never_goes_back_and_never_passes_max_seen_minus_lateness_unless_idle(steps, idle_after_ms):
-    logic = EventClock(allowed_lateness_ms=LATE, idle_after_ms=idle_after_ms).build()
+    logic = native.clock(EventClock(allowed_lateness_ms=LATE, idle_after_ms=idle_after_ms))
     now_ms, previous, max_ts_ms = 0, None, -1
     for ts_ms, wait_ms in steps:
         logic.on_event(ts_ms, now_ms=now_ms)

@@ -10,6 +10,7 @@ import pickle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from frictionkit import native
 from frictionkit.native import process_session
 from frictionkit.core.sessionizer import ACCEPTED, DUPLICATE, SessionizerConfig
 
@@ -105,18 +106,18 @@ def summary(sessions):
 
 
 def replay_sorted(events, config):
-    logic = config.build()
+    logic = native.sessionizer(config)
     for e in sorted(events, key=lambda e: (e.ts_ms, e.event_id)):
         assert logic.on_event(e) == ACCEPTED
     return logic.close_all()
 
 
 def streamed(arrived, config, resume_at=None):
-    logic = config.build()
+    logic = native.sessionizer(config)
     closed, statuses = [], []
     for i, e in enumerate(arrived):
         if i == resume_at:
-            logic = config.build(pickle.loads(pickle.dumps(logic.snapshot())))
+            logic = native.sessionizer(config, pickle.loads(pickle.dumps(logic.snapshot())))
         statuses.append(logic.on_event(e))
         closed += logic.advance()
     return closed + logic.close_all(), statuses

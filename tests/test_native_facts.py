@@ -131,7 +131,7 @@ def test_native_facts_equal_the_reference_on_the_demo_traffic():
     with gzip.open(FIXTURE, "rb") as f:
         evs, errors = decode_event_lines(f.read().splitlines(), now_ms=None)
     assert not errors
-    logic = SessionizerConfig().build()
+    logic = native.sessionizer(SessionizerConfig())
     for e in evs:
         logic.on_event(e)
     closed = logic.close_all()

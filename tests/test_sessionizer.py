@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pickle
 
+from frictionkit import native
 from frictionkit.core.sessionizer import ACCEPTED, DUPLICATE, LATE, SessionizerConfig
 
 from helpers import HOUR, MINUTE, T0, click, ev
@@ -14,7 +15,7 @@ LATENESS = 2 * MINUTE
 
 
 def replay(events, config=SessionizerConfig()):
-    logic = config.build()
+    logic = native.sessionizer(config)
     for e in events:
         logic.on_event(e)
     return logic.close_all()
@@ -93,7 +94,7 @@ def test_session_events_are_sorted_by_ts_then_event_id():
 
 
 def test_duplicate_event_ids_are_ignored():
-    logic = SessionizerConfig().build()
+    logic = native.sessionizer(SessionizerConfig())
     a = click(0, id="x")
     assert logic.on_event(a) == ACCEPTED
     assert logic.on_event(a) == DUPLICATE
@@ -105,7 +106,7 @@ def test_duplicate_event_ids_are_ignored():
 
 
 def test_late_event_is_reported_and_does_not_change_the_closed_session():
-    logic = SessionizerConfig().build()
+    logic = native.sessionizer(SessionizerConfig())
     first = [click(0), click(60_000)]
     closed = stream(logic, first)
     assert closed == []
@@ -122,7 +123,7 @@ def test_late_event_is_reported_and_does_not_change_the_closed_session():
 
 
 def test_event_after_the_gap_of_a_closed_session_opens_the_next_one():
-    logic = SessionizerConfig().build()
+    logic = native.sessionizer(SessionizerConfig())
     stream(logic, [click(0)])
     assert [s.session_id for s in logic.advance(T0 + GAP + 1)] == ["s-1"]
     assert logic.on_event(click(GAP + 1)) == ACCEPTED
@@ -131,7 +132,7 @@ def test_event_after_the_gap_of_a_closed_session_opens_the_next_one():
 
 
 def test_event_after_the_24h_cut_of_a_closed_session_is_not_late():
-    logic = SessionizerConfig().build()
+    logic = native.sessionizer(SessionizerConfig())
     evs = [click(t) for t in range(0, 24 * HOUR, 20 * MINUTE)]
     closed = stream(logic, evs)
     closed += logic.advance(T0 + 24 * HOUR)  # the cut is due
@@ -146,7 +147,7 @@ def test_event_after_the_24h_cut_of_a_closed_session_is_not_late():
 
 
 def test_watermark_is_max_ts_minus_lateness_and_must_pass_last_plus_gap():
-    logic = SessionizerConfig().build()
+    logic = native.sessionizer(SessionizerConfig())
     assert stream(logic, [click(0)]) == []
     # Watermark = (GAP + LATENESS) - LATENESS = last + GAP: not passed yet.
     assert stream(logic, [click(GAP + LATENESS, session="other")]) == []
@@ -158,13 +159,13 @@ def test_watermark_is_max_ts_minus_lateness_and_must_pass_last_plus_gap():
 
 
 def test_allowed_lateness_is_configurable():
-    logic = SessionizerConfig(allowed_lateness_ms=0).build()
+    logic = native.sessionizer(SessionizerConfig(allowed_lateness_ms=0))
     stream(logic, [click(0)])
     assert [s.session_id for s in stream(logic, [click(GAP + 1, session="other")])] == ["s-1"]
 
 
 def test_sessions_close_exactly_once():
-    logic = SessionizerConfig().build()
+    logic = native.sessionizer(SessionizerConfig())
     stream(logic, [click(0), click(1000)])
     assert len(logic.advance(T0 + 5 * HOUR)) == 1
     assert logic.advance(T0 + 6 * HOUR) == []
@@ -172,7 +173,7 @@ def test_sessions_close_exactly_once():
 
 
 def test_idle_partition_watermark_passed_in_closes_sessions():
-    logic = SessionizerConfig().build()
+    logic = native.sessionizer(SessionizerConfig())
     assert stream(logic, [click(0), click(10_000)]) == []
     assert logic.advance(T0 + 10_000 + GAP) == []
     [s] = logic.advance(T0 + 10_000 + GAP + 1)
@@ -180,7 +181,7 @@ def test_idle_partition_watermark_passed_in_closes_sessions():
 
 
 def test_passed_in_watermark_only_moves_forward():
-    logic = SessionizerConfig().build()
+    logic = native.sessionizer(SessionizerConfig())
     stream(logic, [click(0)])
     logic.advance(T0 + 10 * MINUTE)
     # An earlier wall-clock watermark does not move it back...
@@ -196,7 +197,7 @@ def test_passed_in_watermark_only_moves_forward():
 def test_out_of_order_within_lateness_gives_the_sorted_result():
     evs = [click(0), click(GAP), click(2 * GAP + 1), click(2 * GAP + 90_000), click(3 * GAP + 1000)]
     shuffled = [evs[1], evs[0], evs[3], evs[2], evs[4]]  # each within 2 min of the max so far
-    logic = SessionizerConfig().build()
+    logic = native.sessionizer(SessionizerConfig())
     got = stream(logic, shuffled) + logic.close_all()
     assert shape(got) == shape(replay(evs))
     assert [s.session_id for s in got] == ["s-1", "s-1#2"]
@@ -204,7 +205,7 @@ def test_out_of_order_within_lateness_gives_the_sorted_result():
 
 def test_key_state_is_kept_for_the_retention_then_evicted():
     cfg = SessionizerConfig(key_retention_ms=HOUR)
-    logic = cfg.build()
+    logic = native.sessionizer(cfg)
     stream(logic, [click(0)])
     logic.advance(T0 + GAP + 1)
     assert logic.has_key(("org-1", "prod-1", "s-1"))
@@ -233,22 +234,22 @@ def _workload():
 def test_snapshot_and_resume_continue_identically():
     evs = _workload()
     for cut in (1, len(evs) // 3, len(evs) // 2, len(evs) - 1):
-        whole = SessionizerConfig().build()
+        whole = native.sessionizer(SessionizerConfig())
         expected = stream(whole, evs) + whole.close_all()
 
-        first = SessionizerConfig().build()
+        first = native.sessionizer(SessionizerConfig())
         got = stream(first, evs[:cut])
         state = pickle.loads(pickle.dumps(first.snapshot()))
-        resumed = SessionizerConfig().build(state)
+        resumed = native.sessionizer(SessionizerConfig(), state)
         got += stream(resumed, evs[cut:]) + resumed.close_all()
         assert shape(got) == shape(expected), cut
 
 
 def test_resumed_logic_still_knows_closed_sessions():
-    logic = SessionizerConfig().build()
+    logic = native.sessionizer(SessionizerConfig())
     stream(logic, [click(0), click(1000)])
     assert len(logic.advance(T0 + 3 * HOUR)) == 1
-    resumed = SessionizerConfig().build(pickle.loads(pickle.dumps(logic.snapshot())))
+    resumed = native.sessionizer(SessionizerConfig(), pickle.loads(pickle.dumps(logic.snapshot())))
     assert resumed.on_event(click(500)) == LATE
     assert resumed.on_event(click(4 * HOUR)) == ACCEPTED
     [s] = resumed.close_all()
@@ -260,21 +261,21 @@ def test_snapshot_is_not_changed_by_the_logic_going_on():
     the moment it was taken after the logic has processed more events."""
     evs = _workload()
     cut = len(evs) // 2
-    whole = SessionizerConfig().build()
+    whole = native.sessionizer(SessionizerConfig())
     expected = stream(whole, evs) + whole.close_all()
 
-    logic = SessionizerConfig().build()
+    logic = native.sessionizer(SessionizerConfig())
     got = stream(logic, evs[:cut])
     state = logic.snapshot()
     stream(logic, evs[cut:])
     logic.close_all()
-    resumed = SessionizerConfig().build(state)
+    resumed = native.sessionizer(SessionizerConfig(), state)
     got += stream(resumed, evs[cut:]) + resumed.close_all()
     assert shape(got) == shape(expected)
 
 
 def test_preloaded_history_is_recomputed_with_the_right_numbering():
-    logic = SessionizerConfig().build()
+    logic = native.sessionizer(SessionizerConfig())
     history = [click(0), click(GAP + 1)]
     logic.preload(history)
     assert logic.on_event(click(GAP + 2)) == ACCEPTED

@@ -13,6 +13,7 @@ import msgspec
 
 import pytest
 
+from frictionkit import native
 from frictionkit.bus.codec import bus_messages, event_to_bus_json
 from frictionkit.core.contract import decode_bus_message
 from frictionkit.native import process_session
@@ -248,7 +249,7 @@ def test_claims_inherited_from_an_idle_instance_do_not_swallow_sessions_open_at_
         newer, max_delay_ms=60_000, seed=2)
     values = [event_to_bus_json(ev) for ev in arrived]
     settings = _settings(HOUR_MS)
-    logic = settings.sessionizer.build()
+    logic = native.sessionizer(settings.sessionizer)
     for ev in arrived:
         logic.on_event(ev)
     want = {s.session_id: encode_session(s) for s in logic.close_all()}
@@ -304,7 +305,7 @@ def test_past_dated_traffic_after_an_idle_spell_is_sessionized_whole() -> None:
     settings = _settings(HOUR_MS)
     events = loadgen.events_from_wire(iter_events(sessions=80, seed=9, start="2000-01-03T08:00:00Z"))
     arrived = loadgen.arrival_order(events, max_delay_ms=60_000, seed=4)
-    logic = settings.sessionizer.build()
+    logic = native.sessionizer(settings.sessionizer)
     for ev in arrived:
         logic.on_event(ev)
 

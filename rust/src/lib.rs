@@ -1,6 +1,7 @@
 //! `frictionkit._native`: the native processing core (issue 17), reached from
-//! Python through `frictionkit.native`. Arrays cross the boundary through the
-//! Arrow C data interface; no Python object is made per event.
+//! Python through `frictionkit.native`. Fact rows cross the boundary as Arrow
+//! record batches (the Arrow C data interface); no Python object is made per
+//! event.
 
 mod batch;
 mod contract;
@@ -9,110 +10,15 @@ mod facts_arrow;
 mod facts_py;
 mod json;
 mod lines;
-mod sessionize;
+mod sessionizer;
+mod sessionizer_py;
 mod timestamp;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::Int64Type;
-use arrow_array::ArrayRef;
-use arrow_array::{make_array, Array, Int64Array, LargeStringArray, StringArray};
-use arrow_pyarrow::{FromPyArrow, ToPyArrow};
-use arrow_schema::DataType;
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyList, PyString, PyTuple};
-
-fn import_array(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<ArrayRef> {
-    let data = arrow_data::ArrayData::from_pyarrow_bound(obj)
-        .map_err(|e| PyTypeError::new_err(format!("{name}: not an Arrow array ({e})")))?;
-    Ok(make_array(data))
-}
-
-fn int64_column<'a>(array: &'a ArrayRef, name: &str) -> PyResult<&'a Int64Array> {
-    if array.data_type() != &DataType::Int64 {
-        return Err(PyTypeError::new_err(format!(
-            "{name}: expected int64, got {}",
-            array.data_type()
-        )));
-    }
-    if array.null_count() > 0 {
-        return Err(PyValueError::new_err(format!(
-            "{name}: {} null value(s)",
-            array.null_count()
-        )));
-    }
-    Ok(array.as_primitive::<Int64Type>())
-}
-
-fn string_column<'a>(array: &'a ArrayRef, name: &str) -> PyResult<Vec<&'a str>> {
-    if array.null_count() > 0 {
-        return Err(PyValueError::new_err(format!(
-            "{name}: {} null value(s)",
-            array.null_count()
-        )));
-    }
-    match array.data_type() {
-        DataType::Utf8 => Ok(array
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .into_iter()
-            .flatten()
-            .flatten()
-            .collect()),
-        DataType::LargeUtf8 => Ok(array
-            .as_any()
-            .downcast_ref::<LargeStringArray>()
-            .into_iter()
-            .flatten()
-            .flatten()
-            .collect()),
-        other => Err(PyTypeError::new_err(format!(
-            "{name}: expected string, got {other}"
-        ))),
-    }
-}
-
-/// Per event, its session's sequence number within its key (an int64 array;
-/// null for a duplicate event id of the key). See `sessionize::session_seqs`.
-#[pyfunction]
-#[pyo3(signature = (keys, ts_ms, event_ids, gap_ms, max_length_ms))]
-fn session_seqs<'py>(
-    py: Python<'py>,
-    keys: &Bound<'py, PyAny>,
-    ts_ms: &Bound<'py, PyAny>,
-    event_ids: &Bound<'py, PyAny>,
-    gap_ms: i64,
-    max_length_ms: i64,
-) -> PyResult<Bound<'py, PyAny>> {
-    let (keys_arr, ts_arr, ids_arr) = (
-        import_array(keys, "keys")?,
-        import_array(ts_ms, "ts_ms")?,
-        import_array(event_ids, "event_ids")?,
-    );
-    let keys_col = int64_column(&keys_arr, "keys")?;
-    let ts_col = int64_column(&ts_arr, "ts_ms")?;
-    let ids_col = string_column(&ids_arr, "event_ids")?;
-    let (k, t) = (keys_col.values().as_ref(), ts_col.values().as_ref());
-    let result = py.detach(|| {
-        // A panic here is a bug; it still must not unwind into the interpreter.
-        catch_unwind(AssertUnwindSafe(|| {
-            sessionize::session_seqs(k, t, &ids_col, gap_ms, max_length_ms)
-        }))
-    });
-    let seqs = match result {
-        Ok(Ok(seqs)) => seqs,
-        Ok(Err(msg)) => return Err(PyValueError::new_err(msg)),
-        Err(_) => {
-            return Err(PyRuntimeError::new_err(
-                "frictionkit._native.session_seqs: internal error (a bug)",
-            ))
-        }
-    };
-    let out: Int64Array = seqs.into_iter().map(|s| s.map(|v| v as i64)).collect();
-    out.into_data().to_pyarrow(py)
-}
 
 /// What the Kafka path of `serve` needs of an accepted event: its bus key
 /// (and its `eventId`, made a str only when asked for).
@@ -253,9 +159,10 @@ fn check_lines<'py>(
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check_lines, m)?)?;
-    m.add_function(wrap_pyfunction!(session_seqs, m)?)?;
     m.add_function(wrap_pyfunction!(check_batch, m)?)?;
     m.add_function(wrap_pyfunction!(facts_py::session_facts, m)?)?;
     m.add_class::<WireKey>()?;
+    m.add_class::<sessionizer_py::PySessionizer>()?;
+    m.add_class::<sessionizer_py::PyClock>()?;
     Ok(())
 }

@@ -1,12 +1,12 @@
 """The native processing core (the Rust crate in ``rust/``, built by maturin
 as ``frictionkit._native``), behind a small typed surface. See docs/native.md.
 
-Two kernels today. ``check_batch``: the event contract on a
-``POST /v1/events/batch`` body, used by ``serve`` on Kafka and held to
-``core/batch.py`` (the reference) by tests/test_native_contract.py.
-``session_seqs``: the sessionizer's splitting rule over columns, held to
-``core/sessionizer.py`` by tests/test_native_sessionize.py; columns cross into
-Rust through the Arrow C data interface, so there is no Python object per event.
+``check_batch``: the event contract on a ``POST /v1/events/batch`` body, used
+by ``serve`` on Kafka and held to ``core/batch.py`` by
+tests/test_native_contract.py. ``sessionizer``: the event-time sessionizer
+and its clock, used by every shape, held to tests/reference/sessionizer.py.
+``session_facts``: incidents, task runs, screen stats, metrics and scores of
+closed sessions as Arrow fact batches, held to tests/reference/.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from .core import batch as _reference
 from .core.batch import CheckedBatch
+from .core.clock import EventClock
 from .core.contract import BatchError, ContractError, decode_event_line
 from .core.metrics import CoreConfig
 from .core.model import Incident, Session, SessionFacts, SessionResult, SessionScreenFacts, TaskRun
@@ -50,31 +51,43 @@ def available() -> bool:
     return True
 
 
-def _column(values: Any, type_: pa.DataType) -> pa.Array:
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    if not isinstance(values, pa.Array):
-        return pa.array(values, type=type_)
-    return values if values.type == type_ else values.cast(type_)
+def sessionizer(config: SessionizerConfig = SessionizerConfig(), resume_state: Any | None = None) -> Any:
+    """The event-time sessionizer (docs/semantics.md) of this config, resumed
+    from a ``snapshot()`` when one is given: a ``_native.Sessionizer`` holding
+    the ``Event`` objects it is fed and handing them back in closed
+    ``Session``s. Its methods: ``on_event(ev, now_ms)`` (ACCEPTED, DUPLICATE
+    or LATE), ``on_events(events, now_ms)`` (a status byte per event, 0/1/2,
+    and the keys it did not hold before), ``has_key``, ``preload``,
+    ``forget``, ``advance(watermark_ts_ms, now_ms=)``, ``close_all``,
+    ``snapshot``; ``watermark_ts_ms``, ``max_ts_ms``, ``closed_until_ts_ms``,
+    ``open_events``, ``open_keys``. Held to tests/reference/sessionizer.py."""
+    logic = _native().Sessionizer(Session, config.gap_ms, config.max_length_ms, config.allowed_lateness_ms,
+                                  config.key_retention_ms, config.idle_after_ms)
+    if resume_state is not None:
+        logic.restore(resume_state)
+    return logic
 
 
-def session_seqs(
-    key_index: Any, ts_ms: Any, event_id: Any, config: SessionizerConfig = SessionizerConfig()
-) -> pa.Int64Array:
-    """Per event, the 1-based number of its session within its key, as
-    ``core.sessionizer.session_id_for`` numbers them once every event is in and
-    ``close_all()`` runs; null for a duplicate event id of its key (the first
-    arrival is kept).
+# The status bytes of ``Sessionizer.on_events``.
+ACCEPTED_CODE, DUPLICATE_CODE, LATE_CODE = 0, 1, 2
 
-    ``key_index`` is an integer per event naming its session key (org,
-    product, client session id); ``ts_ms`` and ``event_id`` are the events'
-    fields. Any pyarrow array, or a sequence pyarrow can convert, will do.
-    Raises ValueError for nulls or columns of different lengths, TypeError for
-    columns that are not integers / strings."""
-    keys = _column(key_index, pa.int64())
-    ts = _column(ts_ms, pa.int64())
-    ids = _column(event_id, pa.string())
-    return _native().session_seqs(keys, ts, ids, config.gap_ms, config.max_length_ms)
+
+def indices_of(statuses: bytes, code: int) -> list[int]:
+    """The positions of ``code`` in ``on_events``' status bytes (late and
+    duplicate events are rare: found by ``bytes.find``, not a Python loop)."""
+    found, i = [], statuses.find(code)
+    while i >= 0:
+        found.append(i)
+        i = statuses.find(code, i + 1)
+    return found
+
+
+def clock(config: EventClock = EventClock(), resume_state: Any | None = None) -> Any:
+    """The clock alone (``core/clock.py``'s rule; the sessionizer holds one)."""
+    logic = _native().EventClock(config.allowed_lateness_ms, config.idle_after_ms)
+    if resume_state is not None:
+        logic.restore(resume_state)
+    return logic
 
 
 def check_batch(body: bytes, *, received_at_ms: int) -> CheckedBatch:

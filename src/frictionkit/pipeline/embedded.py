@@ -16,7 +16,8 @@ import msgspec
 
 from ..core.metrics import CoreConfig
 from ..core.model import Event, Session, SessionKey
-from ..core.sessionizer import ACCEPTED, LATE, SessionizerConfig
+from ..core.sessionizer import ACCEPTED, SessionizerConfig
+from ..native import LATE_CODE, indices_of, sessionizer
 from ..store.base import Store
 from . import recompute
 from .keyfilter import KeyFilter
@@ -42,7 +43,7 @@ class EmbeddedPipeline:
     def __init__(self, store: Store, config: PipelineConfig = PipelineConfig(), *, write_behind: bool = False) -> None:
         self.store = store
         self.config = config
-        self.logic = config.sessionizer.build()
+        self.logic = sessionizer(config.sessionizer)
         self.stats = PipelineStats()
         # Keys with stored events: seen again, their history is reloaded first.
         self._stored_keys = KeyFilter(store.session_keys() if store.has_events() else ())
@@ -78,12 +79,12 @@ class EmbeddedPipeline:
         # the insert below.
         self._load_history(keys, was_stored)
         logic = self.logic
-        on_event = logic.on_event
+        statuses, _ = logic.on_events(events, now_ms)
         late_keys: set[SessionKey] = set()
-        for ev in events:
-            if on_event(ev, now_ms) is LATE:
-                self.stats.late += 1
-                late_keys.add((ev.org_id, ev.product_id, ev.session_id))
+        if LATE_CODE in statuses:
+            late = indices_of(statuses, LATE_CODE)
+            self.stats.late += len(late)
+            late_keys = {events[i].key for i in late}
         self.stats.accepted += len(events)
         if late_keys:  # stored, counted late, and their keys' sessions recomputed
             self._sink.settle()  # the history must include every chunk written so far

@@ -17,17 +17,17 @@ early; its own emission later replaces them under the same id).
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from ..core.metrics import CoreConfig
 from ..core.model import Event, SessionKey
-from ..native import session_facts
+from ..core.sessionizer import SessionizerConfig
+from ..native import session_facts, sessionizer as native_sessionizer
 from ..store.arrow import FactBatch
-from ..core.sessionizer import SessionizerConfig, SessionizerLogic
 from ..store.base import Store
 
 
-def reopen(logic: SessionizerLogic, store: Store, late_keys: set[SessionKey], pending: list[Event]) -> None:
+def reopen(logic: Any, store: Store, late_keys: set[SessionKey], pending: list[Event]) -> None:
     """Make ``logic`` hold these keys as if their every event, stored
     (``store.load_history``) or not yet stored (``pending``), had arrived in
     time: the next advance closes their sessions with the right numbering."""
@@ -49,7 +49,7 @@ def recompute_keys(store: Store, late_keys: set[SessionKey], sessionizer: Sessio
     to ``events.incidents``). Returns how many sessions were written."""
     if not late_keys:
         return 0
-    logic = sessionizer.build()
+    logic = native_sessionizer(sessionizer)
     logic.preload(store.load_history(sorted(late_keys)))
     facts = session_facts(logic.close_all(), core)
     delete_stale_facts(store, late_keys)

@@ -2,7 +2,7 @@
 (and, as messages of their own there, the events that came too late for their
 key's closed session).
 
-One core ``SessionizerLogic`` per assigned partition, so each partition has
+One native sessionizer (``native.sessionizer``) per assigned partition, so each partition has
 its own clock (``core/clock.py``, the rule replay and embedded serve use):
 the event-time watermark (max ts - allowed lateness), and, once the partition
 sits at its end for ``idle_after_ms``, the clock's idle bound by the wall
@@ -42,7 +42,8 @@ import msgspec
 
 from ..core.contract import ContractError, decode_bus_message
 from ..core.model import Event, Session, SessionKey
-from ..core.sessionizer import DUPLICATE, LATE, SessionizerConfig, SessionizerLogic
+from ..core.sessionizer import SessionizerConfig
+from ..native import DUPLICATE_CODE, LATE_CODE, indices_of, sessionizer
 from .codec import MessageError, encode_late, encode_session, message_key, session_key
 from .checkpoint import TP
 from .deadletter import Outputs
@@ -104,7 +105,7 @@ class _Partition:
                  "rebuilt")
 
     def __init__(self, config: SessionizerConfig, inherited: list[Claim]) -> None:
-        self.logic: SessionizerLogic = config.build()
+        self.logic = sessionizer(config)
         # First offset of each key the logic holds, in offset order (keys are
         # added as offsets grow), so the front is the oldest one.
         self.key_first: OrderedDict[SessionKey, int] = OrderedDict()
@@ -181,19 +182,21 @@ class SessionizerProcessor(Processor):
         # key_last count whole messages, which are consumed whole before any
         # tick, so every claim about "input before offset p" still holds.
         offset, logic, stats = msg.offset(), part.logic, self.stats
-        late: dict[SessionKey, list[Event]] = {}
+        statuses, fresh = logic.on_events(events, now_ms)
+        # Keys new to the logic go to the back of key_first (the oldest input
+        # still held is at the front); every key of the message was seen here.
+        for key in fresh:
+            part.key_first.pop(key, None)
+            part.key_first[key] = offset
+        key_last = part.key_last
         for ev in events:
-            key = ev.key
-            if not logic.has_key(key):
-                part.key_first.pop(key, None)
-                part.key_first[key] = offset
-            part.key_last[key] = offset
-            status = logic.on_event(ev, now_ms)
-            if status is DUPLICATE:
-                stats["duplicates"] += 1
-            elif status is LATE:
-                stats["late"] += 1
-                late.setdefault(key, []).append(ev)
+            key_last[ev.key] = offset
+        stats["duplicates"] += statuses.count(DUPLICATE_CODE)
+        late: dict[SessionKey, list[Event]] = {}
+        if LATE_CODE in statuses:
+            for i in indices_of(statuses, LATE_CODE):
+                late.setdefault(events[i].key, []).append(events[i])
+            stats["late"] += sum(len(evs) for evs in late.values())
         # Late events are stored in events_raw, as replay stores them, but
         # change no closed session: the aggregator reads them from here, so
         # that it need not read (and check) events.raw as well.
