@@ -5,6 +5,7 @@
 
 mod batch;
 mod contract;
+mod events_py;
 mod facts;
 mod facts_arrow;
 mod facts_py;
@@ -161,6 +162,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check_lines, m)?)?;
     m.add_function(wrap_pyfunction!(check_batch, m)?)?;
     m.add_function(wrap_pyfunction!(facts_py::session_facts, m)?)?;
+    m.add_function(wrap_pyfunction!(events_py::events_batch, m)?)?;
     m.add_class::<WireKey>()?;
     m.add_class::<sessionizer_py::PySessionizer>()?;
     m.add_class::<sessionizer_py::PyClock>()?;
