@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -248,3 +249,22 @@ def test_replay_lines(data):
     accepted, native_errors = native.check_lines(lines, now_ms=now_ms)
     assert native_errors == errors
     assert len(accepted) == len(events)
+
+
+@FUZZ
+@given(st.data())
+def test_replay_lines_decoded_natively(data):
+    """``native.decode_event_lines`` (replay's decode): the same ``Event``s,
+    field for field and type for type, and the same reasons, on the same
+    corpus."""
+    lines = data.draw(st.lists(st.builds(_line_from, st.data()), min_size=1, max_size=8))
+    now_ms = data.draw(st.sampled_from([None, NOW_MS, NOW_MS - 2 * HOUR]))
+    events, errors = decode_event_lines(lines, now_ms=now_ms)
+    native_events, native_errors = native.decode_event_lines(lines, now_ms=now_ms)
+    assert native_errors == errors
+    assert native_events == events
+    for mine, theirs in zip(native_events, events):
+        assert [type(v) for v in msgspec.structs.astuple(mine)] == [type(v) for v in msgspec.structs.astuple(theirs)]
+        if mine.extra:
+            assert list(mine.extra.items()) == list(theirs.extra.items())
+            assert [type(v) for v in mine.extra.values()] == [type(v) for v in theirs.extra.values()]

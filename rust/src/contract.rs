@@ -165,8 +165,19 @@ pub enum Val<'a> {
     Num(f64),
     Bool(bool),
     /// `extra`: its keys in dict order, each with "is its value a string
-    /// longer than 256?" (all the Python check needs).
-    Extra(Vec<(String, bool)>),
+    /// longer than 256?" (all the check needs) and the value itself.
+    Extra(Vec<(String, bool, Scalar<'a>)>),
+}
+
+/// One value of `extra`, as msgspec decodes `str | int | float | bool | None`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar<'a> {
+    Null,
+    Str(Cow<'a, str>),
+    /// An integer's digits (Python's int may be larger than 64 bits).
+    Int(&'a str),
+    Float(f64),
+    Bool(bool),
 }
 
 /// A string as text, and its length in code points (Python's `len`).
@@ -271,12 +282,15 @@ pub fn value<'a>(p: &mut Parser<'a>, ty: Ty, required: bool) -> R<Val<'a>> {
 
 fn extra<'a>(p: &mut Parser<'a>) -> R<Val<'a>> {
     p.open(b'{')?;
-    let mut keys: Vec<(String, bool)> = Vec::new();
+    let mut keys: Vec<(String, bool, Scalar<'a>)> = Vec::new();
     let mut first = true;
     while let Some(key) = p.next_key(&mut first)? {
         let key = utf8(&key)?.to_string();
-        let long = match p.kind()? {
-            Kind::Str => decoded_str(p)?.1 > MAX_EXTRA_STRING,
+        let (long, value) = match p.kind()? {
+            Kind::Str => {
+                let (s, n) = decoded_str(p)?;
+                (n > MAX_EXTRA_STRING, Scalar::Str(s))
+            }
             Kind::Int | Kind::Float => {
                 let (float, text) = p.number()?;
                 if !float {
@@ -284,17 +298,19 @@ fn extra<'a>(p: &mut Parser<'a>) -> R<Val<'a>> {
                     if text.len() > 4000 {
                         return Err(Fault::Fallback);
                     }
+                    (false, Scalar::Int(text))
                 } else {
-                    float_value(text).map_err(|e| match e {
+                    let v = float_value(text).map_err(|e| match e {
                         Fault::Reason(m) => Fault::Item(m),
                         other => other,
                     })?;
+                    (false, Scalar::Float(v))
                 }
-                false
             }
-            Kind::Bool | Kind::Null => {
+            Kind::Bool => (false, Scalar::Bool(p.literal()? == b't')),
+            Kind::Null => {
                 p.literal()?;
-                false
+                (false, Scalar::Null)
             }
             got => {
                 return Err(Fault::Item(format!(
@@ -304,9 +320,12 @@ fn extra<'a>(p: &mut Parser<'a>) -> R<Val<'a>> {
             }
         };
         // A repeated key keeps its first place and takes the last value (a dict).
-        match keys.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = long,
-            None => keys.push((key, long)),
+        match keys.iter_mut().find(|(k, _, _)| *k == key) {
+            Some(slot) => {
+                slot.1 = long;
+                slot.2 = value;
+            }
+            None => keys.push((key, long, value)),
         }
     }
     if keys.len() > MAX_EXTRA_KEYS {
@@ -389,7 +408,7 @@ impl<'a> Wire<'a> {
             TS => self.ts_us = if let Val::TsUs(t) = value { t } else { 0 },
             EXTRA => {
                 self.long_extra = match value {
-                    Val::Extra(keys) => keys.into_iter().find(|(_, long)| *long).map(|(k, _)| k),
+                    Val::Extra(keys) => keys.into_iter().find(|(_, long, _)| *long).map(|(k, _, _)| k),
                     _ => None,
                 }
             }
@@ -401,6 +420,22 @@ impl<'a> Wire<'a> {
 /// The event at the parser's position, as `WireEvent` (or `BusEvent` with
 /// `bus`) decodes it; the parser ends after it when it is accepted.
 pub fn decode_event_at<'a>(p: &mut Parser<'a>, bus: bool) -> R<Wire<'a>> {
+    decode_fields(p, bus, None)
+}
+
+/// As `decode_event_at`, and every field's value too (in `FIELDS` order,
+/// `Val::Null` for a field left out): what an `Event` is made of.
+pub fn decode_event_values<'a>(json: &'a [u8], bus: bool) -> R<(Wire<'a>, Vec<Val<'a>>)> {
+    let mut p = Parser::new(json);
+    let mut values = vec![Val::Null; FIELDS.len()];
+    let wire = decode_fields(&mut p, bus, Some(&mut values))?;
+    if !p.at_end() {
+        return Err(Fault::Fallback);
+    }
+    Ok((wire, values))
+}
+
+fn decode_fields<'a>(p: &mut Parser<'a>, bus: bool, mut values: Option<&mut Vec<Val<'a>>>) -> R<Wire<'a>> {
     let kind = p.kind()?;
     if kind != Kind::Object {
         return reason(format!("Expected `object`, got `{}`", got(p, kind)?.name()));
@@ -409,15 +444,24 @@ pub fn decode_event_at<'a>(p: &mut Parser<'a>, bus: bool) -> R<Wire<'a>> {
     let mut wire = Wire::default();
     let mut seen = 0u64; // one bit per field of FIELDS
     let mut first = true;
+    // Producers write their fields in one order: the field after the last
+    // one is tried first, and the table is searched only when it is not it.
+    let mut next = 0usize;
     while let Some(key) = p.next_key(&mut first)? {
-        let Some(i) = FIELDS
-            .iter()
-            .position(|f| f.name.as_bytes() == &key[..] && (bus || !f.bus_only))
-        else {
+        let is = |f: &Field| f.name.as_bytes() == &key[..] && (bus || !f.bus_only);
+        let found = match FIELDS.get(next) {
+            Some(f) if is(f) => Some(next),
+            _ => FIELDS.iter().position(is),
+        };
+        let Some(i) = found else {
             return reason(format!("Object contains unknown field `{}`", utf8(&key)?));
         };
+        next = i + 1;
         let f = &FIELDS[i];
         let v = value(p, f.ty, f.required).map_err(|e| prefixed(e, f.name))?;
+        if let Some(vs) = values.as_deref_mut() {
+            vs[i] = v.clone();
+        }
         wire.keep(i, v);
         seen |= 1 << i;
     }

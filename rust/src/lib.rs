@@ -5,6 +5,7 @@
 
 mod batch;
 mod contract;
+mod decode_py;
 mod events_py;
 mod facts;
 mod facts_arrow;
@@ -160,6 +161,7 @@ fn check_lines<'py>(
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check_lines, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_py::decode_lines, m)?)?;
     m.add_function(wrap_pyfunction!(check_batch, m)?)?;
     m.add_function(wrap_pyfunction!(facts_py::session_facts, m)?)?;
     m.add_function(wrap_pyfunction!(events_py::events_batch, m)?)?;

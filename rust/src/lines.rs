@@ -5,7 +5,8 @@
 //! faults are its own, so a line the scanner cannot word goes to the
 //! reference alone.
 
-use crate::contract::{check_values, decode_event, too_large, MAX_EVENT_BYTES, MAX_FUTURE_MS};
+use crate::contract::{check_values, decode_event, decode_event_values, too_large, Val, Wire, EVENT_ID, MAX_EVENT_BYTES,
+                      MAX_FUTURE_MS};
 use crate::json::Fault;
 
 #[derive(Debug, PartialEq, Eq)]
@@ -29,19 +30,38 @@ pub fn check_line(line: &[u8], now_ms: Option<i64>) -> Line {
     if line.len() > MAX_EVENT_BYTES {
         return rejected(too_large());
     }
-    let wire = match decode_event(line, true) {
-        Ok(w) => w,
-        Err(fault) => return rejected(fault),
-    };
+    match decode_event(line, true) {
+        Ok(wire) => verdict(&wire, now_ms),
+        Err(fault) => rejected(fault),
+    }
+}
+
+/// The checks after the decode: the future (against `now_ms`), then `check_values`.
+fn verdict(wire: &Wire, now_ms: Option<i64>) -> Line {
     if let Some(now) = now_ms {
         // `datetime_to_ms(ts) > now_ms + 10 min`, in i128 as Python's ints.
         if i128::from(wire.ts_us.div_euclid(1000)) > i128::from(now) + i128::from(MAX_FUTURE_MS) {
             return Line::Rejected("ts is more than 10 minutes in the future".into());
         }
     }
-    match check_values(&wire) {
+    match check_values(wire) {
         Ok(()) => Line::Accepted,
         Err(fault) => rejected(fault),
+    }
+}
+
+/// One line decoded for its `Event`: every field's value in `FIELDS`
+/// order when accepted. A line without an `eventId` is `Fallback` too: its
+/// id is derived from msgspec's encoding of the whole event, in Python.
+pub fn decode_line(line: &[u8], now_ms: Option<i64>) -> Result<Vec<Val<'_>>, Line> {
+    if line.len() > MAX_EVENT_BYTES {
+        return Err(rejected(too_large()));
+    }
+    let (wire, values) = decode_event_values(line, true).map_err(rejected)?;
+    match verdict(&wire, now_ms) {
+        Line::Accepted if matches!(values[EVENT_ID], Val::Null) => Err(Line::Fallback),
+        Line::Accepted => Ok(values),
+        other => Err(other),
     }
 }
 
@@ -79,5 +99,26 @@ mod tests {
         );
         assert_eq!(check_line(&line("x"), None), Line::Fallback); // msgspec words the syntax fault
         assert_eq!(check_line(b"", None), Line::Fallback);
+    }
+
+    #[test]
+    fn a_decoded_line_keeps_every_value_and_leaves_derived_ids_to_python() {
+        use crate::contract::{Scalar, FIELDS};
+        let with_id = line(r#","eventId":"e-1","latencyMs":5,"extra":{"a":"x","n":12345678901234567890123,"a":1.5,"b":null}"#);
+        let values = decode_line(&with_id, None).expect("accepted");
+        let field = |name: &str| &values[FIELDS.iter().position(|f| f.name == name).unwrap()];
+        assert_eq!(field("eventId"), &Val::Str("e-1".into()));
+        assert_eq!(field("latencyMs"), &Val::Num(5.0), "an integer latency is a float, as msgspec makes it");
+        assert_eq!(field("ts"), &Val::TsUs(1_795_773_600_000_000));
+        assert_eq!(field("appName"), &Val::Null);
+        let Val::Extra(items) = field("extra") else { panic!("extra") };
+        let items: Vec<_> = items.iter().map(|(k, _, v)| (k.as_str(), v.clone())).collect();
+        assert_eq!(items, vec![("a", Scalar::Float(1.5)), ("n", Scalar::Int("12345678901234567890123")),
+                               ("b", Scalar::Null)], "a repeated key keeps its place and takes the last value");
+        assert_eq!(decode_line(&line(""), None), Err(Line::Fallback), "no eventId: derived in Python");
+        assert_eq!(decode_line(&line(r#","eventId":"""#), None),
+                   Err(Line::Rejected("eventId: Expected `str` of length >= 1".into())));
+        assert_eq!(decode_line(&line(r#","eventId":"e","x":1"#), None),
+                   Err(Line::Rejected("Object contains unknown field `x`".into())));
     }
 }

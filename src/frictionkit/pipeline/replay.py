@@ -8,8 +8,8 @@ from typing import Callable
 
 import msgspec
 
-from ..core.contract import decode_event_lines
 from ..core.model import Event
+from ..native import decode_event_lines
 from ..store.base import Store
 from .embedded import EmbeddedPipeline, PipelineConfig
 from .sources import iter_line_blocks
