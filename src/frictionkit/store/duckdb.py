@@ -8,9 +8,9 @@ from typing import Any, Iterator
 
 from ..core.model import Event, SessionKey, TaskPathGroup, TaskRun
 from ..core.segment import Segment
-from .arrow import EVENT_COLUMNS, FACT_TABLES, FactBatch, event_from_row, structs_from_arrow
+from .arrow import EVENT_COLUMNS, FACT_TABLES, FactBatch, event_from_row, events_table, structs_from_arrow
 from .base import Scope, StoreError, fill_segment, migrations, read_sql, split_statements
-from .eventsjson import EventsJson, MemoryFile, events_json
+from .eventsjson import EventsJson, MemoryFile
 
 _SQL_FILES = ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql", "task_path_groups.sql", "sessions_page.sql",
               "sessions_count.sql", "session_row.sql", "session_incidents.sql", "open_keys.sql", "segment_values.sql",
@@ -107,11 +107,13 @@ class DuckDBStore:
     def has_events(self) -> bool:
         return self.con.execute("SELECT count(*) > 0 FROM (SELECT 1 FROM events_raw LIMIT 1)").fetchone()[0]
 
-    def prepare_events(self, events: list[Event]) -> EventsJson:
+    def prepare_events(self, events: list[Event]) -> Any:
         """What ``insert_events`` takes fastest for these events, built by the
-        caller (off the thread that writes): their JSON, which DuckDB parses
-        in C++ without the GIL (store.eventsjson)."""
-        return events_json(events)
+        caller (off the thread that writes): their Arrow rows, built in Rust
+        (``store.arrow.events_table``). DuckDB scans Arrow for less than it
+        parses the same events' JSON: replay took 13 % less CPU and 11 % less
+        time with it (docs/native.md)."""
+        return events_table(events)
 
     def insert_events(self, events: list[Event], assume_new: bool = False, *, table: Any = None) -> int:
         if not events:
@@ -151,13 +153,15 @@ class DuckDBStore:
                 self._batch_file.clear()
 
     def _events_source(self, events: list[Event], hint: Any) -> tuple[Any, str]:
-        """The batch as SQL: the caller's Arrow table (read by name as
-        ``batch``), or the events' JSON read by DuckDB (the default)."""
-        if hint is not None and not isinstance(hint, EventsJson):
-            return hint, "batch"
+        """The batch as SQL: the events' JSON read by DuckDB when that is what
+        the caller has (the aggregator slices it out of its messages), else
+        their Arrow rows (the caller's, or built here), read by name as
+        ``batch``."""
+        if not isinstance(hint, EventsJson):
+            return (hint if hint is not None else events_table(events)), "batch"
         if self._batch_file is None:
             self._batch_file = MemoryFile("frictionkit-events")
-        path = self._batch_file.write((hint or events_json(events)).data).replace("'", "''")
+        path = self._batch_file.write(hint.data).replace("'", "''")
         return None, f"(SELECT {_JSON_SELECT} FROM read_json('{path}', columns = {_JSON_COLUMNS}, format = 'array'))"
 
     def load_history(self, keys: list[SessionKey]) -> list[Event]:

@@ -1,15 +1,12 @@
 """A batch of events as one JSON array, for stores whose engine parses JSON
 natively.
 
-Building the Arrow columns of a batch from ``Event`` objects is per-event
-Python work, holding the GIL (2.5-4 µs per event, the largest single cost of
-writing ``events_raw``). msgspec encodes the same events in about 1.2 µs,
-and DuckDB's C++ JSON reader turns that text into the same rows in about
-2 µs without holding the GIL: about as much CPU in all, but off the
-interpreter, whose thread is what bounds replay and the stream aggregator
-(their store writes run on a thread of their own). The aggregator pays even
-less: a v2 session message already holds its events in exactly this
-encoding, so their JSON is sliced out of the message, not encoded again.
+Events made in this process go to the stores as Arrow rows, built in Rust
+(``store.arrow.events_table``): DuckDB scans those for less than it parses
+JSON. The stream aggregator is the exception: a v2 session message already
+holds its events in exactly this encoding, so their JSON is sliced out of
+the message, not encoded again, and DuckDB's C++ JSON reader takes it
+without the GIL.
 
 The JSON of each event is exactly what msgspec writes for a core ``Event``
 (field names as in the struct, ``ts_ms``/``received_at_ms`` integers,
