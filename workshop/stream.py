@@ -238,9 +238,9 @@ def _table(n, messages, shape, partitions, publish_s, ref_s, proc_s, cpu, burst)
         f"| messages on events.raw ({'one event each' if shape == 'single' else 'serve batches'}) | {messages:,} |",
         f"| publish (idempotent producer, acks=all) | {n / publish_s:,.0f} events/s |",
         f"| reference: raw consume→produce passthrough | {n / ref_s:,.0f} events/s |",
-        f"| three processors, raw → store drained | {n / proc_s:,.0f} events/s |",
+        f"| the processors ({len(PROCESSORS)}), raw → store drained | {n / proc_s:,.0f} events/s |",
         f"| ratio to the passthrough (target ≥ 0.3) | {ratio:.2f} |",
-        "| CPU per event while draining (sessionizer / detector / aggregator / broker) | "
+        "| CPU per event while draining (" + " / ".join((*PROCESSORS, "broker")) + ") | "
         + " / ".join(f"{cpu[name] / n * 1e6:.1f}" for name in (*PROCESSORS, "broker")) + " µs |",
         f"| CPU used of the {os.cpu_count()} cores' capacity while draining | "
         f"{sum(cpu.values()) / (proc_s * (os.cpu_count() or 1)):.0%} |",
@@ -249,9 +249,9 @@ def _table(n, messages, shape, partitions, publish_s, ref_s, proc_s, cpu, burst)
         burst_s, at_end, peak, drained_s = burst
         lines += [
             f"| burst published in | {burst_s:.1f} s |",
-            "| lag at the end of the burst (sessionizer / detector / aggregator) | "
+            "| lag at the end of the burst (" + " / ".join(PROCESSORS) + ") | "
             + " / ".join(f"{at_end.get(p, 0):,}" for p in PROCESSORS) + " |",
-            "| peak lag (sessionizer / detector / aggregator) | " + " / ".join(f"{peak[p]:,}" for p in PROCESSORS) + " |",
+            "| peak lag (" + " / ".join(PROCESSORS) + ") | " + " / ".join(f"{peak[p]:,}" for p in PROCESSORS) + " |",
             f"| burst start → every group at lag 0 | {drained_s:.1f} s |",
             "",
             "Lag counts messages (not events) not yet committed by a group on its input topics; the sessionizer "
