@@ -21,8 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from frictionkit import native
+from frictionkit.bus.codec import bus_messages
 from frictionkit.core.batch import check_batch as reference_check
-from frictionkit.core.contract import MAX_EVENT_BYTES, BatchError, decode_event_lines, format_ts_ms
+from frictionkit.core.contract import MAX_EVENT_BYTES, BatchError, ContractError, decode_event_lines, format_ts_ms
+from frictionkit.core.contract import decode_bus_message as reference_bus_message
 from test_fuzz_contract import _INFINITE, EVENT_FIELDS, NOW_MS, VALID, _mutated_event, _valid_batch, json_values
 from helpers import HOUR
 
@@ -268,3 +270,44 @@ def test_replay_lines_decoded_natively(data):
         if mine.extra:
             assert list(mine.extra.items()) == list(theirs.extra.items())
             assert [type(v) for v in mine.extra.values()] == [type(v) for v in theirs.extra.values()]
+
+
+# ------------------------------------------------------------ events.raw messages
+
+def _bus_message(data) -> bytes:
+    """An ``events.raw`` message: a replay line as a single bus event, the
+    batch messages ``serve`` writes for valid events, or one of those with a
+    byte changed."""
+    lines = data.draw(st.lists(st.builds(_line_from, st.data()), min_size=1, max_size=6))
+    kind = data.draw(st.sampled_from(["single", "batch", "mutated batch"]))
+    if kind == "single":
+        return lines[0]
+    events, _ = decode_event_lines(lines, now_ms=None)
+    if not events:
+        return lines[0]
+    messages = bus_messages(events)
+    message = messages[data.draw(st.integers(0, len(messages) - 1))][1]
+    if kind == "mutated batch":
+        at = data.draw(st.integers(0, len(message) - 1))
+        message = message[:at] + bytes([data.draw(st.integers(0, 255))]) + message[at + 1:]
+    return message
+
+
+def _outcome(decode, message):
+    try:
+        return decode(message)
+    except ContractError as err:
+        return str(err)
+
+
+@FUZZ
+@given(st.data())
+def test_bus_messages_decoded_natively(data):
+    """``native.decode_bus_message`` (the stream sessionizer's decode): the
+    same ``Event``s, type for type, or the same error, as the reference."""
+    message = _bus_message(data)
+    mine, theirs = _outcome(native.decode_bus_message, message), _outcome(reference_bus_message, message)
+    assert mine == theirs
+    if isinstance(mine, list):
+        for a, b in zip(mine, theirs):
+            assert [type(v) for v in msgspec.structs.astuple(a)] == [type(v) for v in msgspec.structs.astuple(b)]

@@ -435,7 +435,7 @@ pub fn decode_event_values<'a>(json: &'a [u8], bus: bool) -> R<(Wire<'a>, Vec<Va
     Ok((wire, values))
 }
 
-fn decode_fields<'a>(p: &mut Parser<'a>, bus: bool, mut values: Option<&mut Vec<Val<'a>>>) -> R<Wire<'a>> {
+pub fn decode_fields<'a>(p: &mut Parser<'a>, bus: bool, mut values: Option<&mut Vec<Val<'a>>>) -> R<Wire<'a>> {
     let kind = p.kind()?;
     if kind != Kind::Object {
         return reason(format!("Expected `object`, got `{}`", got(p, kind)?.name()));

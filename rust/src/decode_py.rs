@@ -85,6 +85,37 @@ fn value<'py>(py: Python<'py>, v: &Val<'_>, strings: &mut Strings, cache: bool) 
     })
 }
 
+/// One `Event` from its fields' values (in `FIELDS` order).
+fn make_event<'py>(py: Python<'py>, values: &[Val<'_>], strings: &mut [Strings], event_cls: &Bound<'py, PyAny>)
+                   -> PyResult<Bound<'py, PyAny>> {
+    let mut args = Vec::with_capacity(EVENT_ARGS.len());
+    for (arg, &field) in EVENT_ARGS.iter().enumerate() {
+        args.push(value(py, &values[field], &mut strings[arg], !UNCACHED.contains(&arg))?);
+    }
+    event_cls.call1(PyTuple::new(py, args)?)
+}
+
+fn string_caches() -> Vec<Strings> {
+    (0..EVENT_ARGS.len()).map(|_| Strings::default()).collect()
+}
+
+/// The events of one `events.raw` message, or None where the Python
+/// reference decodes it (see `bus.rs`).
+#[pyfunction]
+pub fn decode_bus_message<'py>(py: Python<'py>, message: &Bound<'py, PyBytes>, event_cls: &Bound<'py, PyAny>)
+                               -> PyResult<Option<Bound<'py, PyList>>> {
+    let bytes = message.as_bytes();
+    let decoded = catch_unwind(AssertUnwindSafe(|| crate::bus::decode_message(bytes)))
+        .map_err(|_| PyRuntimeError::new_err("frictionkit._native.decode_bus_message: internal error (a bug)"))?;
+    let Some(all) = decoded else { return Ok(None) };
+    let mut strings = string_caches();
+    let events = PyList::empty(py);
+    for values in &all {
+        events.append(make_event(py, values, &mut strings, event_cls)?)?;
+    }
+    Ok(Some(events))
+}
+
 /// The events of the accepted lines, in order, with `None` where a line is
 /// the Python reference's to decode; `(index, reason)` per rejected line;
 /// `(index, position in events)` per line left to the reference.
@@ -99,7 +130,7 @@ pub fn decode_lines<'py>(
     let events = PyList::empty(py);
     let errors = PyList::empty(py);
     let fallback = PyList::empty(py);
-    let mut strings: Vec<Strings> = (0..EVENT_ARGS.len()).map(|_| Strings::default()).collect();
+    let mut strings = string_caches();
     for (index, line) in lines.iter().enumerate() {
         let line = line.cast::<PyBytes>().map_err(|_| PyTypeError::new_err("lines: expected bytes"))?;
         let bytes = line.as_bytes();
@@ -107,13 +138,7 @@ pub fn decode_lines<'py>(
         let decoded = catch_unwind(AssertUnwindSafe(|| decode_line(bytes, now_ms)))
             .map_err(|_| PyRuntimeError::new_err("frictionkit._native.decode_lines: internal error (a bug)"))?;
         match decoded {
-            Ok(values) => {
-                let mut args = Vec::with_capacity(EVENT_ARGS.len());
-                for (arg, &field) in EVENT_ARGS.iter().enumerate() {
-                    args.push(value(py, &values[field], &mut strings[arg], !UNCACHED.contains(&arg))?);
-                }
-                events.append(event_cls.call1(PyTuple::new(py, args)?)?)?;
-            }
+            Ok(values) => events.append(make_event(py, &values, &mut strings, event_cls)?)?,
             Err(Line::Rejected(reason)) => errors.append((index, reason))?,
             Err(_) => {
                 fallback.append((index, events.len()))?;

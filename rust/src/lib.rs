@@ -4,6 +4,7 @@
 //! event.
 
 mod batch;
+mod bus;
 mod contract;
 mod decode_py;
 mod events_py;
@@ -162,6 +163,7 @@ fn check_lines<'py>(
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check_lines, m)?)?;
     m.add_function(wrap_pyfunction!(decode_py::decode_lines, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_py::decode_bus_message, m)?)?;
     m.add_function(wrap_pyfunction!(check_batch, m)?)?;
     m.add_function(wrap_pyfunction!(facts_py::session_facts, m)?)?;
     m.add_function(wrap_pyfunction!(events_py::events_batch, m)?)?;

@@ -20,6 +20,7 @@ from .core import batch as _reference
 from .core.batch import CheckedBatch
 from .core.clock import EventClock
 from .core.contract import BatchError, ContractError, decode_event_line
+from .core.contract import decode_bus_message as _reference_bus_message
 from .core.metrics import CoreConfig
 from .core.model import Event, Incident, Session, SessionFacts, SessionResult, SessionScreenFacts, TaskRun
 from .core.sessionizer import SessionizerConfig
@@ -167,6 +168,19 @@ def decode_event_lines(lines: list[bytes], *, now_ms: int | None) -> tuple[list[
             del events[position]
         errors.sort()
     return events, errors
+
+
+def decode_bus_message(value: bytes) -> list[Event]:
+    """``core.contract.decode_bus_message`` in Rust: the events of one
+    ``events.raw`` message (a single bus event, or a batch as ``serve``
+    writes it), the same ``Event``s. Only the accepting path is native: a
+    message it does not accept whole (a fault, an unknown field, an event
+    without an ``eventId``) is decoded by the Python reference, which raises
+    the same ``ContractError`` as before."""
+    if not isinstance(value, bytes):
+        value = bytes(value)
+    events = _native().decode_bus_message(value, Event)
+    return events if events is not None else _reference_bus_message(value)
 
 
 def session_facts(sessions: list[Session], config: CoreConfig = CoreConfig()) -> FactBatch:

@@ -40,10 +40,10 @@ from typing import Any
 
 import msgspec
 
-from ..core.contract import ContractError, decode_bus_message
+from ..core.contract import ContractError
 from ..core.model import Event, Session, SessionKey
 from ..core.sessionizer import SessionizerConfig
-from ..native import DUPLICATE_CODE, LATE_CODE, indices_of, sessionizer
+from ..native import DUPLICATE_CODE, LATE_CODE, decode_bus_message, indices_of, sessionizer
 from .codec import MessageError, encode_late, encode_session, message_key, session_key
 from .checkpoint import TP
 from .deadletter import Outputs
