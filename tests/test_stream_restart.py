@@ -22,7 +22,7 @@ from frictionkit.generate import iter_events
 from frictionkit.stream import StreamSettings
 from frictionkit.core.model import Event
 from frictionkit.stream.codec import (LateEvents, MessageError, decode_incident, decode_session, decode_sessionized,
-                                      decode_sessionized_json, encode_incident, encode_late, encode_session,
+                                      encode_incident, encode_late, encode_session,
                                       encode_session_v1)
 from frictionkit.stream.sessionizer import SessionizerProcessor
 from workshop import loadgen
@@ -168,18 +168,15 @@ def test_a_v1_sessionized_message_written_before_an_upgrade_is_still_read(partit
         assert decode_session(old) == session
 
 
-def test_the_aggregator_gets_each_message_with_the_json_of_its_events_as_sent(partition) -> None:
-    """The aggregator hands a v2 message's events to the store as their JSON
-    (store.eventsjson): exactly what msgspec writes for those Events; a v1
-    message has no such JSON."""
+def test_the_aggregator_reads_v2_v1_and_late_messages_alike(partition) -> None:
+    """``decode_sessionized`` (the aggregator's decode) gives the session of
+    a v2 message and of its v1 encoding alike, and late events as such."""
     sessions = _uninterrupted(partition, _settings(24 * HOUR_MS))
     for value in list(sessions.values())[:20]:
-        session, events_json = decode_sessionized_json(value)
+        session = decode_sessionized(value)
         assert session == decode_session(value)
-        assert bytes(events_json) == msgspec.json.encode(session.events)
-        assert decode_sessionized_json(encode_session_v1(session)) == (session, None)
-    late, events_json = decode_sessionized_json(encode_late(_A))
-    assert late == LateEvents("acme", "crm", "s-a", _A) and bytes(events_json) == msgspec.json.encode(_A)
+        assert decode_sessionized(encode_session_v1(session)) == session
+    assert decode_sessionized(encode_late(_A)) == LateEvents("acme", "crm", "s-a", _A)
 
 
 def _late_value(events: list[Event], **changes) -> bytes:
@@ -197,8 +194,6 @@ _A = [Event(f"a{i}", "acme", "crm", "s-a", "u", 1_000_000 + i * 1000, "click", "
 def test_broken_sessionized_message_is_a_message_error(value) -> None:
     with pytest.raises(MessageError):
         decode_sessionized(value)
-    with pytest.raises(MessageError):
-        decode_sessionized_json(value)
 
 
 def test_events_too_late_for_their_closed_session_travel_as_a_late_message() -> None:

@@ -36,7 +36,6 @@ from ..core.model import Event, Session, SessionKey
 from ..native import session_facts
 from ..store.arrow import FactBatch
 from ..store.base import Store
-from ..store.eventsjson import join_event_arrays
 from .writebehind import WriteBehind
 
 log = logging.getLogger("frictionkit.sink")
@@ -69,20 +68,17 @@ class Batch:
     its duplicate lookup). ``sessions`` are closed sessions whose facts
     replace their stored ones; ``new_sessions`` have none yet. The flush
     turns them into ``facts`` / ``new_facts`` (one native call per batch),
-    once: a batch held again keeps its facts. ``events_json`` holds, per
-    ``add``, the JSON of its ``events`` as the input held them (None when
-    not known), which a store that parses JSON takes as it is.
+    once: a batch held again keeps its facts.
     ``stale_keys`` are keys whose stored facts go before this batch's facts
     are written (their sessions were recomputed after a late event);
     ``late_keys`` keys the sink's ``recompute`` rebuilds from the store once
     the batch's events are in (docs/semantics.md, "Late events")."""
 
-    __slots__ = ("events", "events_json", "new_events", "sessions", "new_sessions", "facts", "new_facts",
+    __slots__ = ("events", "new_events", "sessions", "new_sessions", "facts", "new_facts",
                  "stale_keys", "late_keys", "messages")
 
     def __init__(self) -> None:
         self.events: list[Event] = []
-        self.events_json: list[msgspec.Raw | None] = []
         self.new_events: list[Event] = []
         self.sessions: list[Session] = []
         self.new_sessions: list[Session] = []
@@ -163,15 +159,12 @@ class StoreSink:
         for partition in partitions:
             self.batches.pop(partition, None)
 
-    def add(self, partition: Partition, *, events: list[Event] = (), events_json: msgspec.Raw | None = None,
-            new_events: list[Event] = (), sessions: list[Session] = (),
+    def add(self, partition: Partition, *, events: list[Event] = (), new_events: list[Event] = (), sessions: list[Session] = (),
             new_sessions: list[Session] = (), stale_keys: Iterable[SessionKey] = (),
             late_keys: Iterable[SessionKey] = (), messages: int = 1) -> None:
         """Hold what one input (a message, a chunk) gave; written by the next flush."""
         batch = self.batches[partition]
-        if events:
-            batch.events.extend(events)
-            batch.events_json.append(events_json)
+        batch.events.extend(events)
         batch.new_events.extend(new_events)
         batch.sessions.extend(sessions)
         batch.new_sessions.extend(new_sessions)
@@ -239,14 +232,13 @@ class StoreSink:
         for b in held:
             self._process(b)
         events = [ev for b in held for ev in b.events]
-        spans = [span for b in held for span in b.events_json]
         new_events = [ev for b in held for ev in b.new_events]
         # A session given twice (emitted again, in two partitions' batches):
         # the later one is the one to keep, as a later transaction would.
         later: set[SessionKey] = set()
         again = _latest([f for b in held for f in b.facts], later)
         fresh = _latest([f for b in held for f in b.new_facts], later)
-        inserts = [(part, assume_new, self._events_table(part, spans if not assume_new else None))
+        inserts = [(part, assume_new, self._events_table(part))
                    for part, assume_new in ((events, False), (new_events, True)) if part]
         facts = [(FactBatch.concat(part), replace) for part, replace in ((fresh, False), (again, True)) if part]
         stale_keys = sorted({key for b in held for key in b.stale_keys})
@@ -291,12 +283,11 @@ class StoreSink:
             if self.on_facts is not None:
                 self.on_facts(facts)
 
-    def _events_table(self, events: list[Event], spans: list[msgspec.Raw | None] | None) -> Any:
-        """The events as the store takes them fastest: the JSON the input held
-        (parsed by DuckDB in C++), else what the store prepares, else None
-        (a store not opened yet builds its own)."""
-        if spans and None not in spans:
-            return join_event_arrays(spans)  # type: ignore[arg-type]
+    def _events_table(self, events: list[Event]) -> Any:
+        """The events as the store takes them fastest (its ``prepare_events``:
+        native Arrow rows), built on this thread so that the writer's holds
+        the GIL as little as it can; None when the store is not opened yet
+        (it builds its own)."""
         return self.store.prepare_events(events) if self.store is not None else None
 
     def _written(self) -> None:

@@ -39,16 +39,15 @@ class Store(Protocol):
     def has_events(self) -> bool: ...
 
     def prepare_events(self, events: list[Event]) -> Any:
-        """The form of these events ``insert_events`` takes fastest (an Arrow
-        table, or their JSON: store.eventsjson), for a caller to build off the
-        thread that writes."""
+        """The form of these events ``insert_events`` takes fastest (their
+        Arrow rows, ``store.arrow.events_table``), for a caller to build off
+        the thread that writes."""
 
     def insert_events(self, events: list[Event], assume_new: bool = False, *, table: Any = None) -> int:
         """Store events not stored yet (by key and event id); return how many were new.
         ``assume_new`` promises no session of these events has stored events.
         ``table``, when given, holds the same events: what ``prepare_events``
-        returns, or an ``EventsJson`` of them (a store that does not parse JSON
-        ignores it)."""
+        returns."""
 
     def load_history(self, keys: list[SessionKey]) -> list[Event]:
         """Every stored event of these session keys, sorted by (ts, event id)."""

@@ -276,7 +276,7 @@ class ClickHouseStore:
                 seen.add(key)
                 new.append(ev)
         # The caller's Arrow table serves only when every event is new (the
-        # usual case); JSON (store.eventsjson) is for engines that parse it.
+        # usual case).
         usable = isinstance(table, pa.Table) and len(new) == len(events)
         self.insert_arrow("events_raw", table if usable else events_table(new))
         return len(new)

@@ -10,7 +10,6 @@ from ..core.model import Event, SessionKey, TaskPathGroup, TaskRun
 from ..core.segment import Segment
 from .arrow import EVENT_COLUMNS, FACT_TABLES, FactBatch, event_from_row, events_table, structs_from_arrow
 from .base import Scope, StoreError, fill_segment, migrations, read_sql, split_statements
-from .eventsjson import EventsJson, MemoryFile
 
 _SQL_FILES = ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql", "task_path_groups.sql", "sessions_page.sql",
               "sessions_count.sql", "session_row.sql", "session_incidents.sql", "open_keys.sql", "segment_values.sql",
@@ -18,22 +17,6 @@ _SQL_FILES = ("overview.sql", "screens.sql", "scopes.sql", "task_runs.sql", "tas
 _EVENT_SELECT = ", ".join(
     f"epoch_ms({name})" if name in ("ts", "received_at") else name for name, _ in EVENT_COLUMNS
 )
-
-# events_raw's columns from a JSON array of core Events (store.eventsjson):
-# the JSON field of each column, its type there, and the column's expression.
-_JSON_FIELDS = {"ts": ("ts_ms", "BIGINT"), "received_at": ("received_at_ms", "BIGINT"),
-                "latency_ms": ("latency_ms", "DOUBLE"), "extra": ("extra", "JSON"), "dead": ("dead", "BOOLEAN")}
-_JSON_COLUMNS = "{" + ", ".join(
-    "'{}': '{}'".format(*_JSON_FIELDS.get(name, (name, "VARCHAR"))) for name, _ in EVENT_COLUMNS
-) + "}"
-_JSON_SELECT = ", ".join(
-    f"make_timestamp_ms({_JSON_FIELDS[name][0]}) AS {name}" if name in ("ts", "received_at")
-    # store.arrow stores an empty extra as NULL; the JSON text otherwise, as written
-    else "nullif(extra::VARCHAR, '{}') AS extra" if name == "extra"
-    else name
-    for name, _ in EVENT_COLUMNS
-)
-
 
 def _connect(path: str, dsn: str):
     try:
@@ -72,7 +55,6 @@ class DuckDBStore:
         self.dsn = dsn or f"duckdb:///{path}"
         self.con = _connect(path, self.dsn)
         self._sql = {name: read_sql("duckdb", name) for name in _SQL_FILES}
-        self._batch_file: MemoryFile | None = None
 
     # -- schema ----------------------------------------------------------------
 
@@ -118,51 +100,35 @@ class DuckDBStore:
     def insert_events(self, events: list[Event], assume_new: bool = False, *, table: Any = None) -> int:
         if not events:
             return 0
-        batch, rows = self._events_source(events, table)  # noqa: F841 - an Arrow batch is read by name
+        batch = table if table is not None else events_table(events)  # noqa: F841 - read by name from SQL
         # Repeats within the batch are dropped by DISTINCT ON, which costs DuckDB
         # about 1 µs per event; a set of the event ids costs Python a twentieth
         # of that and shows most batches have none (ids distinct means keys
         # and ids distinct).
-        source = rows if len({ev.event_id for ev in events}) == len(events) else (
-            f"(SELECT DISTINCT ON (org_id, product_id, session_id, event_id) * FROM {rows})"
+        source = "batch" if len({ev.event_id for ev in events}) == len(events) else (
+            "(SELECT DISTINCT ON (org_id, product_id, session_id, event_id) * FROM batch)"
         )
-        try:
-            if assume_new:
-                # The caller knows none of these sessions has stored events: no
-                # table scan is needed.
-                self.con.execute(f"INSERT INTO events_raw BY NAME SELECT * FROM {source}")
-                return self.con.fetchone()[0]
-            lo = min(ev.ts_ms for ev in events)
-            hi = max(ev.ts_ms for ev in events)
-            # A duplicate has the same timestamp, so only rows in the batch's time
-            # range are compared; DuckDB's zone maps skip the rest of the table.
-            self.con.execute(
-                f"""
-                INSERT INTO events_raw BY NAME
-                SELECT b.* FROM {source} b
-                ANTI JOIN (
-                    SELECT org_id, product_id, session_id, event_id FROM events_raw
-                    WHERE ts BETWEEN make_timestamp($lo * 1000) AND make_timestamp($hi * 1000)
-                ) r USING (org_id, product_id, session_id, event_id)
-                """,
-                {"lo": lo, "hi": hi},
-            )
+        if assume_new:
+            # The caller knows none of these sessions has stored events: no
+            # table scan is needed.
+            self.con.execute(f"INSERT INTO events_raw BY NAME SELECT * FROM {source}")
             return self.con.fetchone()[0]
-        finally:
-            if self._batch_file is not None:
-                self._batch_file.clear()
-
-    def _events_source(self, events: list[Event], hint: Any) -> tuple[Any, str]:
-        """The batch as SQL: the events' JSON read by DuckDB when that is what
-        the caller has (the aggregator slices it out of its messages), else
-        their Arrow rows (the caller's, or built here), read by name as
-        ``batch``."""
-        if not isinstance(hint, EventsJson):
-            return (hint if hint is not None else events_table(events)), "batch"
-        if self._batch_file is None:
-            self._batch_file = MemoryFile("frictionkit-events")
-        path = self._batch_file.write(hint.data).replace("'", "''")
-        return None, f"(SELECT {_JSON_SELECT} FROM read_json('{path}', columns = {_JSON_COLUMNS}, format = 'array'))"
+        lo = min(ev.ts_ms for ev in events)
+        hi = max(ev.ts_ms for ev in events)
+        # A duplicate has the same timestamp, so only rows in the batch's time
+        # range are compared; DuckDB's zone maps skip the rest of the table.
+        self.con.execute(
+            f"""
+            INSERT INTO events_raw BY NAME
+            SELECT b.* FROM {source} b
+            ANTI JOIN (
+                SELECT org_id, product_id, session_id, event_id FROM events_raw
+                WHERE ts BETWEEN make_timestamp($lo * 1000) AND make_timestamp($hi * 1000)
+            ) r USING (org_id, product_id, session_id, event_id)
+            """,
+            {"lo": lo, "hi": hi},
+        )
+        return self.con.fetchone()[0]
 
     def load_history(self, keys: list[SessionKey]) -> list[Event]:
         if not keys:
@@ -319,6 +285,3 @@ class DuckDBStore:
 
     def close(self) -> None:
         self.con.close()
-        if self._batch_file is not None:
-            self._batch_file.close()
-            self._batch_file = None

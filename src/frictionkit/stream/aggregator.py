@@ -45,7 +45,7 @@ from ..pipeline import recompute
 from ..pipeline.storesink import Backoff, StoreSink
 from ..store.arrow import FactBatch
 from ..store.base import Store
-from .codec import LateEvents, decode_sessionized_json, encode_incident, incident_key
+from .codec import LateEvents, decode_sessionized, encode_incident, incident_key
 from .checkpoint import TP, Sink
 from .deadletter import Outputs
 from .processor import Processor
@@ -88,14 +88,14 @@ class MetricsAggregatorProcessor(Processor):
 
     def handle(self, msg: Any, out: Outputs, now_ms: int) -> None:
         self.out = out
-        decoded, events_json = decode_sessionized_json(msg.value() or b"")
+        decoded = decode_sessionized(msg.value() or b"")
         self.stats["events"] += len(decoded.events)
         sessions, late_keys = [], []
         if isinstance(decoded, LateEvents):
             late_keys.append((decoded.org_id, decoded.product_id, decoded.client_session_id))
         else:
             sessions.append(decoded)  # its facts: computed by the sink's flush, with the others held
-        self.sink.add((msg.topic(), msg.partition()), events=decoded.events, events_json=events_json,
+        self.sink.add((msg.topic(), msg.partition()), events=decoded.events,
                       sessions=sessions, late_keys=late_keys)
 
     def _project(self, facts: FactBatch) -> None:

@@ -51,12 +51,6 @@ class _SessionV2(_SessionHead, rename="camel"):
     events: list[Event]  # as core.model.Event encodes
 
 
-class _SessionV2Raw(_SessionHead, rename="camel"):
-    # The events' JSON kept as it is: the aggregator hands it to the store
-    # as it stands (store.eventsjson) and decodes it for the core.
-    events: msgspec.Raw
-
-
 class _LateV2(msgspec.Struct, rename="camel"):
     # Events that came too late for their key's closed session: stored in
     # events_raw (as replay stores them), never sessionized.
@@ -66,7 +60,7 @@ class _LateV2(msgspec.Struct, rename="camel"):
     product_id: str
     client_session_id: str
     event_count: int
-    events: msgspec.Raw  # decoded as _SessionV2Raw's
+    events: msgspec.Raw  # decoded once the header is checked
 
 
 class LateEvents(msgspec.Struct, frozen=True):
@@ -100,7 +94,6 @@ class _IncidentMessage(msgspec.Struct, rename="camel"):
 
 _encoder = msgspec.json.Encoder()
 _session_decoder = msgspec.json.Decoder(_SessionV2)
-_session_raw_decoder = msgspec.json.Decoder(_SessionV2Raw)
 _events_decoder = msgspec.json.Decoder(list[Event])
 _session_v1_decoder = msgspec.json.Decoder(_SessionV1)
 _late_decoder = msgspec.json.Decoder(_LateV2)
@@ -168,30 +161,16 @@ def decode_sessionized(value: bytes) -> Session | LateEvents:
     try:
         head = _session_decoder.decode(value)
     except DECODE_ERRORS as err:
-        return _decode_not_v2_session(value, err)[0]
+        return _decode_not_v2_session(value, err)
     return _from_head(head, head.events)
 
 
-def decode_sessionized_json(value: bytes) -> tuple[Session | LateEvents, msgspec.Raw | None]:
-    """``decode_sessionized``, with the JSON array of the events as the
-    message holds it (v2: exactly as msgspec encodes ``Event``s), or None
-    for a v1 message (whose events are in the bus format). Two msgspec calls
-    instead of one: ``decode_sessionized`` stays the detector's."""
-    try:
-        head = _session_raw_decoder.decode(value)
-    except DECODE_ERRORS as err:
-        return _decode_not_v2_session(value, err)
-    if head.v != FORMAT_VERSION:  # v1, or a version _from_head names, before the events are decoded
-        return _from_head(_decode_v1(value) if head.v == 1 else head), None
-    return _from_head(head, _decode_events(head.events, f"session {head.session_id}")), head.events
-
-
-def _decode_not_v2_session(value: bytes, err: Exception) -> tuple[Session | LateEvents, msgspec.Raw | None]:
+def _decode_not_v2_session(value: bytes, err: Exception) -> Session | LateEvents:
     """Late events, a v1 session, or a MessageError that says what it is."""
     version, kind = _version_of(value)
     if kind == LATE_KIND and version == FORMAT_VERSION:
         return _decode_late(value)
-    return _from_head(_decode_other(value, version, err)), None
+    return _from_head(_decode_other(value, version, err))
 
 
 def _decode_events(raw: msgspec.Raw, what: str) -> list[Event]:
@@ -209,7 +188,7 @@ def decode_session(value: bytes) -> Session:
     return decoded
 
 
-def _decode_late(value: bytes) -> tuple[LateEvents, msgspec.Raw]:
+def _decode_late(value: bytes) -> LateEvents:
     try:
         msg = _late_decoder.decode(value)
     except DECODE_ERRORS as err:
@@ -217,7 +196,7 @@ def _decode_late(value: bytes) -> tuple[LateEvents, msgspec.Raw]:
     what = f"late events of {msg.client_session_id}"
     events = _decode_events(msg.events, what)
     _check_events(events, msg.event_count, (msg.org_id, msg.product_id, msg.client_session_id), what)
-    return LateEvents(msg.org_id, msg.product_id, msg.client_session_id, events), msg.events
+    return LateEvents(msg.org_id, msg.product_id, msg.client_session_id, events)
 
 
 def _check_events(events: list[Event], event_count: int, key: tuple[str, str, str], what: str) -> None:
