@@ -28,7 +28,7 @@ offsets of that batch are committed by the next commit step, once the write
 is done (the store sink, ``pipeline.storesink``, is registered with the
 runner's checkpoint; its flush returns True: the checkpoint commits one step
 behind).
-The store's native work (DuckDB's insert and commit, a fifth of the aggregator's time)
+The store's native work (DuckDB's insert and commit)
 thus overlaps the decoding and the core's work on what follows, in batches
 as large as before (DuckDB costs 2.5x more per event in batches ten times
 smaller). A store that refuses leaves everything uncommitted (the failed
