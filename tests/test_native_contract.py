@@ -244,17 +244,6 @@ def _line_from(data) -> bytes:
 
 @FUZZ
 @given(st.data())
-def test_replay_lines(data):
-    lines = data.draw(st.lists(st.builds(_line_from, st.data()), min_size=1, max_size=8))
-    now_ms = data.draw(st.sampled_from([None, NOW_MS, NOW_MS - 2 * HOUR]))
-    events, errors = decode_event_lines(lines, now_ms=now_ms)
-    accepted, native_errors = native.check_lines(lines, now_ms=now_ms)
-    assert native_errors == errors
-    assert len(accepted) == len(events)
-
-
-@FUZZ
-@given(st.data())
 def test_replay_lines_decoded_natively(data):
     """``native.decode_event_lines`` (replay's decode): the same ``Event``s,
     field for field and type for type, and the same reasons, on the same

@@ -423,8 +423,9 @@ pub fn decode_event_at<'a>(p: &mut Parser<'a>, bus: bool) -> R<Wire<'a>> {
     decode_fields(p, bus, None)
 }
 
-/// As `decode_event_at`, and every field's value too (in `FIELDS` order,
-/// `Val::Null` for a field left out): what an `Event` is made of.
+/// One event's JSON alone (a replay line, a bus event), as `decode_event_at`,
+/// and every field's value too (in `FIELDS` order, `Val::Null` for a field
+/// left out): what an `Event` is made of.
 pub fn decode_event_values<'a>(json: &'a [u8], bus: bool) -> R<(Wire<'a>, Vec<Val<'a>>)> {
     let mut p = Parser::new(json);
     let mut values = vec![Val::Null; FIELDS.len()];
@@ -472,16 +473,6 @@ pub fn decode_fields<'a>(p: &mut Parser<'a>, bus: bool, mut values: Option<&mut 
         .map(|(_, f)| f)
     {
         return reason(format!("Object missing required field `{}`", f.name));
-    }
-    Ok(wire)
-}
-
-/// One event's JSON alone (a replay line, say), as `decode_event_at`.
-pub fn decode_event(json: &[u8], bus: bool) -> R<Wire<'_>> {
-    let mut p = Parser::new(json);
-    let wire = decode_event_at(&mut p, bus)?;
-    if !p.at_end() {
-        return Err(Fault::Fallback);
     }
     Ok(wire)
 }

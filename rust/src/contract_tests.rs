@@ -19,7 +19,7 @@ fn dead_is_for_clicks_only_and_null_is_no_mark() {
     let ev = |kind: &str, dead: &str| {
         format!(r#"{{"orgId":"o","productId":"p","sessionId":"s","userHash":"u","ts":"2026-11-27T09:59:00Z","eventType":"{kind}","screenId":"S","route":"/","deviceType":"desktop","dead":{dead}}}"#)
     };
-    let verdict = |json: String| decode_event(json.as_bytes(), false).and_then(|w| check_values(&w));
+    let verdict = |json: String| decode_event_values(json.as_bytes(), false).and_then(|(w, _)| check_values(&w));
     assert!(verdict(ev("click", "true")).is_ok());
     assert!(verdict(ev("click", "false")).is_ok());
     assert!(verdict(ev("scroll", "null")).is_ok());
@@ -31,9 +31,9 @@ fn dead_is_for_clicks_only_and_null_is_no_mark() {
 #[test]
 fn the_bus_format_adds_the_server_fields() {
     let line = br#"{"orgId":"o","productId":"p","sessionId":"s","userHash":"u","ts":"2026-11-27T09:59:00Z","eventType":"click","screenId":"S","route":"/","deviceType":"desktop","receivedAt":"2026-11-27T10:00:00Z","agentId":"a"}"#;
-    assert!(decode_event(line, true).is_ok());
+    assert!(decode_event_values(line, true).is_ok());
     assert_eq!(
-        decode_event(line, false).err(),
+        decode_event_values(line, false).err(),
         Some(Fault::Reason(
             "Object contains unknown field `receivedAt`".into()
         ))

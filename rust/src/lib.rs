@@ -125,43 +125,8 @@ fn check_batch<'py>(
     Ok(out.into_any())
 }
 
-/// `core.contract.decode_event_line` on each line, without making its event:
-/// per line `None` (accepted), its reason (a str), or `False` where only the
-/// Python reference can word the answer (a syntax fault, say).
-#[pyfunction]
-#[pyo3(signature = (lines, now_ms))]
-fn check_lines<'py>(
-    py: Python<'py>,
-    lines: Vec<Bound<'py, PyBytes>>,
-    now_ms: Option<i64>,
-) -> PyResult<Bound<'py, PyList>> {
-    let data: Vec<&[u8]> = lines.iter().map(|b| b.as_bytes()).collect();
-    let outcome = py.detach(|| {
-        catch_unwind(AssertUnwindSafe(|| {
-            data.iter()
-                .map(|line| lines::check_line(line, now_ms))
-                .collect::<Vec<_>>()
-        }))
-    });
-    let Ok(verdicts) = outcome else {
-        return Err(PyRuntimeError::new_err(
-            "frictionkit._native.check_lines: internal error (a bug)",
-        ));
-    };
-    let out = PyList::empty(py);
-    for verdict in verdicts {
-        match verdict {
-            lines::Line::Accepted => out.append(py.None())?,
-            lines::Line::Rejected(reason) => out.append(PyString::new(py, &reason))?,
-            lines::Line::Fallback => out.append(false)?,
-        }
-    }
-    Ok(out)
-}
-
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(check_lines, m)?)?;
     m.add_function(wrap_pyfunction!(decode_py::decode_lines, m)?)?;
     m.add_function(wrap_pyfunction!(decode_py::decode_bus_message, m)?)?;
     m.add_function(wrap_pyfunction!(check_batch, m)?)?;

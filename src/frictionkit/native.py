@@ -116,32 +116,6 @@ def check_batch(body: bytes, *, received_at_ms: int) -> CheckedBatch:
                         all_event_ids=all_event_ids)
 
 
-def check_lines(lines: list[bytes], *, now_ms: int | None) -> tuple[list[int], list[tuple[int, str]]]:
-    """The contract on replay lines, as ``core.contract.decode_event_lines``
-    checks them, without making their ``Event``s: the indices of the valid
-    lines, and ``(index, reason)`` for each invalid one, the same reasons.
-
-    A line whose answer only msgspec can word (malformed JSON) is checked by
-    the Python reference alone. Nothing on the product path calls this yet:
-    replay needs ``Event``s (docs/native.md)."""
-    verdicts = _native().check_lines([line if isinstance(line, bytes) else bytes(line) for line in lines], now_ms)
-    accepted: list[int] = []
-    errors: list[tuple[int, str]] = []
-    for index, verdict in enumerate(verdicts):
-        if verdict is False:
-            try:
-                decode_event_line(lines[index], now_ms=now_ms)
-            except ContractError as err:
-                verdict = str(err)
-            else:
-                verdict = None
-        if verdict is None:
-            accepted.append(index)
-        else:
-            errors.append((index, verdict))
-    return accepted, errors
-
-
 def decode_event_lines(lines: list[bytes], *, now_ms: int | None) -> tuple[list[Event], list[tuple[int, str]]]:
     """``core.contract.decode_event_lines`` in Rust: the events of the valid
     replay lines, in order, and ``(index, reason)`` for each invalid one,
@@ -149,8 +123,8 @@ def decode_event_lines(lines: list[bytes], *, now_ms: int | None) -> tuple[list[
     ``Event`` made in one pass, without msgspec's struct or a datetime per
     timestamp in between.
 
-    A line only msgspec can word (malformed JSON, and the few inputs
-    ``check_lines`` hands back), and a line without an ``eventId`` (its id is
+    A line only msgspec can word (malformed JSON, nesting deeper than 64,
+    and the few other inputs docs/native.md lists), and a line without an ``eventId`` (its id is
     derived from msgspec's encoding of the whole event), is decoded by the
     Python reference, in its place."""
     if not isinstance(lines, list):
