@@ -5,15 +5,12 @@
 //! made per event. `extra`, rare and free-form, is encoded by the encoder
 //! it is given (msgspec's, as before), so its JSON is byte for byte the same.
 
-use std::sync::Arc;
-
-use arrow_array::builder::{BooleanBuilder, Float64Builder, StringBuilder, TimestampMillisecondBuilder};
-use arrow_array::{ArrayRef, RecordBatch};
 use arrow_pyarrow::ToPyArrow;
-use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
+
+use crate::facts_arrow::{Col, Table};
 
 // (name, kind): s str, o optional str, t timestamp, T optional timestamp,
 // f optional float, x extra (JSON), b optional bool. EVENT_COLUMNS' order.
@@ -24,13 +21,6 @@ const COLUMNS: [(&str, char); 22] = [
     ("browser", 'o'), ("latency_ms", 'f'), ("extra", 'x'), ("received_at", 'T'), ("agent_id", 'o'),
     ("sdk_version", 'o'), ("dead", 'b'),
 ];
-
-enum Col {
-    Str(StringBuilder),
-    Ts(TimestampMillisecondBuilder),
-    F64(Float64Builder),
-    Bool(BooleanBuilder),
-}
 
 fn attr_name(py: Python<'_>, column: &str) -> Py<PyString> {
     // The Event field behind each column (two are stored under other names).
@@ -49,21 +39,21 @@ fn expect_str<'a>(v: &'a Bound<'_, PyAny>, name: &str) -> PyResult<&'a str> {
 #[pyfunction]
 pub fn events_batch<'py>(py: Python<'py>, events: &Bound<'py, PyList>, encode_extra: &Bound<'py, PyAny>)
                          -> PyResult<Bound<'py, PyAny>> {
-    let n = events.len();
     let names: Vec<Py<PyString>> = COLUMNS.iter().map(|(c, _)| attr_name(py, c)).collect();
-    let mut cols: Vec<Col> = COLUMNS
+    // The Arrow type of each kind of column: str, timestamp, float, bool.
+    let spec: Vec<(&str, char)> = COLUMNS
         .iter()
-        .map(|&(_, kind)| match kind {
-            's' | 'o' | 'x' => Col::Str(StringBuilder::with_capacity(n, n * 16)),
-            't' | 'T' => Col::Ts(TimestampMillisecondBuilder::with_capacity(n)),
-            'f' => Col::F64(Float64Builder::with_capacity(n)),
-            _ => Col::Bool(BooleanBuilder::with_capacity(n)),
-        })
+        .map(|&(name, kind)| (name, match kind {
+            's' | 'o' | 'x' => 's',
+            't' | 'T' => 't',
+            other => other,
+        }))
         .collect();
+    let mut table = Table::new(&spec);
     for ev in events.iter() {
         for (i, &(column, kind)) in COLUMNS.iter().enumerate() {
             let v = ev.getattr(names[i].bind(py))?;
-            match (&mut cols[i], kind) {
+            match (&mut table.cols[i], kind) {
                 (Col::Str(b), 's') => b.append_value(expect_str(&v, column)?),
                 (Col::Str(b), 'o') => {
                     if v.is_none() { b.append_null() } else { b.append_value(expect_str(&v, column)?) }
@@ -89,33 +79,10 @@ pub fn events_batch<'py>(py: Python<'py>, events: &Bound<'py, PyList>, encode_ex
                 (Col::Bool(b), _) => {
                     if v.is_none() { b.append_null() } else { b.append_value(v.is_truthy()?) }
                 }
+                _ => unreachable!("the spec above gives each kind its column"),
             }
         }
     }
-    let fields: Vec<Field> = COLUMNS
-        .iter()
-        .map(|&(name, kind)| {
-            let dt = match kind {
-                's' | 'o' | 'x' => DataType::Utf8,
-                't' | 'T' => DataType::Timestamp(TimeUnit::Millisecond, None),
-                'f' => DataType::Float64,
-                _ => DataType::Boolean,
-            };
-            Field::new(name, dt, true)
-        })
-        .collect();
-    let arrays: Vec<ArrayRef> = cols
-        .into_iter()
-        .map(|c| -> ArrayRef {
-            match c {
-                Col::Str(mut b) => Arc::new(b.finish()),
-                Col::Ts(mut b) => Arc::new(b.finish()),
-                Col::F64(mut b) => Arc::new(b.finish()),
-                Col::Bool(mut b) => Arc::new(b.finish()),
-            }
-        })
-        .collect();
-    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
-        .map_err(|e| PyRuntimeError::new_err(format!("events_batch: {e}")))?;
+    let batch = table.finish().map_err(|e| PyRuntimeError::new_err(format!("events_batch: {e}")))?;
     batch.to_pyarrow(py)
 }

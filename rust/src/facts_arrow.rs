@@ -6,30 +6,34 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    Float64Builder, Int64Builder, ListBuilder, StringBuilder, TimestampMillisecondBuilder,
+    BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, StringBuilder, TimestampMillisecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, DataType, Field, Schema, TimeUnit};
 
 use crate::facts::{collapsed_path, Facts, SessionIn, TYPES};
 
-/// One table's columns, filled row by row, in declaration order.
-enum Col {
+/// One table's columns, filled row by row, in declaration order (the fact
+/// tables here, `events_raw` in events_py.rs).
+pub(crate) enum Col {
     Str(StringBuilder),
     Int(Int64Builder),
     Ts(TimestampMillisecondBuilder),
     F64(Float64Builder),
+    Bool(BooleanBuilder),
     StrList(ListBuilder<StringBuilder>),
     IntList(ListBuilder<Int64Builder>),
 }
 
-struct Table {
+pub(crate) struct Table {
     fields: Vec<Field>,
-    cols: Vec<Col>,
+    pub(crate) cols: Vec<Col>,
 }
 
 impl Table {
-    fn new(spec: &[(&str, char)]) -> Self {
+    /// Columns by (name, type): s str, i int64, t timestamp (ms), f float64,
+    /// b bool, S list of str, I list of int64; every one nullable.
+    pub(crate) fn new(spec: &[(&str, char)]) -> Self {
         let mut fields = Vec::new();
         let mut cols = Vec::new();
         for &(name, t) in spec {
@@ -38,6 +42,7 @@ impl Table {
                 'i' => (DataType::Int64, Col::Int(Int64Builder::new())),
                 't' => (DataType::Timestamp(TimeUnit::Millisecond, None), Col::Ts(TimestampMillisecondBuilder::new())),
                 'f' => (DataType::Float64, Col::F64(Float64Builder::new())),
+                'b' => (DataType::Boolean, Col::Bool(BooleanBuilder::new())),
                 'S' => (
                     DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
                     Col::StrList(ListBuilder::new(StringBuilder::new())),
@@ -54,7 +59,7 @@ impl Table {
         Table { fields, cols }
     }
 
-    fn finish(self) -> Result<RecordBatch, ArrowError> {
+    pub(crate) fn finish(self) -> Result<RecordBatch, ArrowError> {
         let arrays: Vec<ArrayRef> = self
             .cols
             .into_iter()
@@ -64,6 +69,7 @@ impl Table {
                     Col::Int(mut b) => Arc::new(b.finish()),
                     Col::Ts(mut b) => Arc::new(b.finish()),
                     Col::F64(mut b) => Arc::new(b.finish()),
+                    Col::Bool(mut b) => Arc::new(b.finish()),
                     Col::StrList(mut b) => Arc::new(b.finish()),
                     Col::IntList(mut b) => Arc::new(b.finish()),
                 }
