@@ -159,8 +159,8 @@ class StoreSink:
         for partition in partitions:
             self.batches.pop(partition, None)
 
-    def add(self, partition: Partition, *, events: list[Event] = (), new_events: list[Event] = (), sessions: list[Session] = (),
-            new_sessions: list[Session] = (), stale_keys: Iterable[SessionKey] = (),
+    def add(self, partition: Partition, *, events: list[Event] = (), new_events: list[Event] = (),
+            sessions: list[Session] = (), new_sessions: list[Session] = (), stale_keys: Iterable[SessionKey] = (),
             late_keys: Iterable[SessionKey] = (), messages: int = 1) -> None:
         """Hold what one input (a message, a chunk) gave; written by the next flush."""
         batch = self.batches[partition]
