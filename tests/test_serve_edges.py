@@ -1,10 +1,11 @@
 """`frictionkit serve` at its edges: a port already taken is one line and exit 1
 (not uvicorn's multi-line error after the dev key), and /docs renders with no
 network but localhost (Swagger UI's assets come from an installed package, not
-a CDN)."""
+a CDN), and its connections do not wait for Nagle."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -18,6 +19,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 uvicorn = pytest.importorskip("uvicorn")
 
 from api_support import serving  # noqa: E402
+from frictionkit.api.app import listen_socket  # noqa: E402
 from frictionkit.api.settings import resolve_settings  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -44,6 +46,30 @@ def test_a_port_in_use_is_one_line_and_exit_1(tmp_path):
     assert len(lines) == 1, run.stderr
     assert f"port {port}" in lines[0] and "in use" in lines[0] and "--port" in lines[0]
     assert "Traceback" not in run.stderr and "fk_dev_" not in run.stderr
+
+
+def test_served_connections_send_without_waiting_for_the_clients_ack():
+    """uvicorn serves the socket serve binds through asyncio, which turns Nagle
+    off only on sockets that say TCP. With Nagle on, a response's body waits
+    behind its head for the client's delayed ACK: ~50 ms per request."""
+    sock = listen_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+
+    async def main() -> int:
+        accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def on_connection(_reader, writer) -> None:
+            accepted.set_result(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(on_connection, sock=sock)  # as uvicorn's startup does
+        async with server:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            nodelay = await asyncio.wait_for(accepted, 10)
+            writer.close()
+        return nodelay
+
+    assert asyncio.run(main()) == 1
 
 
 @pytest.fixture
