@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from frictionkit import native
 from frictionkit.bus import codec
 from frictionkit.bus.codec import MAX_BUS_MESSAGE_BYTES, bus_key, bus_messages, checked_bus_messages, event_to_bus_json
 from frictionkit.core.batch import check_batch, decode_batch
@@ -136,15 +137,20 @@ BODIES = {
 }
 
 
+# The Python check, and the native one whose messages are built in Rust.
+CHECKS = pytest.mark.parametrize("check", [check_batch, native.check_batch], ids=["python", "native"])
+
+
+@CHECKS
 @pytest.mark.parametrize("with_session", [False, True])
 @pytest.mark.parametrize("name", list(BODIES))
 @pytest.mark.parametrize("pretty", [False, True], ids=["compact", "pretty"])
-def test_the_ingestion_path_puts_on_the_bus_exactly_the_events_the_contract_accepted(name, pretty, with_session):
+def test_the_ingestion_path_puts_on_the_bus_exactly_the_events_the_contract_accepted(name, pretty, with_session, check):
     """Spliced (the agent's JSON plus the server's fields) or encoded again,
     every reader decodes the very events ``decode_batch`` makes of the body."""
     body = json.dumps(BODIES[name], indent=2 if pretty else None).encode()
     received_at_ms = T0 + 3_600_000
-    checked = check_batch(body, received_at_ms=received_at_ms)
+    checked = check(body, received_at_ms=received_at_ms)
     assert checked.passthrough == (name in ("plain", "two keys, zones, sub-ms digits, escapes, extras"))
     want = decode_batch(body, received_at_ms=received_at_ms).accepted
     assert len(want) == len(BODIES[name]["events"])
@@ -154,10 +160,11 @@ def test_the_ingestion_path_puts_on_the_bus_exactly_the_events_the_contract_acce
     assert got == _by_key(want, with_session)
 
 
-def test_spliced_messages_are_split_under_the_limit_too(monkeypatch):
+@CHECKS
+def test_spliced_messages_are_split_under_the_limit_too(monkeypatch, check):
     monkeypatch.setattr(codec, "MAX_BUS_MESSAGE_BYTES", 1_500)
     body = json.dumps({"agentId": "a", "sdkVersion": "1", "events": [_wire(i) for i in range(30)]}).encode()
-    checked = check_batch(body, received_at_ms=T0 + 3_600_000)
+    checked = check(body, received_at_ms=T0 + 3_600_000)
     messages = checked_bus_messages(checked)
     assert len(messages) > 2 and all(len(v) <= 1_500 for _, v in messages)
     assert [e for _, v in messages for e in decode_bus_message(v)] == decode_batch(body, received_at_ms=T0 + 3_600_000).accepted

@@ -5,6 +5,7 @@
 
 mod batch;
 mod bus;
+mod checked_py;
 mod contract;
 mod decode_py;
 mod events_py;
@@ -44,30 +45,12 @@ impl WireKey {
     }
 }
 
-/// One str per run of equal values: a batch's events mostly share their org,
-/// product and session, and a str made once is cheaper than one per event.
-struct Interned {
-    last: Option<(String, Py<PyString>)>,
-}
-
-impl Interned {
-    fn get(&mut self, py: Python<'_>, text: &str) -> Py<PyString> {
-        if let Some((s, obj)) = &self.last {
-            if s == text {
-                return obj.clone_ref(py);
-            }
-        }
-        let obj = PyString::new(py, text).unbind();
-        self.last = Some((text.to_string(), obj.clone_ref(py)));
-        obj
-    }
-}
-
 /// `core.batch.check_batch` on a body: `None` where only the Python reference
 /// can word the answer (malformed JSON), a `str` for a batch error, else
-/// `(agent_id, sdk_version, skew_ms, raws, keys, errors, all_event_ids)` with
-/// each accepted event's JSON (bytes) and `WireKey`, the `Event <i>: <reason>`
-/// list, and whether every accepted event has an `eventId`.
+/// `(agent_id, sdk_version, skew_ms, accepted, errors, all_event_ids)` with
+/// the accepted events (`AcceptedEvents`: their spans of the body and bus
+/// keys), the `Event <i>: <reason>` list, and whether every accepted event
+/// has an `eventId`.
 #[pyfunction]
 fn check_batch<'py>(
     py: Python<'py>,
@@ -90,23 +73,7 @@ fn check_batch<'py>(
             ))
         }
     };
-    let (mut orgs, mut products, mut sessions) = (
-        Interned { last: None },
-        Interned { last: None },
-        Interned { last: None },
-    );
-    let raws = PyList::empty(py);
-    let keys = PyList::empty(py);
-    for a in &checked.accepted {
-        raws.append(PyBytes::new(py, &data[a.start..a.end]))?;
-        let key = WireKey {
-            org_id: orgs.get(py, &a.org_id),
-            product_id: products.get(py, &a.product_id),
-            session_id: sessions.get(py, &a.session_id),
-            event_id: a.event_id.as_deref().map(Box::from),
-        };
-        keys.append(Bound::new(py, key)?)?;
-    }
+    let accepted = checked_py::AcceptedEvents::new(py, body, &checked.accepted);
     let errors = PyList::new(py, &checked.errors)?;
     let out = PyTuple::new(
         py,
@@ -114,8 +81,7 @@ fn check_batch<'py>(
             PyString::new(py, &checked.agent_id).into_any(),
             PyString::new(py, &checked.sdk_version).into_any(),
             checked.skew_ms.into_pyobject(py)?.into_any(),
-            raws.into_any(),
-            keys.into_any(),
+            Bound::new(py, accepted)?.into_any(),
             errors.into_any(),
             PyBool::new(py, checked.accepted.iter().all(|a| a.event_id.is_some()))
                 .to_owned()
@@ -133,6 +99,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(facts_py::session_facts, m)?)?;
     m.add_function(wrap_pyfunction!(events_py::events_batch, m)?)?;
     m.add_class::<WireKey>()?;
+    m.add_class::<checked_py::AcceptedEvents>()?;
     m.add_class::<sessionizer_py::PySessionizer>()?;
     m.add_class::<sessionizer_py::PyClock>()?;
     Ok(())

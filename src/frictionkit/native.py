@@ -96,10 +96,11 @@ def check_batch(body: bytes, *, received_at_ms: int) -> CheckedBatch:
     the same accepted events and the same ``Event <i>: <reason>`` list, byte
     for byte, with no msgspec struct made per event.
 
-    The result is untyped (``CheckedBatch.typed`` is False): its ``wires``
-    carry only ``org_id``, ``product_id``, ``session_id`` and ``event_id``,
-    and its ``raws`` are bytes, which is all the bus needs; ``events()``
-    still gives every ``Event``.
+    The result is untyped (``CheckedBatch.typed`` is False): its accepted
+    events stay in Rust (``CheckedBatch.native``), which builds their bus
+    messages; its ``wires`` carry only ``org_id``, ``product_id``,
+    ``session_id`` and ``event_id``, and its ``raws`` are bytes, both made
+    when first read; ``events()`` still gives every ``Event``.
 
     Malformed JSON (whose message msgspec words with byte offsets), nesting
     deeper than 64 levels and a few other inputs no agent sends are handed to
@@ -111,9 +112,9 @@ def check_batch(body: bytes, *, received_at_ms: int) -> CheckedBatch:
         return _reference.check_batch(body, received_at_ms=received_at_ms)
     if isinstance(out, str):
         raise BatchError(out)
-    agent_id, sdk_version, skew_ms, raws, keys, errors, all_event_ids = out
-    return CheckedBatch(keys, raws, errors, received_at_ms, skew_ms, agent_id, sdk_version, typed=False,
-                        all_event_ids=all_event_ids)
+    agent_id, sdk_version, skew_ms, accepted, errors, all_event_ids = out
+    return CheckedBatch(None, None, errors, received_at_ms, skew_ms, agent_id, sdk_version, typed=False,
+                        all_event_ids=all_event_ids, native=accepted)
 
 
 def decode_event_lines(lines: list[bytes], *, now_ms: int | None) -> tuple[list[Event], list[tuple[int, str]]]:

@@ -19,7 +19,6 @@ import json
 import re
 from typing import Any
 
-import msgspec
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.requests import ClientDisconnect
@@ -115,7 +114,7 @@ def split_by_org(key: ApiKey, checked: CheckedBatch) -> CheckedBatch:
         return checked
     errors = checked.errors
     rejected_at = {int(m.group(1)) for m in map(_EVENT_INDEX.match, errors) if m}
-    total = len(checked.wires) + len(errors)
+    total = checked.accepted + len(errors)
     indices = [i for i in range(total) if i not in rejected_at]
     keep: list[int] = []
     extra: list[tuple[int, str]] = []
@@ -127,9 +126,7 @@ def split_by_org(key: ApiKey, checked: CheckedBatch) -> CheckedBatch:
     if not extra:
         return checked
     merged = [(int(m.group(1)) if (m := _EVENT_INDEX.match(e)) else -1, e) for e in errors] + extra
-    return msgspec.structs.replace(
-        checked, wires=[checked.wires[i] for i in keep], raws=[checked.raws[i] for i in keep],
-        errors=[e for _i, e in sorted(merged, key=lambda item: item[0])])
+    return checked.subset(keep, [e for _i, e in sorted(merged, key=lambda item: item[0])])
 
 
 async def handle(state: AppState, scope: dict[str, Any], receive: Any) -> Answer:
@@ -184,11 +181,11 @@ async def _ingest(state: AppState, key: ApiKey, declared: str | None, encoding: 
         return _fail(400, f"malformed batch: {err}")
     except ClientDisconnect:
         return _fail(400, "the client went away before the body was complete")
-    wait = state.limiter.take(key.name, len(checked.wires) + len(checked.errors))
+    wait = state.limiter.take(key.name, checked.accepted + len(checked.errors))
     if wait:
         return _fail(429, "rate limit exceeded for this API key", {"Retry-After": str(wait)})
     checked = split_by_org(key, checked)
-    accepted, errors = len(checked.wires), checked.errors
+    accepted, errors = checked.accepted, checked.errors
     try:
         await state.sink.publish_checked(checked)
     except SinkUnavailable as err:

@@ -243,9 +243,9 @@ class KafkaSink:
     async def publish_checked(self, checked: CheckedBatch) -> None:
         """``publish`` for a batch straight from the contract (the ingestion
         route): most go on the bus without an ``Event`` ever being made."""
-        if checked.wires:
+        if checked.accepted:
             await self._publish_messages(checked_bus_messages(checked, with_session=self.settings.key_by_session),
-                                         len(checked.wires))
+                                         checked.accepted)
 
     async def publish(self, events: list[Event]) -> None:
         if events:

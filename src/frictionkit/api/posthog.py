@@ -151,7 +151,7 @@ class Capture:
             except SinkUnavailable as err:
                 # The SDK retries the whole request: nothing of it is acknowledged.
                 return _reply(503, "error", errors=[str(err)], headers={"Retry-After": str(settings.retry_after_s)})
-        accepted = len(checked.wires) if checked is not None else 0
+        accepted = checked.accepted if checked is not None else 0
         status = "ok" if not errors else ("partial" if accepted else "rejected")
         return _reply(200, status, accepted=accepted, errors=errors, dropped=dropped)
 
@@ -179,8 +179,9 @@ def _checked(mapped: Mapped, received_at_ms: int) -> tuple[CheckedBatch | None, 
         if merged is None:
             merged = checked
         else:
-            merged = msgspec.structs.replace(merged, wires=merged.wires + checked.wires, raws=merged.raws + checked.raws)
-    if merged is not None and not merged.wires:
+            merged = CheckedBatch(merged.wires + checked.wires, merged.raws + checked.raws, merged.errors,
+                                  merged.received_at_ms, merged.skew_ms, merged.agent_id, merged.sdk_version)
+    if merged is not None and not merged.accepted:
         merged = None
     return merged, [e for _i, e in sorted(indexed, key=lambda item: item[0])]
 

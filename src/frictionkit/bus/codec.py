@@ -119,6 +119,13 @@ def checked_bus_messages(checked: CheckedBatch, *, with_session: bool = False) -
     both alike."""
     if not checked.passthrough:
         return bus_messages(checked.events(), with_session=with_session)
+    head = _batch_head(format_ts_ms(checked.received_at_ms), checked.agent_id, checked.sdk_version)
+    if checked.native is not None:
+        # Built in Rust from the body, one copy per message (None: a key's
+        # message must be split, done below).
+        messages = checked.native.bus_messages(head, with_session, MAX_BUS_MESSAGE_BYTES)
+        if messages is not None:
+            return messages
     wires, raws = checked.wires, checked.raws
     groups: defaultdict[tuple[str, ...], list[msgspec.Raw]] = defaultdict(list)
     if with_session:
@@ -127,7 +134,6 @@ def checked_bus_messages(checked: CheckedBatch, *, with_session: bool = False) -
     else:
         for wire, raw in zip(wires, raws):
             groups[wire.org_id, wire.product_id].append(raw)
-    head = _batch_head(format_ts_ms(checked.received_at_ms), checked.agent_id, checked.sdk_version)
     out: list[tuple[bytes, bytes]] = []
     if len(head) + sum(map(len, raws)) + len(raws) + 2 <= MAX_BUS_MESSAGE_BYTES:
         # All of the batch would fit in one message, so each key's part does.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import zlib
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
@@ -70,28 +70,66 @@ class BatchResult(msgspec.Struct):
         return len(self.errors)
 
 
-class CheckedBatch(msgspec.Struct):
+class CheckedBatch:
     """A batch that went through every check of the contract, before any
     ``Event`` is made: the Kafka sink publishes most batches straight from
     here (the agent's JSON of each event plus the server's fields), and making
-    and freeing a hundred ``Event``s cost as much again as that."""
+    and freeing a hundred ``Event``s cost as much again as that.
 
-    wires: list[WireEvent]  # the accepted events, in batch order
-    raws: list[msgspec.Raw]  # each accepted event's JSON as the agent sent it
-    errors: list[str]  # "Event <i>: <reason>"
-    received_at_ms: int
-    skew_ms: int
-    agent_id: str
-    sdk_version: str
-    # False when the native check made it (frictionkit.native.check_batch):
-    # ``wires`` then hold only what the bus needs (org_id, product_id,
-    # session_id, event_id) and ``raws`` are bytes; ``events()`` decodes the
-    # raws, which passed every check already.
-    typed: bool = True
-    # Known already (the native check): does every event of ``wires`` have an
-    # eventId? A subset keeps True (split_by_org); False may then be stale,
-    # which only costs the passthrough.
-    all_event_ids: bool | None = None
+    The native check (``frictionkit.native.check_batch``) hands its accepted
+    events over as one ``_native.AcceptedEvents`` (``native``): spans of the
+    body and bus keys, from which the bus messages are built in Rust. Then
+    ``typed`` is False, and ``wires`` (each event's ``org_id``,
+    ``product_id``, ``session_id`` and ``event_id`` only) and ``raws``
+    (bytes) are made from it when first read.
+    """
+
+    __slots__ = ("_wires", "_raws", "errors", "received_at_ms", "skew_ms", "agent_id", "sdk_version", "typed",
+                 "all_event_ids", "native")
+
+    def __init__(self, wires: list[Any] | None, raws: list[Any] | None, errors: list[str], received_at_ms: int,
+                 skew_ms: int, agent_id: str, sdk_version: str, typed: bool = True,
+                 all_event_ids: bool | None = None, native: Any = None) -> None:
+        self._wires = wires
+        self._raws = raws
+        self.errors = errors  # "Event <i>: <reason>"
+        self.received_at_ms = received_at_ms
+        self.skew_ms = skew_ms
+        self.agent_id = agent_id
+        self.sdk_version = sdk_version
+        self.typed = typed
+        # Known already (the native check): does every accepted event have an
+        # eventId? A subset keeps True (split_by_org); False may then be stale,
+        # which only costs the passthrough.
+        self.all_event_ids = all_event_ids
+        self.native = native
+
+    @property
+    def wires(self) -> list[Any]:
+        """The accepted events, in batch order (``WireEvent``s when ``typed``)."""
+        if self._wires is None:
+            self._wires = self.native.keys()
+        return self._wires
+
+    @property
+    def raws(self) -> list[Any]:
+        """Each accepted event's JSON as the agent sent it."""
+        if self._raws is None:
+            self._raws = self.native.raws()
+        return self._raws
+
+    @property
+    def accepted(self) -> int:
+        return len(self.native) if self._wires is None else len(self._wires)
+
+    def subset(self, positions: list[int], errors: list[str]) -> CheckedBatch:
+        """The accepted events at ``positions`` only, with these ``errors``."""
+        if self.native is not None:
+            return CheckedBatch(None, None, errors, self.received_at_ms, self.skew_ms, self.agent_id,
+                                self.sdk_version, self.typed, self.all_event_ids, self.native.take(positions))
+        wires, raws = self.wires, self.raws
+        return CheckedBatch([wires[i] for i in positions], [raws[i] for i in positions], errors, self.received_at_ms,
+                            self.skew_ms, self.agent_id, self.sdk_version, self.typed, self.all_event_ids)
 
     def events(self) -> list[Event]:
         received_at_ms, agent_id, sdk_version, skew_ms = self.received_at_ms, self.agent_id, self.sdk_version, self.skew_ms

@@ -1,0 +1,199 @@
+//! The accepted events of a checked `POST /v1/events/batch` body, held in
+//! Rust: spans of the body plus each event's bus key. `serve` on Kafka asks
+//! for its bus messages (`bus_messages`), built here in one copy per message,
+//! so no Python object is made per event; `raws()` and `keys()` give the
+//! per-event view where a caller needs one (a key limited to some orgs, the
+//! embedded pipeline, tests).
+
+use hashbrown::HashMap;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+
+use crate::batch::Accepted;
+use crate::WireKey;
+
+/// Each distinct value once, as a str made once (a batch's events mostly
+/// share their org, product and session).
+#[derive(Default)]
+struct Column {
+    values: Vec<(Box<str>, Py<PyString>)>,
+    index: HashMap<Box<str>, u32>,
+}
+
+impl Column {
+    fn id(&mut self, py: Python<'_>, text: &str) -> u32 {
+        if let Some((last, _)) = self.values.last() {
+            if &**last == text {
+                return (self.values.len() - 1) as u32;
+            }
+        }
+        if let Some(&id) = self.index.get(text) {
+            return id;
+        }
+        let id = self.values.len() as u32;
+        self.values.push((text.into(), PyString::new(py, text).unbind()));
+        self.index.insert(text.into(), id);
+        id
+    }
+
+    fn text(&self, id: u32) -> &str {
+        &self.values[id as usize].0
+    }
+
+    fn str(&self, py: Python<'_>, id: u32) -> Py<PyString> {
+        self.values[id as usize].1.clone_ref(py)
+    }
+
+    fn clone_ref(&self, py: Python<'_>) -> Column {
+        Column {
+            values: self.values.iter().map(|(t, s)| (t.clone(), s.clone_ref(py))).collect(),
+            index: self.index.clone(),
+        }
+    }
+}
+
+struct Row {
+    start: u32,
+    end: u32,
+    org: u32,
+    product: u32,
+    session: u32,
+    event_id: Option<Box<str>>,
+}
+
+#[pyclass(frozen, module = "frictionkit._native")]
+pub struct AcceptedEvents {
+    body: Py<PyBytes>,
+    rows: Vec<Row>,
+    orgs: Column,
+    products: Column,
+    sessions: Column,
+}
+
+impl AcceptedEvents {
+    pub fn new(py: Python<'_>, body: &Bound<'_, PyBytes>, accepted: &[Accepted<'_>]) -> AcceptedEvents {
+        let (mut orgs, mut products, mut sessions) = (Column::default(), Column::default(), Column::default());
+        let rows = accepted
+            .iter()
+            .map(|a| Row {
+                // A body is at most the serve cap (a few MiB), far below 4 GiB.
+                start: a.start as u32,
+                end: a.end as u32,
+                org: orgs.id(py, &a.org_id),
+                product: products.id(py, &a.product_id),
+                session: sessions.id(py, &a.session_id),
+                event_id: a.event_id.as_deref().map(Box::from),
+            })
+            .collect();
+        AcceptedEvents { body: body.clone().unbind(), rows, orgs, products, sessions }
+    }
+
+    fn raw<'a>(&self, body: &'a [u8], row: &Row) -> &'a [u8] {
+        &body[row.start as usize..row.end as usize]
+    }
+}
+
+#[pymethods]
+impl AcceptedEvents {
+    fn __len__(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Each accepted event's JSON as the agent sent it, in batch order.
+    fn raws<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let body = self.body.bind(py).as_bytes();
+        PyList::new(py, self.rows.iter().map(|r| PyBytes::new(py, self.raw(body, r))))
+    }
+
+    /// Each accepted event's bus key and `eventId` (`WireKey`), in batch order.
+    fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for r in &self.rows {
+            list.append(Bound::new(
+                py,
+                WireKey {
+                    org_id: self.orgs.str(py, r.org),
+                    product_id: self.products.str(py, r.product),
+                    session_id: self.sessions.str(py, r.session),
+                    event_id: r.event_id.clone(),
+                },
+            )?)?;
+        }
+        Ok(list)
+    }
+
+    /// The events at these positions (in this order), as another `AcceptedEvents`.
+    fn take(&self, py: Python<'_>, positions: Vec<usize>) -> PyResult<AcceptedEvents> {
+        let mut rows = Vec::with_capacity(positions.len());
+        for p in positions {
+            let Some(r) = self.rows.get(p) else {
+                return Err(pyo3::exceptions::PyIndexError::new_err("position out of range"));
+            };
+            rows.push(Row { event_id: r.event_id.clone(), ..*r });
+        }
+        Ok(AcceptedEvents {
+            body: self.body.clone_ref(py),
+            rows,
+            orgs: self.orgs.clone_ref(py),
+            products: self.products.clone_ref(py),
+            sessions: self.sessions.clone_ref(py),
+        })
+    }
+
+    /// `bus.codec.checked_bus_messages`: one `(key, head + events + "]}")`
+    /// message per bus key (`org:product`, or `org:product:session`), keys in
+    /// order of first appearance, each key's events in batch order. `None`
+    /// when a key's message would exceed `max_bytes` (the caller splits it).
+    fn bus_messages<'py>(
+        &self,
+        py: Python<'py>,
+        head: &[u8],
+        with_session: bool,
+        max_bytes: usize,
+    ) -> PyResult<Option<Bound<'py, PyList>>> {
+        let body = self.body.bind(py).as_bytes();
+        let mut group_of: HashMap<(u32, u32, u32), usize> = HashMap::new();
+        let mut groups: Vec<((u32, u32, u32), Vec<&Row>, usize)> = Vec::new();
+        for r in &self.rows {
+            let key = (r.org, r.product, if with_session { r.session } else { 0 });
+            let g = *group_of.entry(key).or_insert_with(|| {
+                groups.push((key, Vec::new(), 0));
+                groups.len() - 1
+            });
+            groups[g].1.push(r);
+            groups[g].2 += (r.end - r.start) as usize;
+        }
+        let out = PyList::empty(py);
+        for (_, rows, size) in &groups {
+            // As codec._split measures a message.
+            if head.len() + size + rows.len() + 2 > max_bytes && rows.len() > 1 {
+                return Ok(None);
+            }
+        }
+        for ((org, product, session), rows, size) in groups {
+            let mut key = format!("{}:{}", self.orgs.text(org), self.products.text(product));
+            if with_session {
+                key.push(':');
+                key.push_str(self.sessions.text(session));
+            }
+            let len = head.len() + size + rows.len() - 1 + 2;
+            let value = PyBytes::new_with(py, len, |buf| {
+                buf[..head.len()].copy_from_slice(head);
+                let mut at = head.len();
+                for (i, r) in rows.iter().enumerate() {
+                    if i > 0 {
+                        buf[at] = b',';
+                        at += 1;
+                    }
+                    let raw = self.raw(body, r);
+                    buf[at..at + raw.len()].copy_from_slice(raw);
+                    at += raw.len();
+                }
+                buf[at..].copy_from_slice(b"]}");
+                Ok(())
+            })?;
+            out.append(PyTuple::new(py, [PyBytes::new(py, key.as_bytes()).into_any(), value.into_any()])?)?;
+        }
+        Ok(Some(out))
+    }
+}
