@@ -230,3 +230,29 @@ def test_concurrent_batches_are_committed_together_and_each_gets_its_200(tmp_pat
             codes = list(pool.map(lambda b: post(c, b).status_code, bodies))
         assert codes == [200] * 24
         assert stored(c) == [(sum(len(b["events"]) for b in bodies),)]
+
+
+def test_the_native_check_serves_the_batch_from_body_to_store(tmp_path, monkeypatch):
+    """Embedded serve checks the body and makes its events in Rust: with the
+    Python check's decoders broken, a batch (one event of a foreign org, one
+    without eventId, whose id is derived in Python) is still answered and
+    stored, event for event, as the reference would."""
+    from frictionkit.core import batch as reference
+    from frictionkit.core.batch import decode_batch
+
+    t0 = past_ms()
+    events = [{**e, "eventId": f"n{i}"} for i, e in enumerate(session_events(t0))]
+    events += [event(t0 + 50, org="globex"), {k: v for k, v in event(t0 + 60).items() if k != "eventId"}]
+    body = json.dumps(batch(events)).encode()
+    want = decode_batch(body, received_at_ms=int(time.time() * 1000)).accepted
+    with client(tmp_path) as c:
+        def broken(*_a, **_k):
+            raise AssertionError("the Python check ran")
+
+        monkeypatch.setattr(reference, "_batch_decoder", type("Broken", (), {"decode": staticmethod(broken)})())
+        monkeypatch.setattr(reference, "_all_valid", broken)
+        r = post(c, body)
+        assert r.status_code == 200, r.text
+        assert r.json()["accepted"] == len(events) - 1 and r.json()["rejected"] == 1
+        got = stored(c, "SELECT event_id, session_id, epoch_ms(ts), screen_id FROM events_raw ORDER BY event_id")
+    assert got == sorted((e.event_id, e.session_id, e.ts_ms, e.screen_id) for e in want if e.org_id == "acme")

@@ -5,11 +5,17 @@
 //! per-event view where a caller needs one (a key limited to some orgs, the
 //! embedded pipeline, tests).
 
+use std::borrow::Cow;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
 use hashbrown::HashMap;
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use crate::batch::Accepted;
+use crate::contract::{decode_event_values, Val, TS};
+use crate::decode_py::{make_event, string_caches};
 use crate::WireKey;
 
 /// Each distinct value once, as a str made once (a batch's events mostly
@@ -51,6 +57,11 @@ impl Column {
         }
     }
 }
+
+/// `contract::FIELDS` slots: the event id, and the server's stamp
+/// (`receivedAt`, `agentId`, `sdkVersion`).
+const EVENT_ID: usize = 9;
+const STAMP: [usize; 3] = [19, 20, 21];
 
 struct Row {
     start: u32,
@@ -120,6 +131,55 @@ impl AcceptedEvents {
             )?)?;
         }
         Ok(list)
+    }
+
+    /// `CheckedBatch.events()`: each accepted event as an `Event`, with the
+    /// request's stamp and its `ts` moved by the clock skew; `None` where the
+    /// Python reference makes it (an event without `eventId`, whose id is
+    /// derived from msgspec's encoding of it).
+    fn events<'py>(
+        &self,
+        py: Python<'py>,
+        event_cls: &Bound<'py, PyAny>,
+        received_at_ms: i64,
+        agent_id: &str,
+        sdk_version: &str,
+        skew_ms: i64,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let body = self.body.bind(py).as_bytes();
+        let out = PyList::empty(py);
+        let mut strings = string_caches();
+        let stamp = [
+            Val::TsUs(received_at_ms.saturating_mul(1000)),
+            Val::Str(Cow::Borrowed(agent_id)),
+            Val::Str(Cow::Borrowed(sdk_version)),
+        ];
+        for r in &self.rows {
+            let raw = self.raw(body, r);
+            // A panic here is a bug; it still must not unwind into the interpreter.
+            let decoded = catch_unwind(AssertUnwindSafe(|| decode_event_values(raw, false)))
+                .map_err(|_| PyRuntimeError::new_err("frictionkit._native.AcceptedEvents.events: internal error (a bug)"))?;
+            let Ok((_, mut values)) = decoded else {
+                out.append(py.None())?;
+                continue;
+            };
+            // `datetime_to_ms(ts) + skew`: skew is whole milliseconds, so
+            // adding it to the microseconds floors the same.
+            let ts = match values[TS] {
+                Val::TsUs(us) => skew_ms.checked_mul(1000).and_then(|s| us.checked_add(s)),
+                _ => None,
+            };
+            let (Some(ts), false) = (ts, matches!(values[EVENT_ID], Val::Null)) else {
+                out.append(py.None())?;
+                continue;
+            };
+            values[TS] = Val::TsUs(ts);
+            for (slot, v) in STAMP.iter().zip(stamp.iter()) {
+                values[*slot] = v.clone();
+            }
+            out.append(make_event(py, &values, &mut strings, event_cls)?)?;
+        }
+        Ok(out)
     }
 
     /// The events at these positions (in this order), as another `AcceptedEvents`.

@@ -26,7 +26,7 @@ const _: () = assert!(FIELDS.len() == 22);
 /// is less work and less memory (open sessions hold their events). Bounded:
 /// emptied when it reaches `MAX_CACHED` entries.
 #[derive(Default)]
-struct Strings {
+pub(crate) struct Strings {
     made: HashMap<Box<str>, Py<PyString>>,
 }
 
@@ -86,7 +86,7 @@ fn value<'py>(py: Python<'py>, v: &Val<'_>, strings: &mut Strings, cache: bool) 
 }
 
 /// One `Event` from its fields' values (in `FIELDS` order).
-fn make_event<'py>(py: Python<'py>, values: &[Val<'_>], strings: &mut [Strings], event_cls: &Bound<'py, PyAny>)
+pub(crate) fn make_event<'py>(py: Python<'py>, values: &[Val<'_>], strings: &mut [Strings], event_cls: &Bound<'py, PyAny>)
                    -> PyResult<Bound<'py, PyAny>> {
     let mut args = Vec::with_capacity(EVENT_ARGS.len());
     for (arg, &field) in EVENT_ARGS.iter().enumerate() {
@@ -95,7 +95,7 @@ fn make_event<'py>(py: Python<'py>, values: &[Val<'_>], strings: &mut [Strings],
     event_cls.call1(PyTuple::new(py, args)?)
 }
 
-fn string_caches() -> Vec<Strings> {
+pub(crate) fn string_caches() -> Vec<Strings> {
     (0..EVENT_ARGS.len()).map(|_| Strings::default()).collect()
 }
 

@@ -13,12 +13,11 @@ import errno
 import gc
 import logging
 import socket
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from ..core.batch import CheckedBatch, check_batch
 from ..store.base import StoreError
 from . import errors, openapi
 from .errors import OpaqueErrors
@@ -100,20 +99,7 @@ def build_state(settings: Settings) -> AppState:
         access.close()
         raise
     return AppState(settings=settings, keys=settings.keys, limiter=RateLimiter(settings.rate_per_s, settings.rate_burst),
-                    sink=sink, access=access, check_batch=_contract_check(sink))
-
-
-def _contract_check(sink: EmbeddedSink | KafkaSink) -> Callable[..., CheckedBatch]:
-    """The native contract check for the Kafka sink, which publishes its
-    result (each event's JSON and bus key) with no ``Event`` made. The
-    embedded pipeline needs ``Event``s, which the native check would only
-    make by decoding each event again, so it keeps the Python check until
-    the pipeline takes columns (docs/native.md)."""
-    from .. import native
-
-    if isinstance(sink, KafkaSink) and native.available():
-        return native.check_batch
-    return check_batch
+                    sink=sink, access=access)
 
 
 async def _watermark_loop(state: AppState) -> None:

@@ -24,7 +24,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.requests import ClientDisconnect
 
-from ..core.batch import CheckedBatch, check_batch
+from ..core.batch import CheckedBatch
+from ..native import check_batch
 from ..core.contract import MAX_EVENTS_PER_BATCH, BatchError, BodyTooLarge
 from ..core.posthog import Mapped, Project, map_events, screen_alias
 from ..core.posthog_wire import decode_capture
@@ -180,7 +181,8 @@ def _checked(mapped: Mapped, received_at_ms: int) -> tuple[CheckedBatch | None, 
             merged = checked
         else:
             merged = CheckedBatch(merged.wires + checked.wires, merged.raws + checked.raws, merged.errors,
-                                  merged.received_at_ms, merged.skew_ms, merged.agent_id, merged.sdk_version)
+                                  merged.received_at_ms, merged.skew_ms, merged.agent_id, merged.sdk_version,
+                                  typed=merged.typed and checked.typed)
     if merged is not None and not merged.accepted:
         merged = None
     return merged, [e for _i, e in sorted(indexed, key=lambda item: item[0])]

@@ -133,6 +133,16 @@ class CheckedBatch:
 
     def events(self) -> list[Event]:
         received_at_ms, agent_id, sdk_version, skew_ms = self.received_at_ms, self.agent_id, self.sdk_version, self.skew_ms
+        if self.native is not None:
+            # Made in Rust from the values its check scanned; None where the
+            # eventId is derived here (from msgspec's encoding of the event).
+            events = self.native.events(Event, received_at_ms, agent_id, sdk_version, skew_ms)
+            if None in events:
+                raws = self.raws
+                for i in [i for i, ev in enumerate(events) if ev is None]:
+                    wire = _wire_decoder.decode(raws[i])
+                    events[i] = _event(wire, datetime_to_ms(wire.ts) + skew_ms, received_at_ms, agent_id, sdk_version)
+            return events
         wires = self.wires if self.typed else [_wire_decoder.decode(raw) for raw in self.raws]
         return [_event(wire, datetime_to_ms(wire.ts) + skew_ms, received_at_ms, agent_id, sdk_version)
                 for wire in wires]
