@@ -35,7 +35,7 @@ from typing import Any
 from workshop.ingest_costs import batch_costs, costs_table
 from workshop.load import RssSampler, pin, run_client_process, start_server
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def measure(kind: str, tmp: Path, *, seconds: float, warmup: float, connections: int, brokers: str | None = None,

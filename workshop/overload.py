@@ -28,7 +28,6 @@ from typing import Any
 from workshop.load import RssSampler, Workload, run_client_process, start_server
 from workshop.verdict import finish
 
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def stored_ids(dsn: str, run: str) -> set[str]:
