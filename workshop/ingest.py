@@ -166,16 +166,21 @@ def _breakdown(rows: list[dict[str, Any]], costs: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
+# Issue 17's targets, against the raw app (acks=0 is a benchmark configuration, without one).
+TARGETS = {"embedded": 0.35, "kafka": 0.75}
+
+
 def write_doc(path: Path, rows: list[dict[str, Any]], args: argparse.Namespace, costs: dict[str, float],
               measured_at: float | None = None) -> None:
     summary = summarize(rows)
     verdict = []
     for r in summary:
-        if r["target"] != "raw" and r["ratio"] is not None:
+        target = TARGETS.get(r["target"])
+        if target is not None and r["ratio"] is not None:
             low = min(r["ratios"])
-            judged = ("meets the ≥ 0.5× target in every round" if low >= 0.5 else
-                      "meets the ≥ 0.5× target at the median, not in every round" if r["ratio"] >= 0.5 else
-                      "below the ≥ 0.5× target")
+            judged = (f"meets issue 17's ≥ {target}× target in every round" if low >= target else
+                      f"meets issue 17's ≥ {target}× target at the median, not in every round" if r["ratio"] >= target else
+                      f"below issue 17's ≥ {target}× target")
             verdict.append(f"* {LABELS[r['target']]}: **{r['ratio']:.2f}×** the reference, median of "
                            f"{len(r['ratios'])} rounds ({min(r['ratios']):.2f}–{max(r['ratios']):.2f}): {judged}.")
     text = f"""# Ingestion benchmark (`commands/bench-ingest`)
@@ -209,18 +214,19 @@ What the targets do per batch:
 
 * **reference**: read the body, `msgspec.json.decode` it to Python objects, answer.
 * **embedded**: the key (SHA-256 + constant-time compare), the contract
-  (`check_batch`: typed decode and every §3 check, then an `Event` each), then the embedded
+  (`native.check_batch`: every check of [contract.md](contract.md) in Rust, then an `Event`
+  each, made in Rust from the scanned values), then the embedded
   pipeline (sessionizer; the batch's sessions close at once because the
   traffic is in the past: incidents, metrics, facts) and one DuckDB
   transaction (`events_raw` + fact tables) before the 200. All store work is
   on one thread, so this mode is bounded by the store, not by HTTP.
-* **kafka**: the key and the contract (`check_batch`: the same typed decode
-  and checks, without making an `Event` of each event; a batch with no bad
-  event is decoded in one call, `core/batch.py`), then one message per
+* **kafka**: the key and the contract (`native.check_batch`: the same checks,
+  the accepted events kept in Rust, no Python object made per event), then one message per
   key and request to a 3-partition `events.raw` (idempotent producer,
   acks=all, lz4): a `BusBatch`, `{{"batch":{{receivedAt, agentId,
   sdkVersion}},"events":[...]}}`, each event the agent's own JSON copied as it
-  came (`bus.codec.checked_bus_messages`; encoded again instead when the
+  came, copied once from the body into the message in Rust
+  (`bus.codec.checked_bus_messages`; encoded again instead when the
   server corrected `ts` for clock skew or derives the `eventId`). `produce`
   runs on the event loop, which also polls the client while requests wait
   for their delivery reports (the poll thread only when idle); the 200 only
@@ -322,19 +328,44 @@ this code, `--targets raw,kafka`:
 Every run of the new code is at or above 0.5×, and its median is 0.53× (the
 old code's, in the same runs, 0.51×).
 
+## Issue 17: Nagle, and the native check (2026-12-04)
+
+Every response of `serve` waited ~50 ms. `serve` binds its listening socket
+itself (so that a port in use is one line), and made it with protocol 0
+rather than `IPPROTO_TCP`; accepted sockets inherit it, and asyncio turns
+Nagle off only on sockets whose protocol says TCP. With Nagle on, a
+response's body waited behind its head for the client's delayed ACK. The
+raw reference, bound by uvicorn, never had it. Sequential requests on one
+connection: 52 ms → 7.5 ms (Kafka) and 11 ms (embedded); a test now holds
+the served sockets to `TCP_NODELAY`. Then the native check kept the
+accepted events in Rust and built the bus messages there (no `bytes` and
+key object per event, one copy of each event instead of three): native
+check plus bus encoding 0.094 → 0.073 ms per batch, server CPU 0.32 → 0.30
+ms per batch.
+
+| step (2026-12-04, one round, 8 s) | Kafka acks=all: × reference | server CPU ms / batch | embedded: × reference |
+|---|---:|---:|---:|
+| before (Nagle on) | 0.12 | 0.51 | 0.07–0.11 |
+| `TCP_NODELAY` | 0.63 | 0.32 | 0.11 |
+| bus messages built in Rust | 0.66 | 0.30 | |
+| the native check for embedded too | | | 0.13 |
+
 ## What is left
 
-The ≥ 0.5× target is met, but narrowly: the ratio moves by ±0.03 from run
-to run on this machine. Of `serve`'s ~0.55 ms per batch, HTTP in uvicorn's
-h11 is ~0.2 ms, as for the reference; the typed decode ~0.1 (msgspec; the
-reference's generic decode costs about as much); publishing ~0.07 (the bus
-messages, four `produce` calls for the four keys of a generated batch, the
-delivery future); the client's broker thread ~0.05. A wider margin needs a
-native decode-and-check, or more than one `serve` process (the benchmark pins
-the server to one core, as it does the reference). `serve` keeps h11 for its
-header cap; httptools would speed up both sides alike. The embedded mode is
-bounded by its store thread (one DuckDB transaction per group of batches; see
-docs/reliability.md), not by HTTP.
+`serve` on Kafka spends ~0.30 ms per batch against the reference's ~0.21:
+its handler (native check, bus encoding, key, limits) costs 0.08 ms, less
+than the reference's generic decode (0.09); the rest is HTTP, as for the
+reference, and the Kafka client: `produce`, delivery reports and
+librdkafka's threads (lz4, the broker connection) ~0.05 ms, plus
+copies of each message into the client. Tried today and dropped: no
+compression (the broker, on the same two cores, then has more to write: 0.58×)
+and `linger.ms` 20 (0.47×). The embedded mode is bounded by DuckDB: about a
+third of its CPU is DuckDB's (the `events_raw` insert and its dedup scan,
+the fact tables, the commit), a fifth the interpreter around the `Event`
+objects, a sixth `malloc`/`free`; DuckDB alone stores these events at
+3.8 µs each in transactions of 51,000 events and 5.7 µs in the groups of
+3,200 that 32 connections make, against the reference's 2.1 µs per event
+for everything.
 
 Raw results:
 
