@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from frictionkit.core.incidents import IncidentConfig
 from frictionkit.core.metrics import CoreConfig
 from frictionkit.native import process_session
@@ -124,6 +126,11 @@ def test_rage_excluded_element_type():
     # Excluded by type even when the click carries a label hash.
     assert rage([click(t, label="plus", element_type="stepper") for t in (0, 100, 200)], cfg) == []
     assert len(rage([click(t, label=None, element_type="button") for t in (0, 100, 200)], cfg)) == 1
+
+
+def test_a_rage_threshold_below_one_click_is_refused():
+    with pytest.raises(ValueError, match="rage_min_clicks must be at least 1"):
+        IncidentConfig(rage_min_clicks=0)
 
 
 def test_rage_min_clicks_and_interval_are_configurable():

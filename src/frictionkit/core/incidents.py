@@ -30,6 +30,12 @@ class IncidentConfig(msgspec.Struct, frozen=True):
     loop_max_navigations: int = 4
     loop_max_duration_ms: int = 5 * MINUTE_MS
 
+    def __post_init__(self) -> None:
+        # Below one click every click would be a burst (the native rule guards
+        # it, but a configuration should say what it means).
+        if self.rage_min_clicks < 1:
+            raise ValueError(f"rage_min_clicks must be at least 1 (got {self.rage_min_clicks})")
+
 
 class IncidentKind(NamedTuple):
     """One incident type: where the insights show it (its rule: rust/src/facts.rs).
