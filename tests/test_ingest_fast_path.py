@@ -33,6 +33,7 @@ CASES = {
     "malformed": (b"{not json", {**JSON, **auth("k-acme")}),
     "empty batch": (json.dumps(batch([])).encode(), {**JSON, **auth("k-acme")}),
     "too large": (b" " * (5 * 1024 * 1024 + 1), {**JSON, **auth("k-acme")}),
+    "headers too large": (GOOD, {**JSON, **auth("k-acme"), "X-Pad": "p" * 17_000}),
 }
 
 
@@ -58,7 +59,8 @@ def test_the_fast_path_answers_what_the_fastapi_route_answers(tmp_path):
     assert fast["partial"][0] == 200 and json.loads(fast["partial"][1])["rejected"] == 5
     assert {name: a[0] for name, a in fast.items() if a[0] != 200} == {
         "no key": 401, "unknown key": 401, "read-only key": 403, "content type": 415, "encoding": 415,
-        "not gzip": 400, "malformed": 400, "empty batch": 400, "too large": 413}
+        "not gzip": 400, "malformed": 400, "empty batch": 400, "too large": 413,
+        "headers too large": 431}
 
 
 @pytest.mark.parametrize("fast", [True, False])

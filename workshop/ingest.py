@@ -349,6 +349,7 @@ ms per batch.
 | `TCP_NODELAY` | 0.63 | 0.32 | 0.11 |
 | bus messages built in Rust | 0.66 | 0.30 | |
 | the native check for embedded too | | | 0.13 |
+| the fast path in one frame (`app.FastIngest` instead of two wrapping middlewares); three rounds | 0.70 (0.70 / 0.72 / 0.69; 0.72 in three rounds before it) | 0.29 (0.297 before it) | 0.12 |
 
 ## What is left
 

@@ -47,7 +47,7 @@ class _EncodeOnlySink:
 def _handler_cost(bodies: list[bytes]) -> float:
     """The whole ingestion handler (headers, key, limits, body, contract, reply)
     as ASGI without HTTP, with a sink that only encodes for the bus."""
-    from frictionkit.api.ingest import IngestEndpoint
+    from frictionkit.api.app import FastIngest
     from frictionkit.api.ratelimit import RateLimiter
     from frictionkit.api.settings import resolve_settings
     from frictionkit.api.state import AppState
@@ -55,7 +55,7 @@ def _handler_cost(bodies: list[bytes]) -> float:
     settings = resolve_settings(store_dsn="duckdb:///:memory:", api_keys=DEFAULT_KEY)
     state = AppState(settings=settings, keys=settings.keys, limiter=RateLimiter(0, 0), sink=_EncodeOnlySink(),
                      access=None)  # type: ignore[arg-type]
-    endpoint = IngestEndpoint(state)
+    endpoint = FastIngest(state)
     answers: list[int] = []
 
     async def send(message: dict) -> None:

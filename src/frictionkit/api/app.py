@@ -20,8 +20,7 @@ from fastapi.responses import JSONResponse
 
 from ..store.base import StoreError
 from . import errors, openapi
-from .errors import OpaqueErrors
-from .ingest import INGEST_PATH, IngestEndpoint
+from .ingest import INGEST_PATH, handle, reply
 from .ingest import router as ingest_router
 from .ratelimit import RateLimiter
 from .read import router as read_router
@@ -45,27 +44,60 @@ class HeaderLimit:
         self.app = app
         self.max_bytes = max_bytes
 
+    def refusal(self, scope: dict) -> tuple[int, bytes] | None:
+        if len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") > self.max_bytes:
+            return 414, b'{"error":"request target too long"}'
+        if sum(len(k) + len(v) + 4 for k, v in scope.get("headers", ())) > self.max_bytes:
+            return 431, b'{"error":"request headers too large"}'
+        return None
+
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            code = None
-            if len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") > self.max_bytes:
-                code, text = 414, b'{"error":"request target too long"}'
-            elif sum(len(k) + len(v) + 4 for k, v in scope.get("headers", ())) > self.max_bytes:
-                code, text = 431, b'{"error":"request headers too large"}'
-            if code is not None:
-                await send({"type": "http.response.start", "status": code,
-                            "headers": [(b"content-type", b"application/json"), (b"connection", b"close"),
-                                        (b"content-length", str(len(text)).encode())]})
-                await send({"type": "http.response.body", "body": text})
-                return
+        refused = self.refusal(scope) if scope["type"] == "http" else None
+        if refused is not None:
+            await send_refusal(send, *refused)
+            return
         await self.app(scope, receive, send)
+
+
+async def send_refusal(send: Any, code: int, text: bytes) -> None:
+    await send({"type": "http.response.start", "status": code,
+                "headers": [(b"content-type", b"application/json"), (b"connection", b"close"),
+                            (b"content-length", str(len(text)).encode())]})
+    await send({"type": "http.response.body", "body": text})
+
+
+class FastIngest:
+    """``POST /v1/events/batch`` before FastAPI: ``HeaderLimit``'s and
+    ``OpaqueErrors``' answers around the route's handler, in one frame. As
+    two wrapping middlewares (a closure per request to track the response
+    start) they cost 5 % of serve's CPU per 100-event batch on Kafka."""
+
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+        self.limit = HeaderLimit(None)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        refused = self.limit.refusal(scope)
+        if refused is not None:
+            await send_refusal(send, *refused)
+            return
+        try:
+            answer = await handle(self.state, scope, receive)
+        except Exception as err:  # noqa: BLE001 - the last line of defence, as OpaqueErrors
+            errors.log_internal(scope, err)
+            await errors.send_internal(send)
+            return
+        try:
+            await reply(send, answer)
+        except Exception as err:  # noqa: BLE001 - the answer had started: nothing more can be sent
+            errors.log_internal(scope, err)
 
 
 class FrictionkitApp(FastAPI):
     """FastAPI, with ``POST /v1/events/batch`` answered before FastAPI's own
     middleware and routing: those layers cost about as much per batch as
-    decoding it. The fast path wraps the same handler in the same ``HeaderLimit``
-    and ``OpaqueErrors`` as the FastAPI route, so the answers are the same; it
+    decoding it. The fast path (``FastIngest``) gives the same handler's
+    answers with ``HeaderLimit``'s and ``OpaqueErrors``' decisions, as the FastAPI route does; it
     is off when CORS is configured (the CORS middleware must see the request)."""
 
     fast_ingest: Any = None
@@ -175,7 +207,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     openapi.install_docs(app)  # GET /docs, offline: tests/test_docs_offline.py
     app.add_middleware(HeaderLimit)  # outermost
     if not settings.cors_origins:
-        app.fast_ingest = HeaderLimit(OpaqueErrors(IngestEndpoint(state)))
+        app.fast_ingest = FastIngest(state)
     return app
 
 

@@ -56,13 +56,22 @@ class OpaqueErrors:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as err:  # noqa: BLE001 - the last line of defence
-            log.error("internal error on %s %s: %s", scope.get("method"), scope.get("path"), type(err).__name__)
-            log.debug("internal error details", exc_info=True)
+            log_internal(scope, err)
             if started:
                 return
-            await send({"type": "http.response.start", "status": 500,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(INTERNAL)).encode())]})
-            await send({"type": "http.response.body", "body": INTERNAL})
+            await send_internal(send)
+
+
+def log_internal(scope: dict, err: Exception) -> None:
+    """One line with the route and the exception's type; its message may quote data."""
+    log.error("internal error on %s %s: %s", scope.get("method"), scope.get("path"), type(err).__name__)
+    log.debug("internal error details", exc_info=True)
+
+
+async def send_internal(send: Any) -> None:
+    await send({"type": "http.response.start", "status": 500,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(INTERNAL)).encode())]})
+    await send({"type": "http.response.body", "body": INTERNAL})
 
 
 def _param_of(loc: tuple) -> str | None:

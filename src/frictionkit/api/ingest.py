@@ -8,9 +8,10 @@ sink. 200 goes out only once the sink says every accepted event is durable.
 
 The handler works on the ASGI scope and ``receive`` and returns status, body
 and headers, so it serves two callers with one behaviour: the FastAPI route
-(documented in OpenAPI; used when CORS is on) and ``IngestEndpoint``, a pure
-ASGI app that ``app.FrictionkitApp`` calls before FastAPI's middleware and
-routing, which cost about as much per batch as decoding it.
+(documented in OpenAPI; used when CORS is on) and ``app.FastIngest``, a
+pure ASGI app that ``app.FrictionkitApp`` calls before FastAPI's middleware
+and routing, which cost about as much per batch as decoding it (``reply``
+sends its answer).
 """
 
 from __future__ import annotations
@@ -202,18 +203,12 @@ async def ingest_batch(request: Request) -> Any:
     return Response(body, status_code=code, headers=headers, media_type="application/json")
 
 
-class IngestEndpoint:
-    """The route as a pure ASGI app: the same handler, answered with the
-    headers Starlette's ``Response`` would send (extra headers, then
-    content-length and content-type)."""
-
-    def __init__(self, state: AppState) -> None:
-        self.state = state
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        code, body, headers = await handle(self.state, scope, receive)
-        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()] if headers else []
-        raw.append((b"content-length", str(len(body)).encode("latin-1")))
-        raw.append((b"content-type", b"application/json"))
-        await send({"type": "http.response.start", "status": code, "headers": raw})
-        await send({"type": "http.response.body", "body": body})
+async def reply(send: Any, answer: Answer) -> None:
+    """Send an answer as pure ASGI, with the headers Starlette's ``Response``
+    would send (extra headers, then content-length and content-type)."""
+    code, body, headers = answer
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()] if headers else []
+    raw.append((b"content-length", str(len(body)).encode("latin-1")))
+    raw.append((b"content-type", b"application/json"))
+    await send({"type": "http.response.start", "status": code, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
