@@ -32,7 +32,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from api_support import auth, batch, client, event, past_ms, session_events
 from frictionkit.core.batch import decode_batch, gunzip_capped
-from frictionkit.core.contract import MAX_BODY_BYTES, BatchError, BodyTooLarge, decode_event_line, decode_event_lines
+from frictionkit.core.contract import (MAX_BODY_BYTES, BatchError, BodyTooLarge, decode_event_line, decode_event_lines,
+                                       format_ts_ms)
 
 EVENT_ERROR = re.compile(r"Event (\d+): (.+)", re.S)
 NOW_MS = int(time.time() * 1000)
@@ -42,7 +43,10 @@ def _valid_batch() -> dict:
     t0 = past_ms()
     events = session_events(t0) + [event(t0 + 20_000, "click", "edit", errorCode="E1", latencyMs=12.5,
                                          extra={"a": 1, "b": "x", "c": None, "d": True, "e": 1.5})]
-    return batch(events, sentAt="2026-11-29T10:00:00Z")
+    # An agent clock an hour slow: the skew correction applies, and the
+    # events (3 h old, moved 1 h forward) are accepted. A fixed date here
+    # pushed every event past the 10-minute future limit days later.
+    return batch(events, sentAt=format_ts_ms(NOW_MS - 3_600_000))
 
 
 VALID = json.dumps(_valid_batch()).encode()
