@@ -44,19 +44,21 @@ class HeaderLimit:
         self.app = app
         self.max_bytes = max_bytes
 
-    def refusal(self, scope: dict) -> tuple[int, bytes] | None:
-        if len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") > self.max_bytes:
-            return 414, b'{"error":"request target too long"}'
-        if sum(len(k) + len(v) + 4 for k, v in scope.get("headers", ())) > self.max_bytes:
-            return 431, b'{"error":"request headers too large"}'
-        return None
-
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        refused = self.refusal(scope) if scope["type"] == "http" else None
+        refused = header_refusal(scope, self.max_bytes) if scope["type"] == "http" else None
         if refused is not None:
             await send_refusal(send, *refused)
             return
         await self.app(scope, receive, send)
+
+
+def header_refusal(scope: dict, max_bytes: int = MAX_HEADER_BYTES) -> tuple[int, bytes] | None:
+    """414 or 431 and its body for a request target or header block over ``max_bytes``."""
+    if len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") > max_bytes:
+        return 414, b'{"error":"request target too long"}'
+    if sum(len(k) + len(v) + 4 for k, v in scope.get("headers", ())) > max_bytes:
+        return 431, b'{"error":"request headers too large"}'
+    return None
 
 
 async def send_refusal(send: Any, code: int, text: bytes) -> None:
@@ -68,16 +70,16 @@ async def send_refusal(send: Any, code: int, text: bytes) -> None:
 
 class FastIngest:
     """``POST /v1/events/batch`` before FastAPI: ``HeaderLimit``'s and
-    ``OpaqueErrors``' answers around the route's handler, in one frame. As
-    two wrapping middlewares (a closure per request to track the response
-    start) they cost 5 % of serve's CPU per 100-event batch on Kafka."""
+    ``OpaqueErrors``' decisions around the route's handler, in one frame.
+    As two wrapping middlewares (two frames and a closure per request to
+    track the response start) they cost 0.007 ms of serve's 0.30 ms of CPU
+    per 100-event batch on Kafka."""
 
     def __init__(self, state: AppState) -> None:
         self.state = state
-        self.limit = HeaderLimit(None)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        refused = self.limit.refusal(scope)
+        refused = header_refusal(scope)
         if refused is not None:
             await send_refusal(send, *refused)
             return
