@@ -38,6 +38,8 @@ def _best(fn: Callable[[int], Any], per_round: int = 200) -> float:
 class _EncodeOnlySink:
     """The Kafka sink's work short of the client: the bus encoding."""
 
+    takes_events = False
+
     async def publish_checked(self, checked: Any) -> None:
         from frictionkit.bus.codec import checked_bus_messages
 

@@ -11,7 +11,8 @@
 use std::borrow::Cow;
 
 use crate::contract::{
-    check_wire, decode_event_at, got, too_large, value, Ty, Val, Wire, MAX_EVENTS_PER_BATCH,
+    check_wire, decode_event_at, decode_fields, got, too_large, value, Ty, Val, Wire, FIELDS,
+    MAX_EVENTS_PER_BATCH,
     MAX_EVENT_BYTES, MAX_FUTURE_MS, SKEW_CORRECTION_THRESHOLD_MS,
 };
 use crate::json::{reason, Fault, Kind, Parser, R};
@@ -28,6 +29,9 @@ pub struct Accepted<'a> {
     pub session_id: Cow<'a, str>,
     pub event_id: Option<Cow<'a, str>>,
     pub ts_us: i64,
+    /// Every field's value (in `FIELDS` order) when the caller asked for
+    /// them: what the event's `Event` is made of, from the same scan.
+    pub values: Option<Vec<Val<'a>>>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -56,13 +60,20 @@ fn field<'a>(p: &mut Parser<'a>, name: &str, ty: Ty, required: bool) -> R<Val<'a
     })
 }
 
-/// An event of the body: its span, and the event or why it is rejected.
-type Item<'a> = (usize, usize, R<Wire<'a>>);
+/// An event of the body: its span, and the event (with its values, if
+/// kept) or why it is rejected.
+type Item<'a> = (usize, usize, R<(Wire<'a>, Option<Vec<Val<'a>>>)>);
 
-fn one_event<'a>(p: &mut Parser<'a>) -> R<Item<'a>> {
+fn one_event<'a>(p: &mut Parser<'a>, keep_values: bool) -> R<Item<'a>> {
     p.ws();
     let start = p.pos;
-    let decoded = match decode_event_at(p, false) {
+    let scanned = if keep_values {
+        let mut values = vec![Val::Null; FIELDS.len()];
+        decode_fields(p, false, Some(&mut values)).map(|wire| (wire, Some(values)))
+    } else {
+        decode_event_at(p, false).map(|wire| (wire, None))
+    };
+    let decoded = match scanned {
         Err(Fault::Fallback) => return Err(Fault::Fallback),
         Ok(wire) => Ok(wire),
         Err(why) => {
@@ -81,7 +92,7 @@ fn one_event<'a>(p: &mut Parser<'a>) -> R<Item<'a>> {
     Ok((start, end, decoded))
 }
 
-fn events<'a>(p: &mut Parser<'a>) -> R<Vec<Item<'a>>> {
+fn events<'a>(p: &mut Parser<'a>, keep_values: bool) -> R<Vec<Item<'a>>> {
     let kind = p.kind()?;
     if kind != Kind::Array {
         return reason(format!(
@@ -93,7 +104,7 @@ fn events<'a>(p: &mut Parser<'a>) -> R<Vec<Item<'a>>> {
     let mut items = Vec::new();
     let mut first = true;
     while p.next_item(&mut first)? {
-        items.push(one_event(p)?);
+        items.push(one_event(p, keep_values)?);
     }
     if items.is_empty() {
         return reason("events: Expected `array` of length >= 1");
@@ -113,7 +124,7 @@ struct Head<'a> {
     items: Vec<Item<'a>>,
 }
 
-fn head<'a>(p: &mut Parser<'a>) -> R<Head<'a>> {
+fn head<'a>(p: &mut Parser<'a>, keep_values: bool) -> R<Head<'a>> {
     let kind = p.kind()?;
     if kind != Kind::Object {
         return reason(format!("Expected `object`, got `{}`", got(p, kind)?.name()));
@@ -133,7 +144,7 @@ fn head<'a>(p: &mut Parser<'a>) -> R<Head<'a>> {
                     _ => None,
                 }
             }
-            b"events" => items = Some(events(p)?),
+            b"events" => items = Some(events(p, keep_values)?),
             _ => {
                 p.skip(1)?;
             }
@@ -167,10 +178,11 @@ fn datetime_range_ms() -> (i64, i64) {
     )
 }
 
-/// `check_batch(body, received_at_ms=...)`.
-pub fn check_batch(body: &[u8], received_at_ms: i64) -> Outcome<'_> {
+/// `check_batch(body, received_at_ms=...)`; with `keep_values`, each accepted
+/// event's field values too (`Accepted::values`).
+pub fn check_batch(body: &[u8], received_at_ms: i64, keep_values: bool) -> Outcome<'_> {
     let mut p = Parser::new(body);
-    let head = match head(&mut p) {
+    let head = match head(&mut p, keep_values) {
         Ok(h) => h,
         Err(Fault::Reason(m)) => return Outcome::BatchError(m),
         Err(Fault::Utf8) => return Outcome::BatchError("invalid UTF-8 in a JSON string".into()),
@@ -203,8 +215,8 @@ pub fn check_batch(body: &[u8], received_at_ms: i64) -> Outcome<'_> {
     let mut accepted = Vec::with_capacity(head.items.len());
     let mut errors = Vec::new();
     for (index, (start, end, decoded)) in head.items.into_iter().enumerate() {
-        match decoded.and_then(|wire| check_wire(&wire, too_late_us).map(|()| wire)) {
-            Ok(wire) => accepted.push(accept(wire, start, end)),
+        match decoded.and_then(|(wire, values)| check_wire(&wire, too_late_us).map(|()| (wire, values))) {
+            Ok((wire, values)) => accepted.push(accept(wire, values, start, end)),
             Err(Fault::Reason(m)) => errors.push(format!("Event {index}: {m}")),
             Err(Fault::Utf8) => {
                 errors.push(format!("Event {index}: invalid UTF-8 in a JSON string"))
@@ -221,7 +233,7 @@ pub fn check_batch(body: &[u8], received_at_ms: i64) -> Outcome<'_> {
     })
 }
 
-fn accept(wire: Wire<'_>, start: usize, end: usize) -> Accepted<'_> {
+fn accept<'a>(wire: Wire<'a>, values: Option<Vec<Val<'a>>>, start: usize, end: usize) -> Accepted<'a> {
     Accepted {
         start,
         end,
@@ -230,6 +242,7 @@ fn accept(wire: Wire<'_>, start: usize, end: usize) -> Accepted<'_> {
         session_id: wire.session_id,
         event_id: wire.event_id,
         ts_us: wire.ts_us,
+        values,
     }
 }
 

@@ -21,7 +21,7 @@ fn body(events: &[String], head: &str) -> Vec<u8> {
 
 fn check(events: &[String], head: &str) -> Outcome<'static> {
     // Leaked: the outcome borrows the body, and a test is short-lived.
-    check_batch(Box::leak(body(events, head).into_boxed_slice()), NOW_MS)
+    check_batch(Box::leak(body(events, head).into_boxed_slice()), NOW_MS, false)
 }
 
 /// The one event's reason, or "" if it was accepted.
@@ -44,7 +44,7 @@ fn batch_error(events: &[String], head: &str) -> String {
 fn a_valid_event_is_accepted_with_its_span_and_key() {
     let ev = event(r#","eventId":"e-1""#);
     let b = body(&[ev.clone()], "");
-    let Outcome::Checked(c) = check_batch(&b, NOW_MS) else {
+    let Outcome::Checked(c) = check_batch(&b, NOW_MS, false) else {
         panic!()
     };
     assert_eq!(c.errors, Vec::<String>::new());
@@ -107,19 +107,19 @@ fn batch_fields() {
         "sentAt: RFC 3339 timestamp without a zone (add Z or ±hh:mm)"
     );
     assert_eq!(
-        check_batch(b"[]", NOW_MS),
+        check_batch(b"[]", NOW_MS, false),
         Outcome::BatchError("Expected `object`, got `array`".into())
     );
     assert_eq!(
-        check_batch(b"{}", NOW_MS),
+        check_batch(b"{}", NOW_MS, false),
         Outcome::BatchError("Object missing required field `agentId`".into())
     );
     assert_eq!(
-        check_batch(br#"{"agentId":"a\xff"}"#, NOW_MS),
+        check_batch(br#"{"agentId":"a\xff"}"#, NOW_MS, false),
         Outcome::Fallback
     ); // `\x` is no JSON escape
     assert_eq!(
-        check_batch(b"{\"agentId\":\"a\xff\"}", NOW_MS),
+        check_batch(b"{\"agentId\":\"a\xff\"}", NOW_MS, false),
         Outcome::BatchError("invalid UTF-8 in a JSON string".into())
     );
 }
@@ -276,7 +276,7 @@ fn reasons_as_msgspec_words_them() {
     let mut bad = body(&[event(r#","appName":"??""#)], "");
     let at = bad.windows(2).position(|w| w == b"??").unwrap();
     bad[at] = 0xff;
-    let Outcome::Checked(c) = check_batch(&bad, NOW_MS) else {
+    let Outcome::Checked(c) = check_batch(&bad, NOW_MS, false) else {
         panic!()
     };
     assert_eq!(c.errors, ["Event 0: invalid UTF-8 in a JSON string"]);
@@ -302,7 +302,7 @@ fn malformed_json_goes_to_the_reference() {
         b"{\"agentId\":\"a\",\"sdkVersion\":\"1\",\"events\":[{}]} x",
     ] {
         assert_eq!(
-            check_batch(b, NOW_MS),
+            check_batch(b, NOW_MS, false),
             Outcome::Fallback,
             "{:?}",
             String::from_utf8_lossy(b)
@@ -326,15 +326,15 @@ fn no_input_panics() {
         r#","sentAt":"2026-11-27T10:00:00+01:00""#,
     );
     for cut in 0..b.len() {
-        let _ = check_batch(&b[..cut], NOW_MS);
+        let _ = check_batch(&b[..cut], NOW_MS, false);
         for flip in [0x01u8, 0x20, 0x80, 0xff] {
             let mut m = b.clone();
             m[cut] ^= flip;
-            let _ = check_batch(&m, NOW_MS);
+            let _ = check_batch(&m, NOW_MS, false);
         }
     }
-    let _ = check_batch(&b, i64::MAX);
-    let _ = check_batch(&b, i64::MIN);
+    let _ = check_batch(&b, i64::MAX, false);
+    let _ = check_batch(&b, i64::MIN, false);
 }
 
 /// `FK_BENCH_BODY=<file> cargo test --release -- --ignored --nocapture kernel_speed`
@@ -349,7 +349,7 @@ fn kernel_speed() {
     let t0 = std::time::Instant::now();
     let mut n = 0;
     for _ in 0..rounds {
-        if let Outcome::Checked(c) = check_batch(std::hint::black_box(&b), NOW_MS) {
+        if let Outcome::Checked(c) = check_batch(std::hint::black_box(&b), NOW_MS, false) {
             n += c.accepted.len();
         }
     }

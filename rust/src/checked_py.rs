@@ -1,20 +1,19 @@
 //! The accepted events of a checked `POST /v1/events/batch` body, held in
 //! Rust: spans of the body plus each event's bus key. `serve` on Kafka asks
 //! for its bus messages (`bus_messages`), built here in one copy per message,
-//! so no Python object is made per event; `raws()` and `keys()` give the
-//! per-event view where a caller needs one (a key limited to some orgs, the
-//! embedded pipeline, tests).
+//! so no Python object is made per event. The embedded pipeline asks the
+//! check for the `Event`s up front: each is made from the values the check's
+//! own scan kept. `raws()` and `keys()` give the per-event view where a
+//! caller needs one (a key limited to some orgs, tests).
 
 use std::borrow::Cow;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use hashbrown::HashMap;
-use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
-use crate::batch::Accepted;
-use crate::contract::{decode_event_values, Val, TS};
+use crate::batch::Checked;
+use crate::contract::{Val, TS};
 use crate::decode_py::{make_event, string_caches};
 use crate::WireKey;
 
@@ -70,6 +69,9 @@ struct Row {
     product: u32,
     session: u32,
     event_id: Option<Box<str>>,
+    /// Its `Event`, when they were made (None also for an event without
+    /// `eventId`: the Python reference derives its id and makes it).
+    event: Option<Py<PyAny>>,
 }
 
 #[pyclass(frozen, module = "frictionkit._native")]
@@ -79,14 +81,37 @@ pub struct AcceptedEvents {
     orgs: Column,
     products: Column,
     sessions: Column,
+    /// Were the `Event`s made (`check_batch` given the `Event` class)?
+    made_events: bool,
 }
 
 impl AcceptedEvents {
-    pub fn new(py: Python<'_>, body: &Bound<'_, PyBytes>, accepted: &[Accepted<'_>]) -> AcceptedEvents {
+    /// With `event_cls`, each accepted event's `Event` is made from the values
+    /// its check kept (`check_batch(..., keep_values=true)`), stamped with the
+    /// request's `received_at_ms`, `agentId`, `sdkVersion` and its `ts` moved
+    /// by the clock skew.
+    pub fn new(
+        py: Python<'_>,
+        body: &Bound<'_, PyBytes>,
+        checked: &mut Checked<'_>,
+        received_at_ms: i64,
+        event_cls: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<AcceptedEvents> {
         let (mut orgs, mut products, mut sessions) = (Column::default(), Column::default(), Column::default());
-        let rows = accepted
-            .iter()
-            .map(|a| Row {
+        let mut strings = string_caches();
+        let stamp = [
+            Val::TsUs(received_at_ms.saturating_mul(1000)),
+            Val::Str(Cow::Owned(checked.agent_id.clone())),
+            Val::Str(Cow::Owned(checked.sdk_version.clone())),
+        ];
+        let skew_us = checked.skew_ms.checked_mul(1000);
+        let mut rows = Vec::with_capacity(checked.accepted.len());
+        for a in &mut checked.accepted {
+            let event = match (event_cls, a.values.take()) {
+                (Some(cls), Some(values)) => made_event(py, values, &stamp, skew_us, &mut strings, cls)?,
+                _ => None,
+            };
+            rows.push(Row {
                 // A body is at most the serve cap (a few MiB), far below 4 GiB.
                 start: a.start as u32,
                 end: a.end as u32,
@@ -94,9 +119,17 @@ impl AcceptedEvents {
                 product: products.id(py, &a.product_id),
                 session: sessions.id(py, &a.session_id),
                 event_id: a.event_id.as_deref().map(Box::from),
-            })
-            .collect();
-        AcceptedEvents { body: body.clone().unbind(), rows, orgs, products, sessions }
+                event,
+            });
+        }
+        Ok(AcceptedEvents {
+            body: body.clone().unbind(),
+            rows,
+            orgs,
+            products,
+            sessions,
+            made_events: event_cls.is_some(),
+        })
     }
 
     fn raw<'a>(&self, body: &'a [u8], row: &Row) -> &'a [u8] {
@@ -133,53 +166,20 @@ impl AcceptedEvents {
         Ok(list)
     }
 
-    /// `CheckedBatch.events()`: each accepted event as an `Event`, with the
-    /// request's stamp and its `ts` moved by the clock skew; `None` where the
-    /// Python reference makes it (an event without `eventId`, whose id is
-    /// derived from msgspec's encoding of it).
-    fn events<'py>(
-        &self,
-        py: Python<'py>,
-        event_cls: &Bound<'py, PyAny>,
-        received_at_ms: i64,
-        agent_id: &str,
-        sdk_version: &str,
-        skew_ms: i64,
-    ) -> PyResult<Bound<'py, PyList>> {
-        let body = self.body.bind(py).as_bytes();
-        let out = PyList::empty(py);
-        let mut strings = string_caches();
-        let stamp = [
-            Val::TsUs(received_at_ms.saturating_mul(1000)),
-            Val::Str(Cow::Borrowed(agent_id)),
-            Val::Str(Cow::Borrowed(sdk_version)),
-        ];
-        for r in &self.rows {
-            let raw = self.raw(body, r);
-            // A panic here is a bug; it still must not unwind into the interpreter.
-            let decoded = catch_unwind(AssertUnwindSafe(|| decode_event_values(raw, false)))
-                .map_err(|_| PyRuntimeError::new_err("frictionkit._native.AcceptedEvents.events: internal error (a bug)"))?;
-            let Ok((_, mut values)) = decoded else {
-                out.append(py.None())?;
-                continue;
-            };
-            // `datetime_to_ms(ts) + skew`: skew is whole milliseconds, so
-            // adding it to the microseconds floors the same.
-            let ts = match values[TS] {
-                Val::TsUs(us) => skew_ms.checked_mul(1000).and_then(|s| us.checked_add(s)),
-                _ => None,
-            };
-            let (Some(ts), false) = (ts, matches!(values[EVENT_ID], Val::Null)) else {
-                out.append(py.None())?;
-                continue;
-            };
-            values[TS] = Val::TsUs(ts);
-            for (slot, v) in STAMP.iter().zip(stamp.iter()) {
-                values[*slot] = v.clone();
-            }
-            out.append(make_event(py, &values, &mut strings, event_cls)?)?;
+    /// `CheckedBatch.events()`: each accepted event's `Event`, `None` for
+    /// those the Python reference makes; `None` for all when they were not made.
+    fn events<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyList>>> {
+        if !self.made_events {
+            return Ok(None);
         }
-        Ok(out)
+        let list = PyList::empty(py);
+        for r in &self.rows {
+            match &r.event {
+                Some(ev) => list.append(ev.clone_ref(py))?,
+                None => list.append(py.None())?,
+            }
+        }
+        Ok(Some(list))
     }
 
     /// The events at these positions (in this order), as another `AcceptedEvents`.
@@ -189,7 +189,11 @@ impl AcceptedEvents {
             let Some(r) = self.rows.get(p) else {
                 return Err(pyo3::exceptions::PyIndexError::new_err("position out of range"));
             };
-            rows.push(Row { event_id: r.event_id.clone(), ..*r });
+            rows.push(Row {
+                event_id: r.event_id.clone(),
+                event: r.event.as_ref().map(|ev| ev.clone_ref(py)),
+                ..*r
+            });
         }
         Ok(AcceptedEvents {
             body: self.body.clone_ref(py),
@@ -197,6 +201,7 @@ impl AcceptedEvents {
             orgs: self.orgs.clone_ref(py),
             products: self.products.clone_ref(py),
             sessions: self.sessions.clone_ref(py),
+            made_events: self.made_events,
         })
     }
 
@@ -256,4 +261,31 @@ impl AcceptedEvents {
         }
         Ok(Some(out))
     }
+}
+
+/// One `Event` from an accepted event's values; `None` where the Python
+/// reference makes it: no `eventId` (derived from msgspec's encoding of the
+/// event), or a `ts` the skew takes out of range.
+fn made_event<'a>(
+    py: Python<'_>,
+    mut values: Vec<Val<'a>>,
+    stamp: &[Val<'a>; 3],
+    skew_us: Option<i64>,
+    strings: &mut [crate::decode_py::Strings],
+    event_cls: &Bound<'_, PyAny>,
+) -> PyResult<Option<Py<PyAny>>> {
+    // `datetime_to_ms(ts) + skew`: skew is whole milliseconds, so adding it
+    // to the microseconds floors the same.
+    let ts = match values[TS] {
+        Val::TsUs(us) => skew_us.and_then(|s| us.checked_add(s)),
+        _ => None,
+    };
+    let (Some(ts), false) = (ts, matches!(values[EVENT_ID], Val::Null)) else {
+        return Ok(None);
+    };
+    values[TS] = Val::TsUs(ts);
+    for (slot, v) in STAMP.iter().zip(stamp.iter()) {
+        values[*slot] = v.clone();
+    }
+    Ok(Some(make_event(py, &values, strings, event_cls)?.unbind()))
 }

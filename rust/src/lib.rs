@@ -45,25 +45,29 @@ impl WireKey {
     }
 }
 
-/// `core.batch.check_batch` on a body: `None` where only the Python reference
+/// `core.batch.check_batch` on a body (given `event_cls`, the accepted
+/// events' `Event`s are made too, from the same scan): `None` where only the Python reference
 /// can word the answer (malformed JSON), a `str` for a batch error, else
 /// `(agent_id, sdk_version, skew_ms, accepted, errors, all_event_ids)` with
 /// the accepted events (`AcceptedEvents`: their spans of the body and bus
 /// keys), the `Event <i>: <reason>` list, and whether every accepted event
 /// has an `eventId`.
 #[pyfunction]
+#[pyo3(signature = (body, received_at_ms, event_cls=None))]
 fn check_batch<'py>(
     py: Python<'py>,
     body: &Bound<'py, PyBytes>,
     received_at_ms: i64,
+    event_cls: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let data = body.as_bytes();
+    let keep_values = event_cls.is_some();
     let outcome = py.detach(|| {
         catch_unwind(AssertUnwindSafe(|| {
-            batch::check_batch(data, received_at_ms)
+            batch::check_batch(data, received_at_ms, keep_values)
         }))
     });
-    let checked = match outcome {
+    let mut checked = match outcome {
         Ok(batch::Outcome::Checked(c)) => c,
         Ok(batch::Outcome::BatchError(m)) => return Ok(PyString::new(py, &m).into_any()),
         Ok(batch::Outcome::Fallback) => return Ok(py.None().into_bound(py)),
@@ -73,7 +77,7 @@ fn check_batch<'py>(
             ))
         }
     };
-    let accepted = checked_py::AcceptedEvents::new(py, body, &checked.accepted);
+    let accepted = checked_py::AcceptedEvents::new(py, body, &mut checked, received_at_ms, event_cls)?;
     let errors = PyList::new(py, &checked.errors)?;
     let out = PyTuple::new(
         py,

@@ -91,7 +91,7 @@ def clock(config: EventClock = EventClock(), resume_state: Any | None = None) ->
     return logic
 
 
-def check_batch(body: bytes, *, received_at_ms: int) -> CheckedBatch:
+def check_batch(body: bytes, *, received_at_ms: int, events: bool = False) -> CheckedBatch:
     """``core.batch.check_batch`` in Rust: the same ``BatchError`` messages,
     the same accepted events and the same ``Event <i>: <reason>`` list, byte
     for byte, with no msgspec struct made per event.
@@ -100,14 +100,16 @@ def check_batch(body: bytes, *, received_at_ms: int) -> CheckedBatch:
     events stay in Rust (``CheckedBatch.native``), which builds their bus
     messages; its ``wires`` carry only ``org_id``, ``product_id``,
     ``session_id`` and ``event_id``, and its ``raws`` are bytes, both made
-    when first read; ``events()`` still gives every ``Event``.
+    when first read. With ``events``, the accepted events' ``Event``s are
+    made in the same scan (what the embedded pipeline takes); ``events()``
+    gives every ``Event`` either way.
 
     Malformed JSON (whose message msgspec words with byte offsets), nesting
     deeper than 64 levels and a few other inputs no agent sends are handed to
     the Python reference, so they get its answer exactly."""
     if not isinstance(body, bytes):
         body = bytes(body)
-    out = _native().check_batch(body, received_at_ms)
+    out = _native().check_batch(body, received_at_ms, Event if events else None)
     if out is None:
         return _reference.check_batch(body, received_at_ms=received_at_ms)
     if isinstance(out, str):

@@ -175,7 +175,7 @@ async def _ingest(state: AppState, key: ApiKey, declared: str | None, encoding: 
         if encoding == "gzip":
             body = gunzip_capped(body, cap)
         received_at_ms = int(settings.clock() * 1000)
-        checked = state.check_batch(body, received_at_ms=received_at_ms)
+        checked = state.check_batch(body, received_at_ms=received_at_ms, events=state.sink.takes_events)
     except BodyTooLarge as err:
         return _fail(413, str(err))
     except BatchError as err:

@@ -144,7 +144,7 @@ class Capture:
         received_at_ms = int(settings.clock() * 1000)
         mapped = map_events(body.events, project=_project(key, settings.posthog_salt), token=body.token or "",
                             received_at_ms=received_at_ms, sent_at_ms=body.sent_at_ms, alias=self.alias)
-        checked, errors = _checked(mapped, received_at_ms)
+        checked, errors = _checked(mapped, received_at_ms, events=state.sink.takes_events)
         dropped = mapped.dropped_summary()
         if checked is not None:
             try:
@@ -164,7 +164,7 @@ def _project(key: ApiKey, salt: bytes | None) -> Project:
     return Project(org_id=org, product_id=key.product or "", user_salt=salt or key.digest)
 
 
-def _checked(mapped: Mapped, received_at_ms: int) -> tuple[CheckedBatch | None, list[str]]:
+def _checked(mapped: Mapped, received_at_ms: int, *, events: bool) -> tuple[CheckedBatch | None, list[str]]:
     """The mapped events through the contract, 1000 at a time (its batch
     limit), merged back into one batch; errors carry the PostHog index."""
     events = mapped.batch["events"]
@@ -172,7 +172,7 @@ def _checked(mapped: Mapped, received_at_ms: int) -> tuple[CheckedBatch | None, 
     merged: CheckedBatch | None = None
     for start in range(0, len(events), MAX_EVENTS_PER_BATCH):
         part = {**mapped.batch, "events": events[start:start + MAX_EVENTS_PER_BATCH]}
-        checked = check_batch(msgspec.json.encode(part), received_at_ms=received_at_ms)
+        checked = check_batch(msgspec.json.encode(part), received_at_ms=received_at_ms, events=events)
         for error in checked.errors:
             m = _EVENT_INDEX.match(error)
             index = mapped.origin[start + int(m.group(1))] if m else -1

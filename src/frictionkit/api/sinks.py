@@ -88,6 +88,7 @@ class EmbeddedSink:
     """
 
     mode = "embedded"
+    takes_events = True  # the pipeline takes Events: the contract check makes them as it scans
 
     def __init__(self, settings: Settings, access: StoreAccess) -> None:
         self.settings = settings

@@ -133,10 +133,10 @@ class CheckedBatch:
 
     def events(self) -> list[Event]:
         received_at_ms, agent_id, sdk_version, skew_ms = self.received_at_ms, self.agent_id, self.sdk_version, self.skew_ms
-        if self.native is not None:
-            # Made in Rust from the values its check scanned; None where the
-            # eventId is derived here (from msgspec's encoding of the event).
-            events = self.native.events(Event, received_at_ms, agent_id, sdk_version, skew_ms)
+        events = self.native.events() if self.native is not None else None
+        if events is not None:
+            # Made by the native check from the values it scanned; None where
+            # the eventId is derived here (from msgspec's encoding of the event).
             if None in events:
                 raws = self.raws
                 for i in [i for i, ev in enumerate(events) if ev is None]:
